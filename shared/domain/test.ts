@@ -1,0 +1,109 @@
+// The test document of DESIGN §2: one (repository, commit, platform, trigger) to run.
+
+export const TEST_STATUSES = [
+  'waiting',
+  'pending',
+  'queued',
+  'starting',
+  'running',
+  'passed',
+  'failed',
+  'error',
+  'timed_out',
+  'canceled',
+] as const;
+export type TestStatus = (typeof TEST_STATUSES)[number];
+
+export const TERMINAL_STATUSES = ['passed', 'failed', 'error', 'timed_out', 'canceled'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+/** Statuses in which a test holds one of its platform's capacity slots. */
+export const SLOT_HOLDING_STATUSES = ['starting', 'running'] as const;
+
+export const TRIGGERS = ['push', 'pull_request', 'manual'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** What a `running` test's VM is doing. */
+export const STAGES = ['preparation', 'testing'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Why a `waiting` test waits. */
+export const WAIT_REASONS = ['build', 'approval', 'maintenance'] as const;
+export type WaitReason = (typeof WAIT_REASONS)[number];
+
+export const PROVISIONING_MODELS = ['SPOT', 'STANDARD'] as const;
+export type ProvisioningModel = (typeof PROVISIONING_MODELS)[number];
+
+export interface TestInstance {
+  name: string;
+  zone: string;
+  provisioning: ProvisioningModel;
+}
+
+export interface TestResult {
+  exitCode: number;
+  passed: number | null;
+  failed: number | null;
+  summary: string;
+}
+
+/** A VM deletion that was asked for and must be checked until the VM is gone. */
+export interface VmDeletion {
+  name: string;
+  zone: string;
+  requestedAt: Date;
+  attempts: number;
+  doneAt: Date | null;
+}
+
+export interface TimelineEntry {
+  at: Date;
+  status: TestStatus;
+  stage?: Stage;
+  message: string;
+}
+
+export interface TestRecord {
+  id: string;
+  /** "owner/name" */
+  repo: string;
+  sha: string;
+  ref: string;
+  trigger: Trigger;
+  /** PR number, for pull_request tests; null otherwise */
+  pr: number | null;
+  /** Re-run counter: an explicit re-run of the same commit makes a new test with run + 1. */
+  run: number;
+  platform: string;
+  status: TestStatus;
+  stage: Stage | null;
+  waitReason: WaitReason | null;
+  /** The friendly one-line text shown to people (≤ 140 characters). */
+  message: string;
+  /** VM creation attempts so far; the VM name and requestId derive from it. */
+  attempts: number;
+  /** Bumped each time a new Cloud Task is created for the test; the task name derives from it. */
+  enqueueGeneration: number;
+  createdAt: Date;
+  updatedAt: Date;
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  deadlineAt: Date | null;
+  /** While `starting`: when a crashed handler's claim may be taken over. */
+  leaseExpiresAt: Date | null;
+  instance: TestInstance | null;
+  result: TestResult | null;
+  /** SHA-256 of the per-test token, hex. The token itself is never stored. */
+  tokenHash: string | null;
+  deletion: VmDeletion | null;
+  timeline: TimelineEntry[];
+}
+
+export function isTerminal(status: TestStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+export function holdsSlot(status: TestStatus): boolean {
+  return (SLOT_HOLDING_STATUSES as readonly string[]).includes(status);
+}

@@ -1,0 +1,41 @@
+// Each test file gets its own emulator project, so files running in parallel
+// never see each other's documents.
+import { randomBytes } from 'node:crypto';
+import { Firestore } from '@google-cloud/firestore';
+import { PassThroughClient } from 'google-auth-library';
+import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
+
+export interface TestFirestore {
+  db: Firestore;
+  projectId: string;
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function emulatorHost(): string {
+  const host = process.env.FIRESTORE_EMULATOR_HOST;
+  if (!host) throw new Error('FIRESTORE_EMULATOR_HOST is not set: run the tests with `npm test`.');
+  return host;
+}
+
+export function createTestFirestore(prefix = 'vmci-test'): TestFirestore {
+  const host = emulatorHost();
+  const projectId = `${prefix}-${randomBytes(4).toString('hex')}`;
+  // PassThroughClient: no credentials, and no probe of the metadata server (which stalls).
+  const db = new Firestore({
+    projectId,
+    host,
+    ssl: false,
+    ignoreUndefinedProperties: true,
+    authClient: new PassThroughClient(),
+  });
+  return {
+    db,
+    projectId,
+    clear: () => clearEmulatorProject(host, projectId),
+    close: async () => {
+      await clearEmulatorProject(host, projectId).catch(() => {});
+      await db.terminate();
+    },
+  };
+}
