@@ -1,0 +1,32 @@
+export {
+  ConfigError,
+  loadConfig,
+  loadSecrets,
+  parseConfig,
+  requireSecrets,
+  type ConfigResult,
+  type Env,
+  type ReadFile,
+  type SecretsResult,
+} from './load';
+export { branchMatches, globToRegExp } from './match';
+export { describeIssue, formatIssues, formatPath } from './problems';
+export {
+  configSchema,
+  DEFAULT_DISK_SIZE_GB,
+  DEFAULT_STARTUP_SCRIPT,
+  MIN_DISK_SIZE_GB,
+  OS_TYPES,
+  PLATFORM_NAME,
+  platformSchema,
+  RESERVED_LABEL_PREFIX,
+  SUPERSEDE_MODES,
+  ZONE,
+  type OsType,
+  type PlatformConfig,
+  type QueueConfig,
+  type SupersedeMode,
+  type SweepsConfig,
+  type VmciConfig,
+} from './schema';
+export { secretsSchema, secretValues, type GitHubAuth, type Secrets } from './secrets';

@@ -1,0 +1,270 @@
+// The vm-ci configuration file (DESIGN §7), as one zod schema. Defaults are
+// written next to each key; docs/configuration.md explains every key.
+// Secrets never live here: see ./secrets.ts.
+import { z } from 'zod';
+
+export const OS_TYPES = ['linux', 'windows'] as const;
+export type OsType = (typeof OS_TYPES)[number];
+
+export const SUPERSEDE_MODES = ['queued', 'all', 'none'] as const;
+export type SupersedeMode = (typeof SUPERSEDE_MODES)[number];
+
+/** Windows images are 50 GB, so that is also the smallest Windows disk. */
+export const MIN_DISK_SIZE_GB: Readonly<Record<OsType, number>> = { linux: 10, windows: 50 };
+export const DEFAULT_DISK_SIZE_GB: Readonly<Record<OsType, number>> = { linux: 20, windows: 50 };
+/** Paths are relative to the deployed source root (the function's working directory). */
+export const DEFAULT_STARTUP_SCRIPT: Readonly<Record<OsType, string>> = {
+  linux: 'infra/vm/linux/startup.sh',
+  windows: 'infra/vm/windows/startup.ps1',
+};
+/** VM labels under this prefix are vm-ci's own (test id, platform); orphan detection relies on them. */
+export const RESERVED_LABEL_PREFIX = 'vmci';
+
+// Platform names go into VM names, task names and label values.
+export const PLATFORM_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
+// `us-central1-a`, `europe-west10-c`, and the local stand-in's `local-a`.
+export const ZONE = /^[a-z]+[0-9]*(-[a-z]+[0-9]+)?-[a-z]$/;
+const REGION = /^[a-z]+[0-9]*(-[a-z]+[0-9]+)?$/;
+const PROJECT_ID_PART = '[a-z][a-z0-9-]{4,28}[a-z0-9]';
+const PROJECT_ID = new RegExp(`^${PROJECT_ID_PART}$`);
+const RESOURCE_NAME_PART = '[a-z]([-a-z0-9]{0,61}[a-z0-9])?';
+const IMAGE = new RegExp(
+  `^projects/${PROJECT_ID_PART}/global/images/(family/)?${RESOURCE_NAME_PART}$`,
+);
+const NETWORK = new RegExp(
+  `^(projects/${PROJECT_ID_PART}/)?global/networks/${RESOURCE_NAME_PART}$`,
+);
+const SUBNETWORK = new RegExp(
+  `^(projects/${PROJECT_ID_PART}/)?regions/([a-z0-9-]+)/subnetworks/${RESOURCE_NAME_PART}$`,
+);
+const MACHINE_TYPE = /^[a-z][a-z0-9]*(-[a-z0-9]+)+$/;
+const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+const GITHUB_LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$/;
+// Git forbids whitespace, `~ ^ : \` in ref names; `*` and `?` stay for globs.
+const BRANCH_PATTERN = /^(?!refs\/|\/)[^\s~^:\\]+$/;
+const WORKFLOW_FILE = /^[A-Za-z0-9._-]+\.ya?ml$/;
+// GitHub refuses these characters in artifact names.
+const ARTIFACT_NAME = /^[^":<>|*?\r\n\\/]{1,255}$/;
+const QUEUE_NAME = /^[A-Za-z0-9-]{1,100}$/;
+const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+const PLACEHOLDER = /\{[^}]*\}/g;
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * Cross-field checks also run when a field already failed, so that every problem
+ * is listed at once; the checks therefore guard against wrongly typed values.
+ */
+const whenObject = {
+  when: ({ value }: { value: unknown }) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value),
+};
+
+const pattern = (regex: RegExp, message: string) => z.string().regex(regex, { message });
+// A message only for a bad format; a missing value stays "required".
+const email = z.email({
+  error: (issue) =>
+    issue.code === 'invalid_format' ? 'expected a service account email address' : undefined,
+});
+
+/** An https URL (http only on localhost), without a trailing slash so paths can be appended. */
+const servedUrl = z
+  .string()
+  .refine(isServedUrl, {
+    message: 'expected an https URL without query or fragment (http only for localhost)',
+  })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+function isServedUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  const local = url.protocol === 'http:' && LOCAL_HOSTS.includes(url.hostname);
+  return (url.protocol === 'https:' || local) && !url.search && !url.hash && !url.username;
+}
+
+function regionOfZone(zone: string): string {
+  return zone.slice(0, zone.lastIndexOf('-'));
+}
+
+/** Adds an issue on every entry that repeats an earlier one (compared by `key`). */
+function rejectDuplicates(
+  list: readonly unknown[],
+  ctx: z.RefinementCtx,
+  key: (value: string) => string = (value) => value,
+) {
+  const firstIndex = new Map<string, number>();
+  list.forEach((value, index) => {
+    if (typeof value !== 'string') return;
+    const first = firstIndex.get(key(value));
+    if (first === undefined) firstIndex.set(key(value), index);
+    else ctx.addIssue({ code: 'custom', path: [index], message: `duplicate of item ${first}` });
+  });
+}
+
+const zoneList = z
+  .array(pattern(ZONE, 'expected a zone name such as us-central1-a'))
+  .min(1)
+  .superRefine((zones, ctx) => rejectDuplicates(zones, ctx));
+
+const labelsSchema = z.record(
+  pattern(LABEL_KEY, 'label keys are lowercase letters, digits, _ and -, starting with a letter')
+    // vm-ci's own labels must not be overwritten.
+    .refine((key) => !key.startsWith(RESERVED_LABEL_PREFIX), {
+      message: `label keys starting with "${RESERVED_LABEL_PREFIX}" are reserved for vm-ci`,
+    }),
+  pattern(LABEL_VALUE, 'label values are lowercase letters, digits, _ and -, at most 63'),
+);
+
+const platformFields = z.strictObject({
+  os: z.enum(OS_TYPES),
+  machineType: pattern(MACHINE_TYPE, 'expected a machine type such as e2-standard-2'),
+  image: pattern(
+    IMAGE,
+    'expected an image path such as projects/debian-cloud/global/images/family/debian-12',
+  ),
+  diskSizeGb: z.int().min(MIN_DISK_SIZE_GB.linux).max(65536).optional(), // default: DEFAULT_DISK_SIZE_GB[os]
+  zones: zoneList, // in order of preference
+  spot: z.boolean().default(false),
+  spotFallbackToStandard: z.boolean().default(true),
+  maxConcurrent: z.int().min(1).default(2),
+  maxRunMinutes: z.int().min(1).max(1440).default(60),
+  testCommand: z.string().trim().min(1),
+  startupScript: z.string().trim().min(1).optional(), // default: DEFAULT_STARTUP_SCRIPT[os]
+  buildWorkflow: pattern(
+    WORKFLOW_FILE,
+    'expected a workflow file name such as build.yml',
+  ).optional(),
+  artifactName: pattern(ARTIFACT_NAME, 'expected a GitHub artifact name').optional(),
+  maintenance: z.boolean().default(false),
+  network: pattern(NETWORK, 'expected a network path such as global/networks/default').default(
+    'global/networks/default',
+  ),
+  subnetwork: pattern(
+    SUBNETWORK,
+    'expected a subnetwork path such as regions/us-central1/subnetworks/default',
+  ).optional(),
+  serviceAccount: email.optional(), // absent: the VM gets no service account
+  labels: labelsSchema.default({}),
+});
+type PlatformFields = z.output<typeof platformFields>;
+
+// Values may be of the wrong type here (see `whenObject`), hence the typeof guards.
+function checkPlatform(p: PlatformFields, ctx: z.RefinementCtx) {
+  const problem = (key: keyof PlatformFields, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [key], message });
+  if (p.buildWorkflow !== undefined && p.artifactName === undefined) {
+    problem('artifactName', 'required when buildWorkflow is set');
+  }
+  if (p.artifactName !== undefined && p.buildWorkflow === undefined) {
+    problem('artifactName', 'needs buildWorkflow, the workflow that uploads the artifact');
+  }
+  if (p.os === 'windows' && typeof p.diskSizeGb === 'number' && p.diskSizeGb < 50) {
+    problem('diskSizeGb', `Windows needs at least ${MIN_DISK_SIZE_GB.windows}`);
+  }
+  // Windows only runs a startup script given as `windows-startup-script-ps1`.
+  if (
+    p.os === 'windows' &&
+    typeof p.startupScript === 'string' &&
+    !/\.ps1$/.test(p.startupScript)
+  ) {
+    problem('startupScript', 'Windows startup scripts are PowerShell: expected a .ps1 file');
+  }
+  // A subnetwork belongs to one region; a VM in a zone of another region cannot use it.
+  const region = typeof p.subnetwork === 'string' ? SUBNETWORK.exec(p.subnetwork)?.[2] : undefined;
+  const outside =
+    region && Array.isArray(p.zones)
+      ? p.zones.filter((zone) => ZONE.test(zone) && regionOfZone(zone) !== region)
+      : [];
+  if (outside.length > 0) {
+    problem('subnetwork', `is in region ${region}, but zones ${outside.join(', ')} are not`);
+  }
+}
+
+export const platformSchema = platformFields
+  .superRefine(checkPlatform, whenObject)
+  .transform((p) => ({
+    ...p,
+    diskSizeGb: p.diskSizeGb ?? DEFAULT_DISK_SIZE_GB[p.os],
+    startupScript: p.startupScript ?? DEFAULT_STARTUP_SCRIPT[p.os],
+  }));
+
+const platformsSchema = z.record(z.string(), platformSchema).superRefine((platforms, ctx) => {
+  const names = Object.keys(platforms);
+  if (names.length === 0) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'expected at least 1 platform' });
+  }
+  for (const name of names.filter((name) => !PLATFORM_NAME.test(name))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [name],
+      message:
+        'platform names are lowercase letters, digits and -, start with a letter, at most 20 (they go into VM names)',
+    });
+  }
+}, whenObject);
+
+// The Cloud Tasks queue. The retry settings are applied to the queue at deploy time
+// and read by runTest to know when a retriable failure has used up its budget.
+const queueSchema = z
+  .strictObject({
+    name: pattern(QUEUE_NAME, 'expected a queue id: letters, digits and -').default('test-runs'),
+    maxAttempts: z.int().min(1).default(10), // finite: a test is never retried forever
+    minBackoffSeconds: z.int().min(0).default(10),
+    maxBackoffSeconds: z.int().min(1).default(300),
+    maxDoublings: z.int().min(0).max(16).default(4),
+    dispatchDeadlineSeconds: z.int().min(15).max(1800).default(600), // Cloud Tasks' HTTP limits
+    serviceAccount: email, // the OIDC identity of the tasks: required, no default
+  })
+  .superRefine((q, ctx) => {
+    const { minBackoffSeconds: min, maxBackoffSeconds: max } = q;
+    if (typeof min === 'number' && typeof max === 'number' && max < min) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxBackoffSeconds'],
+        message: `expected at least minBackoffSeconds (${min})`,
+      });
+    }
+  }, whenObject);
+
+const sweepsSchema = z.strictObject({
+  pendingBatch: z.int().min(1).max(500).default(50), // 500: Firestore's write batch limit
+  expiredBatch: z.int().min(1).max(500).default(50),
+  orphanGraceMinutes: z.int().min(1).default(10),
+  deliveryTtlHours: z.int().min(1).default(72),
+});
+
+const statusContextSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((text) => text.includes('{platform}'), { message: 'must contain {platform}' })
+  .refine((text) => (text.match(PLACEHOLDER) ?? []).every((p) => p === '{platform}'), {
+    message: 'the only placeholder is {platform}',
+  });
+
+export const configSchema = z.strictObject({
+  project: pattern(PROJECT_ID, 'expected a GCP project id such as my-ci-project'),
+  region: pattern(REGION, 'expected a region such as us-central1'), // of the Cloud Tasks queue
+  publicUrl: servedUrl,
+  githubApiUrl: servedUrl.default('https://api.github.com'),
+  repositories: z
+    .array(pattern(REPOSITORY, 'expected "owner/name"'))
+    .min(1)
+    // GitHub names are case-insensitive.
+    .superRefine((repos, ctx) => rejectDuplicates(repos, ctx, (repo) => repo.toLowerCase())),
+  branches: z
+    .array(pattern(BRANCH_PATTERN, 'expected a branch name or glob such as release/*'))
+    .default(['main', 'master']),
+  statusContext: statusContextSchema.default('ci/{platform}'),
+  approvalLabel: z.string().trim().min(1).max(50).default('safe to test'), // 50: GitHub's label limit
+  blockedUsers: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
+  supersede: z.enum(SUPERSEDE_MODES).default('queued'),
+  queue: queueSchema,
+  sweeps: sweepsSchema.prefault({}),
+  platforms: platformsSchema,
+});
+
+export type VmciConfig = z.output<typeof configSchema>;
+export type PlatformConfig = z.output<typeof platformSchema>;
+export type QueueConfig = VmciConfig['queue'];
+export type SweepsConfig = VmciConfig['sweeps'];
