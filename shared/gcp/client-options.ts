@@ -7,13 +7,13 @@ export interface LocalEndpoint {
   port: number;
 }
 
-export interface LocalClientOptions {
+export type LocalClientOptions = {
   fallback: true;
   protocol: 'http';
   apiEndpoint: string;
   port: number;
   authClient: PassThroughClient;
-}
+};
 
 /**
  * A fresh options object each call: the clients mutate the one they are given.

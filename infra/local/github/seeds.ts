@@ -1,0 +1,61 @@
+// What tests (and `npm start`) put into the stand-in before the pipeline asks.
+import { isoSeconds } from './shapes';
+import { key, type GitHubState } from './state';
+import type { ArtifactSeed, PullRequestSeed, RepoRole, WorkflowRunSeed } from './types';
+
+export interface Seeds {
+  seedPullRequest(repo: string, pr: PullRequestSeed): void;
+  /** `role` is 'write' by default */
+  seedCollaborator(repo: string, login: string, role?: RepoRole): void;
+  seedWorkflowRun(repo: string, run: WorkflowRunSeed): void;
+  /** returns the artifact's id */
+  seedArtifact(repo: string, artifact: ArtifactSeed): number;
+  /** blocked by the organization `org`, or by the authenticated user when `org` is omitted */
+  seedBlockedUser(login: string, org?: string): void;
+  seedInstallation(owner: string, installationId: number): void;
+}
+
+function checkRepo(repo: string): string {
+  if (!/^[^/\s]+\/[^/\s]+$/.test(repo)) throw new Error(`repo must be "owner/name", got "${repo}"`);
+  return repo;
+}
+
+export function createSeeds(state: () => GitHubState): Seeds {
+  return {
+    seedPullRequest(repo, pr) {
+      state().pulls.set(key(checkRepo(repo), pr.number), structuredClone(pr));
+    },
+    seedCollaborator(repo, login, role = 'write') {
+      const map = state().collaborators;
+      const repoKey = key(checkRepo(repo));
+      const logins = map.get(repoKey) ?? new Map<string, RepoRole>();
+      logins.set(login.toLowerCase(), role);
+      map.set(repoKey, logins);
+    },
+    seedWorkflowRun(repo, run) {
+      state().runs.set(key(checkRepo(repo), run.id), structuredClone(run));
+    },
+    seedArtifact(repo, artifact) {
+      const s = state();
+      const id = artifact.id ?? ++s.counters.artifact;
+      if (s.artifacts.has(id)) throw new Error(`artifact ${id} already exists`);
+      s.artifacts.set(id, {
+        id,
+        repo: checkRepo(repo),
+        run_id: artifact.run_id,
+        name: artifact.name,
+        data: Buffer.from(artifact.data),
+        expired: artifact.expired ?? false,
+        created_at: isoSeconds(),
+      });
+      return id;
+    },
+    seedBlockedUser(login, org) {
+      if (org === undefined) state().userBlocks.add(login.toLowerCase());
+      else state().orgBlocks.add(`${org}/${login}`.toLowerCase());
+    },
+    seedInstallation(owner, installationId) {
+      state().installations.set(owner.toLowerCase(), installationId);
+    },
+  };
+}
