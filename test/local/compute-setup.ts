@@ -47,8 +47,8 @@ export async function startCompute(options: ComputeStandInOptions = {}): Promise
   const endpoint = { host: '127.0.0.1', port: server.port };
   // Spread: LocalClientOptions is an interface, which TypeScript does not let
   // stand in for ClientOptions' index signature; a fresh object is needed anyway.
-  const instances = new InstancesClient({ ...localClientOptions(endpoint) });
-  const operations = new ZoneOperationsClient({ ...localClientOptions(endpoint) });
+  const instances = new InstancesClient(localClientOptions(endpoint));
+  const operations = new ZoneOperationsClient(localClientOptions(endpoint));
 
   const insert: ComputeHarness['insert'] = async (resource, opts = {}) => {
     const zone = opts.zone ?? ZONE;
