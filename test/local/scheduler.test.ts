@@ -2,6 +2,7 @@
 // fallback): job CRUD, schedules firing with Cloud Scheduler's headers, runJob,
 // retries, and INVALID_ARGUMENT for bad schedules.
 import { nextAfter, parseCron } from '../../infra/local/scheduler';
+import { verifyLocalToken } from '../../shared/auth/local-token';
 import {
   eventually,
   PARENT,
@@ -174,8 +175,15 @@ describe('executions', () => {
           'x-cloudscheduler': 'true',
           'x-cloudscheduler-jobname': 'sweep-pending',
           'content-type': 'application/json',
-          authorization: 'Bearer test-oidc-token',
         });
+        const claims = verifyLocalToken(String(hit.headers.authorization), 'test-oidc-token', {
+          audience: target.url,
+          email: 'scheduler@vmci-test.iam.gserviceaccount.com',
+        });
+        expect(claims.kind).toBe('oidc');
+        expect(() => verifyLocalToken(String(hit.headers.authorization), 'another-secret')).toThrow(
+          /bad signature/,
+        );
         expect(hit.headers['x-cloudscheduler-scheduletime']).toMatch(
           /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/,
         );

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SchedulerClock } from './clock';
 import { durationMs, type JobJson } from './job';
+import { mintLocalToken } from '../../../shared/auth/local-token';
 
 export interface HistoryEntry {
   /** the job's full name */
@@ -65,8 +66,19 @@ export function requestHeaders(
     'X-CloudScheduler-JobName': job.name.split('/').pop() ?? job.name,
     'X-CloudScheduler-ScheduleTime': scheduleTime,
   });
-  if (job.httpTarget.oidcToken || job.httpTarget.oauthToken)
-    headers.Authorization = `Bearer ${localToken}`;
+  const { oidcToken, oauthToken } = job.httpTarget;
+  if (oidcToken)
+    headers.Authorization = `Bearer ${mintLocalToken(localToken, {
+      kind: 'oidc',
+      email: oidcToken.serviceAccountEmail,
+      aud: oidcToken.audience || job.httpTarget.uri,
+    })}`;
+  else if (oauthToken)
+    headers.Authorization = `Bearer ${mintLocalToken(localToken, {
+      kind: 'oauth',
+      email: oauthToken.serviceAccountEmail,
+      scope: oauthToken.scope,
+    })}`;
   return headers;
 }
 

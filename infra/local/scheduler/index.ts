@@ -18,7 +18,7 @@ export interface SchedulerStandInOptions {
   location?: string;
   /** real ms per scheduler ms: 0.001 makes a cron minute last 60 ms; 1 by default */
   timeScale?: number;
-  /** sent as `Authorization: Bearer <localToken>` to jobs with an oidcToken or oauthToken */
+  /** signs the local OIDC/OAuth tokens (shared/auth/local-token.ts) sent to jobs with an oidcToken or oauthToken */
   localToken?: string;
   /** the fetch that calls targets; the global one by default */
   fetch?: typeof fetch;

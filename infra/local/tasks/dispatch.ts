@@ -1,6 +1,6 @@
 // One dispatch attempt: the HTTP request Cloud Tasks sends for a task, and
 // what came back.
-import { mintLocalToken } from './oidc';
+import { mintLocalToken } from '../../../shared/auth/local-token';
 import type { TaskRecord } from './resources';
 import { formatEpochSeconds } from './time';
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LocalService } from '../http';
 import { generateTaskId, isQueueId, parseQueueName, queueName, type QueueName } from './names';
-import { verifyLocalToken, type LocalTokenClaims, type LocalTokenKind } from './oidc';
+import { verifyLocalToken, type LocalTokenClaims, type LocalTokenKind } from '../../../shared/auth/local-token';
 import { TaskEngine, type DispatchRecord, type QueueRecord } from './queue';
 import {
   applyQueueJson,
@@ -33,7 +33,7 @@ export {
   LOCAL_TOKEN_ISSUER,
   type LocalTokenClaims,
   type LocalTokenKind,
-} from './oidc';
+} from '../../../shared/auth/local-token';
 
 export interface TasksStandInOptions {
   /** Default project for queues given by id (default "vmci-local"). */

@@ -1,6 +1,8 @@
-// The local stand-in for the OIDC (and OAuth) tokens Cloud Tasks attaches.
+// The local stand-in for the OIDC (and OAuth) tokens that Cloud Tasks and Cloud
+// Scheduler attach to their calls. The local stand-ins mint them; the task and
+// sweep handlers verify them in local mode, as they verify Google's in production.
 //
-// A task with `httpRequest.oidcToken` is dispatched with
+// A task (or job) with an `oidcToken` is dispatched with
 //   Authorization: Bearer local-oidc.<payload>.<signature>
 // where <payload> is base64url(JSON {iss, email, sub, aud, iat, exp}) — `email`
 // and `sub` are the oidcToken's serviceAccountEmail, `aud` its audience, or the
@@ -12,7 +14,7 @@
 // `verifyLocalToken(header, localToken, {audience, email})`.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const LOCAL_TOKEN_ISSUER = 'local-cloud-tasks';
+export const LOCAL_TOKEN_ISSUER = 'vmci-local';
 const LIFETIME_SECONDS = 3600;
 
 export type LocalTokenKind = 'oidc' | 'oauth';
