@@ -5,7 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import type { LocalService } from '../http';
 import { generateTaskId, isQueueId, parseQueueName, queueName, type QueueName } from './names';
-import { verifyLocalToken, type LocalTokenClaims, type LocalTokenKind } from '../../../shared/auth/local-token';
+import {
+  verifyLocalToken,
+  type LocalTokenClaims,
+  type LocalTokenKind,
+} from '../../../shared/auth/local-token';
 import { TaskEngine, type DispatchRecord, type QueueRecord } from './queue';
 import {
   applyQueueJson,
@@ -48,7 +52,7 @@ export interface TasksStandInOptions {
    * Schedule times are absolute and stay as given. Default 1.
    */
   timeScale?: number;
-  /** The secret that signs the local OIDC/OAuth tokens (see oidc.ts). Default: random. */
+  /** The secret that signs the local OIDC/OAuth tokens (see shared/auth/local-token.ts). Default: random. */
   localToken?: string;
   /** How long a completed, dropped or deleted task's name cannot be reused (default 1 hour). */
   tombstoneMs?: number;
