@@ -1,7 +1,9 @@
 // The local GitHub API through the real Octokit REST client: statuses,
 // comments, faults and the call record.
-import type { Octokit } from '@octokit/rest';
+import { Octokit } from '@octokit/rest';
 import { failureOf, REPO, SHA, startGitHub, TOKEN, type GitHubHarness } from './github-setup';
+
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 let h: GitHubHarness;
 let octokit: Octokit;
@@ -200,6 +202,17 @@ describe('faults, auth and the call record', () => {
     );
     expect(failure).toMatchObject({ status: 401, data: { message: 'Bad credentials' } });
     expect(h.github.statuses('octo-org/hello', SHA)).toEqual([]);
+  });
+
+  it('lets anyone read, as for a public repository, but not write', async () => {
+    await post('success', 'ci/linux', 'Passed');
+    const anonymous = new Octokit({ baseUrl: h.baseUrl, log: quiet });
+    const { data } = await anonymous.repos.listCommitStatusesForRef({ ...REPO, ref: SHA });
+    expect(data.map((s) => s.context)).toEqual(['ci/linux']);
+    const failure = await failureOf(
+      anonymous.repos.createCommitStatus({ ...REPO, sha: SHA, state: 'failure' }),
+    );
+    expect(failure).toMatchObject({ status: 401, data: { message: 'Requires authentication' } });
   });
 
   it('records method, path, body and headers, never the Authorization value', async () => {

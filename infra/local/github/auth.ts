@@ -1,6 +1,8 @@
 // Who may call the stand-in. Without a configured token anyone may; with one,
 // token routes take that token or an installation token the stand-in issued,
 // and App routes take any well-formed JWT (the stand-in holds no App key).
+// Reads without credentials pass, as GitHub serves a public repository's reads,
+// so a person can look at the posted statuses with curl or a browser.
 import { GitHubError } from './errors';
 import type { CallRecord } from './types';
 
@@ -35,10 +37,15 @@ export function authorize(
   issued: Set<string>,
   header: string | undefined,
   appRoute: boolean,
+  method = 'GET',
 ): GitHubError | undefined {
   if (configured === undefined) return undefined;
   const { scheme, credential } = parseAuthorization(header);
-  if (scheme === 'none') return new GitHubError(401, 'Requires authentication');
+  if (scheme === 'none') {
+    return method === 'GET' && !appRoute
+      ? undefined
+      : new GitHubError(401, 'Requires authentication');
+  }
   if (scheme !== 'token' && scheme !== 'bearer') return new GitHubError(401, 'Bad credentials');
   if (appRoute) {
     return isJwt(credential ?? '')

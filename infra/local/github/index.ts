@@ -95,6 +95,7 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
       state.issuedTokens,
       req.headers.authorization,
       found?.route.app ?? false,
+      method,
     );
     if (denied) return denied.reply();
     const fault = takeFault(state, method, path);

@@ -1,0 +1,67 @@
+// `npm start`: the whole pipeline on one machine, with no Google account
+// (DESIGN §8). Ctrl-C or SIGTERM stops everything it started.
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { loadConfig } from '../../shared/config';
+import { startLocalCloud } from './cloud';
+
+const DEFAULT_CONFIG = resolve(__dirname, '../../config/vmci.local.yaml');
+
+async function main(): Promise<void> {
+  const env = process.env;
+  env.VMCI_CONFIG ??= DEFAULT_CONFIG;
+  const generatedSecret = !env.GITHUB_WEBHOOK_SECRET;
+  env.GITHUB_WEBHOOK_SECRET ??= randomBytes(16).toString('hex');
+  if (!env.GITHUB_APP_ID) env.GITHUB_TOKEN ??= `local-${randomBytes(12).toString('hex')}`;
+  const config = loadConfig(env);
+
+  const cloud = await startLocalCloud({
+    config,
+    port: Number(env.PORT ?? 8080),
+    timeScale: Number(env.VMCI_LOCAL_TIME_SCALE ?? 1),
+    githubToken: env.GITHUB_TOKEN,
+    log: env.VMCI_LOCAL_VERBOSE ? (line) => console.error(line) : undefined,
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local cloud…`);
+    cloud.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  const u = cloud.url;
+  const lines = [
+    `vm-ci local cloud on ${u}  (config ${env.VMCI_CONFIG})`,
+    '',
+    `  functions      ${cloud.functions.length ? cloud.functions.map((f) => `${u}/${f}`).join('  ') : '(none yet)'}`,
+    `  GitHub API     ${u}/github   statuses: ${u}/github/repos/{owner}/{repo}/commits/{sha}/statuses`,
+    `  Compute        ${u}/compute/v1/...   live VMs: ${u}/_local/compute/instances   faults: POST ${u}/_local/compute/faults`,
+    `  Cloud Tasks    ${u}/v2/projects/${config.project}/locations/${config.region}/queues/${config.queue.name}`,
+    `  Scheduler      ${u}/v1/projects/${config.project}/locations/${config.region}/jobs`,
+    `  Firestore      ${cloud.firestore.host} (emulator, project ${cloud.firestore.projectId})`,
+    '',
+    generatedSecret
+      ? `Webhook secret (generated; set GITHUB_WEBHOOK_SECRET to choose one): ${env.GITHUB_WEBHOOK_SECRET}`
+      : 'Webhook secret: from GITHUB_WEBHOOK_SECRET',
+    'Send a signed example webhook:',
+    `  GITHUB_WEBHOOK_SECRET=${generatedSecret ? env.GITHUB_WEBHOOK_SECRET : '$GITHUB_WEBHOOK_SECRET'} npm run send-webhook -- push ${u}/webhook`,
+    '',
+    `ready: ${u}`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

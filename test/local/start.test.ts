@@ -1,0 +1,139 @@
+// `npm start` as a user runs it: it serves the local paths, and after SIGTERM
+// nothing it started is left running (the emulator's JVM, VM processes).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '../..');
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces: the fields after it start behind the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const ppid = parentOf(pid);
+    if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    for (const child of children.get(stack.pop()!) ?? []) {
+      out.push(child);
+      stack.push(child);
+    }
+  }
+  return out;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return ''; // gone meanwhile
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no ${pattern} within ${ms} ms:\n${output}`)),
+      ms,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    // Only if the test failed midway: take the whole group down.
+    if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  });
+
+  it('serves the local paths and leaves no process behind after SIGTERM', async () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: '0',
+      GITHUB_WEBHOOK_SECRET: 'local-secret-1',
+    };
+    delete env.FIRESTORE_EMULATOR_HOST; // so it starts, and must stop, an emulator of its own
+    child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['infra/local/start.ts'], {
+      cwd: ROOT,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const [, url] = await waitForLine(child, /ready: (http:\/\/\S+)/, 60_000);
+
+    expect(await (await fetch(`${url}/_local/compute/instances`)).json()).toEqual([]);
+    const statuses = await fetch(
+      `${url}/github/repos/Codertocat/Hello-World/commits/${'a'.repeat(40)}/statuses`,
+    );
+    expect(statuses.status).toBe(200);
+
+    // A VM whose script would run for minutes.
+    const insert = await fetch(
+      `${url}/compute/v1/projects/vmci-local/zones/local-a/instances?requestId=7f1d3b4e-8a7c-4d2b-9e1f-0a1b2c3d4e5f`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'vmci-linux-start-test',
+          machineType: 'zones/local-a/machineTypes/e2-small',
+          metadata: { items: [{ key: 'startup-script', value: 'sleep 300' }] },
+        }),
+      },
+    );
+    expect(insert.status).toBe(200);
+    let pids: number[] = [];
+    const deadline = Date.now() + 15_000;
+    // Until the VM's `sleep` runs under the start process.
+    while (!pids.some((pid) => cmdline(pid).startsWith('sleep'))) {
+      if (Date.now() > deadline) throw new Error('the VM process did not start');
+      await new Promise((r) => setTimeout(r, 50));
+      pids = descendants(child.pid!).filter(alive);
+    }
+    expect(pids.some((pid) => cmdline(pid).includes('cloud-firestore-emulator'))).toBe(true);
+
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    process.kill(child.pid!, 'SIGTERM');
+    expect(await exited).toBe(0);
+    const stopBy = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 50));
+    expect(pids.filter(alive)).toEqual([]);
+  }, 90_000);
+});
