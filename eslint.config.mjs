@@ -40,6 +40,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['scripts/**', 'infra/**', 'test/**', '**/*.mjs'],
     rules: { 'no-console': 'off' },
   },
