@@ -21,8 +21,7 @@ export function canTransition(from: TestStatus, to: TestStatus): boolean {
 }
 
 export type MoveCheck =
-  | { ok: true }
-  | { ok: false; reason: 'terminal' | 'not_allowed' | 'unexpected_status' };
+  { ok: true } | { ok: false; reason: 'terminal' | 'not_allowed' | 'unexpected_status' };
 
 /**
  * Checks a compare-and-set move: the test must be in one of `expected` (the
