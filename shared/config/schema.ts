@@ -1,5 +1,5 @@
 // The vm-ci configuration file (DESIGN §7), as one zod schema. Defaults are
-// written next to each key; docs/configuration.md explains every key.
+// written next to each key; README.md (Configuration) explains every key.
 // Secrets never live here: see ./secrets.ts.
 import { z } from 'zod';
 
