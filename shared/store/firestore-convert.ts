@@ -1,0 +1,86 @@
+// The boundary between domain records (Date) and Firestore documents
+// (Timestamp). Conversion is deep, so nested dates (timeline, deletion) are
+// Timestamps in the database, where TTL policies and range queries need them.
+import { Timestamp, type DocumentData, type DocumentSnapshot } from '@google-cloud/firestore';
+import type { TestRecord } from '../domain/test';
+import type { DeliveryRecord } from './port';
+import type { Holders } from './rules';
+
+/** Dates become Timestamps; keys whose value is undefined are left out. */
+export function toFirestore(value: unknown): unknown {
+  if (value instanceof Date) return Timestamp.fromDate(value);
+  if (Array.isArray(value)) return value.map(toFirestore);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== undefined) out[key] = toFirestore(item);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Timestamps become Dates. */
+export function fromFirestore(value: unknown): unknown {
+  if (value instanceof Timestamp) return value.toDate();
+  if (Array.isArray(value)) return value.map(fromFirestore);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = fromFirestore(item);
+    return out;
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The document id is the test id; the document holds every other field. */
+export function testToDoc(test: TestRecord): DocumentData {
+  const { id: _id, ...fields } = test;
+  return toFirestore(fields) as DocumentData;
+}
+
+/** Trusts the document's shape: only this adapter writes it, through testToDoc. */
+export function testFromDoc(snap: DocumentSnapshot): TestRecord {
+  return { ...(fromFirestore(snap.data()) as Omit<TestRecord, 'id'>), id: snap.id };
+}
+
+/** The response body is stored as JSON text: Firestore cannot hold every JSON value (nested arrays). */
+export function deliveryToDoc(record: DeliveryRecord): DocumentData {
+  return {
+    event: record.event,
+    receivedAt: Timestamp.fromDate(record.receivedAt),
+    expireAt: Timestamp.fromDate(record.expireAt),
+    response: { status: record.response.status, bodyJson: JSON.stringify(record.response.body) },
+  };
+}
+
+export function deliveryFromDoc(snap: DocumentSnapshot): DeliveryRecord {
+  const data = snap.data() as {
+    event: string;
+    receivedAt: Timestamp;
+    expireAt: Timestamp;
+    response: { status: number; bodyJson: string };
+  };
+  return {
+    id: snap.id,
+    event: data.event,
+    receivedAt: data.receivedAt.toDate(),
+    expireAt: data.expireAt.toDate(),
+    response: { status: data.response.status, body: JSON.parse(data.response.bodyJson) },
+  };
+}
+
+/** `capacity/{platform}`: `{ platform, holders: { [testId]: Timestamp } }`. */
+export function capacityToDoc(platform: string, holders: Holders): DocumentData {
+  return { platform, holders: toFirestore(holders) };
+}
+
+export function holdersFromDoc(snap: DocumentSnapshot): Holders {
+  if (!snap.exists) return {};
+  return fromFirestore(snap.get('holders') ?? {}) as Holders;
+}

@@ -1,0 +1,95 @@
+// The queries the Firestore adapter may run, as data: the adapter builds every
+// query from one of these shapes, and test/store/indexes.test.ts checks that
+// infra/gcp/firestore.indexes.json has a composite index for each.
+import {
+  Timestamp,
+  type DocumentSnapshot,
+  type Firestore,
+  type Query,
+} from '@google-cloud/firestore';
+
+export interface StoreCollections {
+  tests: string;
+  deliveries: string;
+  capacity: string;
+}
+
+export const DEFAULT_COLLECTIONS: StoreCollections = {
+  tests: 'tests',
+  deliveries: 'deliveries',
+  capacity: 'capacity',
+};
+
+export interface QueryShape {
+  readonly collection: keyof StoreCollections;
+  /** Equality (`==` or `in`) filters, in the order they are applied. */
+  readonly equals: readonly { readonly field: string; readonly op: '==' | 'in' }[];
+  /** The sort field; the only field a range filter (`<`) may use. */
+  readonly orderBy: { readonly field: string; readonly direction: 'asc' | 'desc' };
+}
+
+/** Every query the adapter runs. Each needs a composite index (equality fields, then orderBy). */
+export const QUERY_SHAPES = {
+  byStatus: {
+    collection: 'tests',
+    equals: [{ field: 'status', op: '==' }],
+    orderBy: { field: 'updatedAt', direction: 'asc' },
+  },
+  byStatusOnPlatform: {
+    collection: 'tests',
+    equals: [
+      { field: 'status', op: '==' },
+      { field: 'platform', op: '==' },
+    ],
+    orderBy: { field: 'updatedAt', direction: 'asc' },
+  },
+  pastDeadline: {
+    collection: 'tests',
+    equals: [{ field: 'status', op: 'in' }],
+    orderBy: { field: 'deadlineAt', direction: 'asc' },
+  },
+  bySha: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'sha', op: '==' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'asc' },
+  },
+  byPr: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'pr', op: '==' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  byPrInStatuses: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'pr', op: '==' },
+      { field: 'status', op: 'in' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+} as const satisfies Record<string, QueryShape>;
+
+/** Runs `shape` with one value per equality filter, an optional `< below` on the sort field, and a limit. */
+export async function runShape<T>(
+  db: Firestore,
+  collections: StoreCollections,
+  shape: QueryShape,
+  values: readonly unknown[],
+  opts: { below?: Date; limit: number },
+  read: (snap: DocumentSnapshot) => T,
+): Promise<T[]> {
+  let query: Query = db.collection(collections[shape.collection]);
+  shape.equals.forEach(({ field, op }, i) => (query = query.where(field, op, values[i])));
+  if (opts.below) query = query.where(shape.orderBy.field, '<', Timestamp.fromDate(opts.below));
+  const snap = await query
+    .orderBy(shape.orderBy.field, shape.orderBy.direction)
+    .limit(opts.limit)
+    .get();
+  return snap.docs.map(read);
+}

@@ -1,0 +1,214 @@
+// The in-memory double of the store, with the Firestore adapter's semantics:
+// records are cloned on the way in and out, and every change runs alone (one
+// lock for the whole store), so concurrent calls behave like transactions.
+import type { TestRecord } from '../domain/test';
+import { createKeyedLock } from './keyed-lock';
+import {
+  DEADLINE_STATUSES,
+  type DeliveryRecord,
+  type SlotOutcome,
+  type TestStore,
+  type TransitionResult,
+} from './port';
+import {
+  assertCreateBatch,
+  assertMaxConcurrent,
+  assertStatusFilter,
+  listLimit,
+  normalizeDelivery,
+  planAcquire,
+  planRelease,
+  planTransition,
+  type Holders,
+} from './rules';
+
+type Order = 'asc' | 'desc';
+
+function byField(field: 'createdAt' | 'updatedAt' | 'deadlineAt', order: Order) {
+  const sign = order === 'asc' ? 1 : -1;
+  return (a: TestRecord, b: TestRecord): number => {
+    const diff = (a[field]?.getTime() ?? 0) - (b[field]?.getTime() ?? 0);
+    if (diff !== 0) return sign * diff;
+    return sign * (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  };
+}
+
+export function createMemoryStore(): TestStore {
+  const tests = new Map<string, TestRecord>();
+  const deliveries = new Map<string, DeliveryRecord>();
+  const capacity = new Map<string, Holders>();
+  const lock = createKeyedLock();
+
+  // Like a database transaction: `read` takes a snapshot, the turn passes (as a
+  // round trip would), then `write` acts on the snapshot. Only the lock keeps
+  // racing calls from acting on the same stale snapshot.
+  const transact = <S, T>(read: () => S, write: (snapshot: S) => T): Promise<T> =>
+    lock.run(['store'], async () => {
+      const snapshot = read();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return write(snapshot);
+    });
+
+  const select = (
+    keep: (test: TestRecord) => boolean,
+    sort: (a: TestRecord, b: TestRecord) => number,
+    limit: number,
+  ): Promise<TestRecord[]> =>
+    Promise.resolve([...tests.values()].filter(keep).sort(sort).slice(0, limit).map(clone));
+
+  const holdersOf = (platform: string): Holders => capacity.get(platform) ?? {};
+
+  return {
+    async createTests(input) {
+      assertCreateBatch(input);
+      const copies = input.map(clone);
+      return transact(
+        () => copies.map((test) => tests.has(test.id)),
+        (present) => {
+          const created: string[] = [];
+          const existing: string[] = [];
+          copies.forEach((test, i) => {
+            if (present[i]) {
+              existing.push(test.id);
+            } else {
+              tests.set(test.id, test);
+              created.push(test.id);
+            }
+          });
+          return { created, existing };
+        },
+      );
+    },
+
+    async getTest(id) {
+      const test = tests.get(id);
+      return test ? clone(test) : null;
+    },
+
+    async listBySha(repo, sha, opts = {}) {
+      const limit = listLimit(opts.limit);
+      return select((t) => t.repo === repo && t.sha === sha, byField('createdAt', 'asc'), limit);
+    },
+
+    async listByPr(repo, pr, opts = {}) {
+      const limit = listLimit(opts.limit);
+      const statuses = opts.statuses;
+      if (statuses) assertStatusFilter(statuses);
+      return select(
+        (t) => t.repo === repo && t.pr === pr && (!statuses || statuses.includes(t.status)),
+        byField('createdAt', 'desc'),
+        limit,
+      );
+    },
+
+    async transition(id, move) {
+      if (move.slot?.op === 'acquire') assertMaxConcurrent(move.slot.maxConcurrent);
+      const copy = clone(move);
+      const read = () => {
+        const stored = tests.get(id);
+        return stored && { stored: clone(stored), holders: { ...holdersOf(stored.platform) } };
+      };
+      return transact(read, (snapshot): TransitionResult => {
+        if (!snapshot) return { ok: false, reason: 'not_found' };
+        const { stored, holders } = snapshot;
+        const plan = planTransition(stored, copy);
+        if (!plan.ok) return plan;
+        let slot: SlotOutcome | undefined;
+        if (copy.slot?.op === 'acquire') {
+          const acquire = planAcquire(holders, id, copy.slot.maxConcurrent, copy.at);
+          if (!acquire.acquired) {
+            return { ok: false, reason: 'no_capacity', current: stored, holders: acquire.count };
+          }
+          capacity.set(stored.platform, acquire.holders);
+          slot = { op: 'acquire', holders: acquire.count, alreadyHeld: acquire.alreadyHeld };
+        } else if (copy.slot?.op === 'release') {
+          const release = planRelease(holders, id);
+          capacity.set(stored.platform, release.holders);
+          slot = { op: 'release', holders: release.count, released: release.released };
+        }
+        tests.set(id, clone(plan.next));
+        return { ok: true, test: plan.next, previous: stored, ...(slot ? { slot } : {}) };
+      });
+    },
+
+    async listByStatus(status, opts) {
+      const limit = listLimit(opts.limit);
+      const before = opts.updatedBefore?.getTime();
+      return select(
+        (t) =>
+          t.status === status &&
+          (opts.platform === undefined || t.platform === opts.platform) &&
+          (before === undefined || t.updatedAt.getTime() < before),
+        byField('updatedAt', 'asc'),
+        limit,
+      );
+    },
+
+    async listPastDeadline(now, limit) {
+      const checked = listLimit(limit);
+      const live: readonly string[] = DEADLINE_STATUSES;
+      return select(
+        (t) => live.includes(t.status) && t.deadlineAt !== null && t.deadlineAt < now,
+        byField('deadlineAt', 'asc'),
+        checked,
+      );
+    },
+
+    async recordDelivery(record) {
+      const normalized = normalizeDelivery(record);
+      return transact(
+        () => deliveries.get(normalized.id),
+        (existing) => {
+          if (existing) return { first: false, record: clone(existing) };
+          deliveries.set(normalized.id, normalized);
+          return { first: true, record: clone(normalized) };
+        },
+      );
+    },
+
+    async getDelivery(id) {
+      const record = deliveries.get(id);
+      return record ? clone(record) : null;
+    },
+
+    async acquireSlot(platform, testId, maxConcurrent, at) {
+      assertMaxConcurrent(maxConcurrent);
+      return transact(
+        () => holdersOf(platform),
+        (holders) => {
+          const plan = planAcquire(holders, testId, maxConcurrent, new Date(at));
+          if (!plan.acquired) return { acquired: false, holders: plan.count };
+          capacity.set(platform, plan.holders);
+          return { acquired: true, holders: plan.count, alreadyHeld: plan.alreadyHeld };
+        },
+      );
+    },
+
+    async releaseSlot(platform, testId) {
+      return transact(
+        () => holdersOf(platform),
+        (holders) => {
+          const plan = planRelease(holders, testId);
+          capacity.set(platform, plan.holders);
+          return { released: plan.released, holders: plan.count };
+        },
+      );
+    },
+
+    async slotHolders(platform) {
+      return Object.keys(holdersOf(platform)).sort();
+    },
+  };
+}
+
+/** Deep copy of records: plain objects, arrays, Dates. (structuredClone would make Dates of another realm under Jest.) */
+function clone<T>(value: T): T {
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (Array.isArray(value)) return value.map(clone) as T;
+  if (typeof value === 'object' && value !== null) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) copy[key] = clone(item);
+    return copy as T;
+  }
+  return value;
+}

@@ -1,0 +1,153 @@
+// The store port: everything the functions persist, as one small interface.
+// Conflicts (a lost race, a full platform, a duplicate) come back as data;
+// only programming errors (a bad limit, an oversized batch) and infrastructure
+// failures throw.
+import type { Stage, TestRecord, TestStatus } from '../domain/test';
+
+/** How many timeline entries a test keeps: the newest ones. */
+export const TIMELINE_LIMIT = 100;
+/** Most tests one `createTests` call may write (one Firestore transaction). */
+export const MAX_CREATE_BATCH = 500;
+/** Most records one list call may return. */
+export const MAX_LIST_LIMIT = 1000;
+/** Default limit of `listBySha` and `listByPr`. */
+export const DEFAULT_LIST_LIMIT = 100;
+/** Statuses whose `deadlineAt` the expiry sweep enforces. */
+export const DEADLINE_STATUSES = ['starting', 'running'] as const satisfies readonly TestStatus[];
+
+/** Fields a transition may set through `patch`; everything else is identity or owned by the store. */
+export const PATCHABLE_FIELDS = [
+  'waitReason',
+  'attempts',
+  'enqueueGeneration',
+  'queuedAt',
+  'startedAt',
+  'finishedAt',
+  'deadlineAt',
+  'leaseExpiresAt',
+  'instance',
+  'result',
+  'tokenHash',
+  'deletion',
+] as const satisfies readonly (keyof TestRecord)[];
+export type PatchableField = (typeof PATCHABLE_FIELDS)[number];
+
+/** Identity fields, and the fields a transition sets from its own arguments. */
+export type FixedField =
+  | 'id'
+  | 'repo'
+  | 'sha'
+  | 'ref'
+  | 'trigger'
+  | 'pr'
+  | 'run'
+  | 'platform'
+  | 'createdAt'
+  | 'status'
+  | 'stage'
+  | 'message'
+  | 'updatedAt'
+  | 'timeline';
+
+// A new TestRecord field must be classified as patchable or fixed before this compiles.
+type Unclassified = Exclude<keyof TestRecord, PatchableField | FixedField>;
+export const EVERY_TEST_FIELD_CLASSIFIED: [Unclassified] extends [never] ? true : never = true;
+
+export type TestPatch = Partial<Pick<TestRecord, PatchableField>>;
+
+export type SlotRequest = { op: 'acquire'; maxConcurrent: number } | { op: 'release' };
+
+/** What a transition did to its platform's slots; `holders` counts them after the change. */
+export type SlotOutcome =
+  | { op: 'acquire'; holders: number; alreadyHeld: boolean }
+  | { op: 'release'; holders: number; released: boolean };
+
+export interface TransitionRequest {
+  /** The statuses the writer expects the test to be in (compare-and-set). */
+  from: readonly TestStatus[];
+  to: TestStatus;
+  /** Becomes `updatedAt` and the timeline entry's `at`. */
+  at: Date;
+  /** The friendly line: becomes the test's `message` and the timeline entry's. */
+  message: string;
+  /** Omitted: the stage stays; null clears it; a stage sets it and is noted in the timeline. */
+  stage?: Stage | null;
+  /** Fields to set; an `undefined` value leaves the field as it is. */
+  patch?: TestPatch;
+  /** Take or give back the test's platform slot in the same transaction. */
+  slot?: SlotRequest;
+}
+
+export type TransitionResult =
+  | { ok: true; test: TestRecord; previous: TestRecord; slot?: SlotOutcome }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'unexpected_status' | 'terminal' | 'not_allowed'; current: TestRecord }
+  | { ok: false; reason: 'no_capacity'; current: TestRecord; holders: number };
+
+export type SlotResult =
+  { acquired: true; holders: number; alreadyHeld: boolean } | { acquired: false; holders: number };
+
+export interface DeliveryRecord {
+  /** The X-GitHub-Delivery id. */
+  id: string;
+  event: string;
+  receivedAt: Date;
+  /** Stored as a Firestore Timestamp, so a TTL policy deletes the record after it. */
+  expireAt: Date;
+  /** The answer given to the first delivery; `body` must be JSON (it is stored as JSON text). */
+  response: { status: number; body: unknown };
+}
+
+export interface ListByStatusOptions {
+  platform?: string;
+  limit: number;
+  /** Only tests last updated strictly before this. */
+  updatedBefore?: Date;
+}
+
+export interface ListOptions {
+  limit?: number;
+}
+
+export interface ListByPrOptions extends ListOptions {
+  /** Only tests in one of these statuses (1 to 10 of them). */
+  statuses?: readonly TestStatus[];
+}
+
+export interface TestStore {
+  /**
+   * Creates a webhook's tests in one atomic write, idempotently: ids that exist
+   * are left untouched and reported in `existing`. Both lists keep input order.
+   * Throws RangeError for duplicate ids or more than MAX_CREATE_BATCH tests.
+   */
+  createTests(tests: readonly TestRecord[]): Promise<{ created: string[]; existing: string[] }>;
+  getTest(id: string): Promise<TestRecord | null>;
+  /** The commit's tests, oldest first (createdAt, then id). */
+  listBySha(repo: string, sha: string, opts?: ListOptions): Promise<TestRecord[]>;
+  /** The PR's tests, newest first (createdAt, then id, both descending). */
+  listByPr(repo: string, pr: number, opts?: ListByPrOptions): Promise<TestRecord[]>;
+  /**
+   * Compare-and-set in one transaction: checks the move (checkMove), applies the
+   * patch, sets status, message, stage and updatedAt, appends to the timeline
+   * (keeping the last TIMELINE_LIMIT entries), and takes or releases the test's
+   * platform slot. If the slot cannot be taken nothing changes: `no_capacity`.
+   */
+  transition(id: string, move: TransitionRequest): Promise<TransitionResult>;
+  /** Sweep query: tests in `status` (on `platform`), least recently updated first (updatedAt, then id). */
+  listByStatus(status: TestStatus, opts: ListByStatusOptions): Promise<TestRecord[]>;
+  /** `starting`/`running` tests whose deadlineAt is before `now`, earliest deadline first. */
+  listPastDeadline(now: Date, limit: number): Promise<TestRecord[]>;
+  /** Create-if-absent. A record that exists (even past expireAt, until TTL deletes it) wins. */
+  recordDelivery(record: DeliveryRecord): Promise<{ first: boolean; record: DeliveryRecord }>;
+  getDelivery(id: string): Promise<DeliveryRecord | null>;
+  /** Takes one of `platform`'s slots for `testId`; a holder asking again keeps its one slot. */
+  acquireSlot(
+    platform: string,
+    testId: string,
+    maxConcurrent: number,
+    at: Date,
+  ): Promise<SlotResult>;
+  releaseSlot(platform: string, testId: string): Promise<{ released: boolean; holders: number }>;
+  /** Test ids holding `platform`'s slots, sorted. */
+  slotHolders(platform: string): Promise<string[]>;
+}

@@ -1,0 +1,130 @@
+// The store's policy, shared by every adapter: what a transition does to a
+// test, how slots are counted, which arguments are valid. Adapters only read
+// and write; they decide nothing here.
+import type { TestRecord, TimelineEntry } from '../domain/test';
+import { checkMove } from '../domain/transitions';
+import {
+  DEFAULT_LIST_LIMIT,
+  MAX_CREATE_BATCH,
+  MAX_LIST_LIMIT,
+  PATCHABLE_FIELDS,
+  TIMELINE_LIMIT,
+  type DeliveryRecord,
+  type TestPatch,
+  type TransitionRequest,
+  type TransitionResult,
+} from './port';
+
+export type TransitionRefusal = Extract<TransitionResult, { ok: false; current: TestRecord }>;
+
+/** The test after `move`, or why the move is refused. Slots are not considered here. */
+export function planTransition(
+  current: TestRecord,
+  move: TransitionRequest,
+): { ok: true; next: TestRecord } | TransitionRefusal {
+  const check = checkMove(current.status, move.from, move.to);
+  if (!check.ok) return { ok: false, reason: check.reason, current };
+  const entry: TimelineEntry = { at: move.at, status: move.to, message: move.message };
+  if (move.stage) entry.stage = move.stage;
+  const next: TestRecord = {
+    ...current,
+    ...pickPatch(move.patch),
+    status: move.to,
+    message: move.message,
+    stage: move.stage === undefined ? current.stage : move.stage,
+    updatedAt: move.at,
+    timeline: [...current.timeline, entry].slice(-TIMELINE_LIMIT),
+  };
+  return { ok: true, next };
+}
+
+/** Only the patchable fields, whatever the caller passed at run time. */
+function pickPatch(patch: TestPatch | undefined): TestPatch {
+  const picked: Record<string, unknown> = {};
+  if (!patch) return picked;
+  for (const field of PATCHABLE_FIELDS) {
+    if (patch[field] !== undefined) picked[field] = patch[field];
+  }
+  return picked as TestPatch;
+}
+
+/** A platform's slot holders: test id → when it took the slot. */
+export type Holders = Record<string, Date>;
+
+export function planAcquire(
+  holders: Holders,
+  testId: string,
+  maxConcurrent: number,
+  at: Date,
+):
+  | { acquired: true; alreadyHeld: boolean; holders: Holders; count: number }
+  | { acquired: false; count: number } {
+  const count = Object.keys(holders).length;
+  if (testId in holders) return { acquired: true, alreadyHeld: true, holders, count };
+  if (count >= maxConcurrent) return { acquired: false, count };
+  return {
+    acquired: true,
+    alreadyHeld: false,
+    holders: { ...holders, [testId]: at },
+    count: count + 1,
+  };
+}
+
+export function planRelease(
+  holders: Holders,
+  testId: string,
+): { released: boolean; holders: Holders; count: number } {
+  if (!(testId in holders)) return { released: false, holders, count: Object.keys(holders).length };
+  const rest = { ...holders };
+  delete rest[testId];
+  return { released: true, holders: rest, count: Object.keys(rest).length };
+}
+
+export function assertMaxConcurrent(maxConcurrent: number): void {
+  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 0) {
+    throw new RangeError(`maxConcurrent must be a whole number ≥ 0, got ${maxConcurrent}`);
+  }
+}
+
+export function listLimit(limit: number | undefined): number {
+  const value = limit ?? DEFAULT_LIST_LIMIT;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LIST_LIMIT) {
+    throw new RangeError(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}, got ${limit}`);
+  }
+  return value;
+}
+
+export function assertStatusFilter(statuses: readonly unknown[]): void {
+  if (statuses.length < 1 || statuses.length > 10) {
+    throw new RangeError(`statuses must list 1 to 10 statuses, got ${statuses.length}`);
+  }
+}
+
+export function assertCreateBatch(tests: readonly TestRecord[]): void {
+  if (tests.length > MAX_CREATE_BATCH) {
+    throw new RangeError(
+      `createTests takes at most ${MAX_CREATE_BATCH} tests, got ${tests.length}`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const { id } of tests) {
+    if (seen.has(id)) throw new RangeError(`createTests got test id ${id} twice`);
+    seen.add(id);
+  }
+}
+
+/** The delivery as it will read back: the response body normalised through JSON. */
+export function normalizeDelivery(record: DeliveryRecord): DeliveryRecord {
+  return {
+    id: record.id,
+    event: record.event,
+    receivedAt: new Date(record.receivedAt),
+    expireAt: new Date(record.expireAt),
+    response: { status: record.response.status, body: jsonRoundTrip(record.response.body) },
+  };
+}
+
+export function jsonRoundTrip(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text === undefined ? null : JSON.parse(text);
+}

@@ -1,0 +1,18 @@
+// The TestStore contract: one suite that every adapter must pass
+// (test/store/store.test.ts runs it on the in-memory double and on Firestore).
+import { defineDeliveryContractTests } from './store/deliveries.contract';
+import type { MakeStore } from './store/fixtures';
+import { defineRecordContractTests } from './store/records.contract';
+import { defineSlotContractTests } from './store/slots.contract';
+import { defineTransitionContractTests } from './store/transition.contract';
+
+export type { MakeStore, StoreUnderTest } from './store/fixtures';
+
+export function defineStoreContractTests(name: string, makeStore: MakeStore): void {
+  describe(`TestStore contract (${name})`, () => {
+    defineRecordContractTests(makeStore);
+    defineTransitionContractTests(makeStore);
+    defineSlotContractTests(makeStore);
+    defineDeliveryContractTests(makeStore);
+  });
+}

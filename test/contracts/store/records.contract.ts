@@ -1,0 +1,231 @@
+// Contract: creating, reading and listing tests.
+import { MAX_CREATE_BATCH } from '../../../shared/store/port';
+import { at, ids, testRecord, useStore, type MakeStore } from './fixtures';
+
+export function defineRecordContractTests(makeStore: MakeStore): void {
+  describe('createTests and getTest', () => {
+    const current = useStore(makeStore);
+
+    it('stores tests that read back equal, with every date a Date', async () => {
+      const { store } = current();
+      const test = testRecord({
+        id: 't1',
+        deadlineAt: at(30),
+        instance: { name: 'vmci-t1-1', zone: 'europe-west1-b', provisioning: 'SPOT' },
+        deletion: {
+          name: 'vmci-t1-1',
+          zone: 'europe-west1-b',
+          requestedAt: at(2),
+          attempts: 1,
+          doneAt: null,
+        },
+      });
+
+      const result = await store.createTests([test, testRecord({ id: 't2' })]);
+
+      expect(result).toEqual({ created: ['t1', 't2'], existing: [] });
+      const stored = await store.getTest('t1');
+      expect(stored).toEqual(test);
+      expect(stored?.deletion?.requestedAt).toBeInstanceOf(Date);
+      expect(stored?.timeline[0]?.at).toBeInstanceOf(Date);
+      expect(stored?.createdAt).toBeInstanceOf(Date);
+      expect(await store.getTest('missing')).toBeNull();
+    });
+
+    it('creates nothing twice: a second call reports existing ids and changes nothing', async () => {
+      const { store } = current();
+      await store.createTests([testRecord({ id: 't1' }), testRecord({ id: 't2' })]);
+
+      const again = await store.createTests([
+        testRecord({ id: 't2', message: 'changed' }),
+        testRecord({ id: 't3' }),
+        testRecord({ id: 't1', status: 'running' }),
+      ]);
+
+      expect(again).toEqual({ created: ['t3'], existing: ['t2', 't1'] });
+      expect(await store.getTest('t1')).toEqual(testRecord({ id: 't1' }));
+      expect(await store.getTest('t2')).toEqual(testRecord({ id: 't2' }));
+      expect(ids(await store.listBySha('ccextractor/ccextractor', 'a'.repeat(40)))).toEqual([
+        't1',
+        't2',
+        't3',
+      ]);
+    });
+
+    it('creates each test once when the same batches race', async () => {
+      const { store } = current();
+      const batches = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'b', 'c', 'd'], ['d']];
+
+      const calls = [...batches, ...batches];
+      const results = await Promise.all(
+        calls.map((batch) =>
+          store.createTests(batch.map((id) => testRecord({ id, message: `from ${batch.join()}` }))),
+        ),
+      );
+
+      expect(results.flatMap((r) => r.created).sort()).toEqual(['a', 'b', 'c', 'd']);
+      for (const [i, r] of results.entries()) {
+        expect([...r.created, ...r.existing].sort()).toEqual([...calls[i]!].sort());
+      }
+      expect(await store.listBySha('ccextractor/ccextractor', 'a'.repeat(40))).toHaveLength(4);
+    });
+
+    it('creates each test once when separate handles race (a redelivered webhook)', async () => {
+      const { store, peer } = current();
+      const batch = [testRecord({ id: 'a' }), testRecord({ id: 'b' })];
+
+      const results = await Promise.all([store, peer(), peer()].map((h) => h.createTests(batch)));
+
+      expect(results.flatMap((r) => r.created).sort()).toEqual(['a', 'b']);
+      for (const r of results) expect([...r.created, ...r.existing].sort()).toEqual(['a', 'b']);
+      expect(await store.getTest('a')).toEqual(batch[0]);
+    });
+
+    it('refuses duplicate ids and oversized batches, writing nothing', async () => {
+      const { store } = current();
+      const tooMany = Array.from({ length: MAX_CREATE_BATCH + 1 }, (_, i) =>
+        testRecord({ id: `n${i}` }),
+      );
+
+      await expect(store.createTests(tooMany)).rejects.toThrow(RangeError);
+      await expect(
+        store.createTests([
+          testRecord({ id: 'x' }),
+          testRecord({ id: 'y' }),
+          testRecord({ id: 'x' }),
+        ]),
+      ).rejects.toThrow(RangeError);
+
+      expect(await store.getTest('n0')).toBeNull();
+      expect(await store.getTest('y')).toBeNull();
+      expect(await store.createTests([])).toEqual({ created: [], existing: [] });
+    });
+
+    it('keeps its own copies: changing an input or a result changes nothing stored', async () => {
+      const { store } = current();
+      const input = testRecord({ id: 't1' });
+      await store.createTests([input]);
+      input.message = 'mutated input';
+      input.timeline.push({ at: at(9), status: 'error', message: 'mutated' });
+
+      const read = await store.getTest('t1');
+      read!.timeline[0]!.message = 'mutated read';
+      read!.createdAt.setTime(0);
+
+      expect(await store.getTest('t1')).toEqual(testRecord({ id: 't1' }));
+    });
+  });
+
+  describe('listing', () => {
+    const current = useStore(makeStore);
+
+    it('listByStatus: least recently updated first, then by id; platform, updatedBefore and limit filter', async () => {
+      const { store } = current();
+      await store.createTests([
+        testRecord({ id: 't1', updatedAt: at(3) }),
+        testRecord({ id: 't2', updatedAt: at(1), platform: 'windows' }),
+        testRecord({ id: 't5', updatedAt: at(2) }),
+        testRecord({ id: 't3', updatedAt: at(2) }),
+        testRecord({ id: 't4', updatedAt: at(0), status: 'running' }),
+      ]);
+
+      expect(ids(await store.listByStatus('queued', { limit: 10 }))).toEqual([
+        't2',
+        't3',
+        't5',
+        't1',
+      ]);
+      expect(ids(await store.listByStatus('queued', { limit: 2 }))).toEqual(['t2', 't3']);
+      expect(ids(await store.listByStatus('queued', { limit: 10, platform: 'linux' }))).toEqual([
+        't3',
+        't5',
+        't1',
+      ]);
+      expect(ids(await store.listByStatus('queued', { limit: 10, updatedBefore: at(2) }))).toEqual([
+        't2',
+      ]);
+      expect(
+        ids(
+          await store.listByStatus('queued', {
+            limit: 10,
+            platform: 'linux',
+            updatedBefore: at(3),
+          }),
+        ),
+      ).toEqual(['t3', 't5']);
+      expect(await store.listByStatus('pending', { limit: 10 })).toEqual([]);
+      expect(await store.listByStatus('running', { limit: 1 })).toEqual([
+        testRecord({ id: 't4', updatedAt: at(0), status: 'running' }),
+      ]);
+    });
+
+    it('listPastDeadline: only starting/running tests strictly past their deadline, earliest first', async () => {
+      const { store } = current();
+      await store.createTests([
+        testRecord({ id: 'd1', status: 'running', deadlineAt: at(5) }),
+        testRecord({ id: 'd2', status: 'starting', deadlineAt: at(1) }),
+        testRecord({ id: 'd3', status: 'running', deadlineAt: at(10) }),
+        testRecord({ id: 'd4', status: 'running', deadlineAt: null }),
+        testRecord({ id: 'd5', status: 'queued', deadlineAt: at(0) }),
+        testRecord({ id: 'd6', status: 'timed_out', deadlineAt: at(0) }),
+        testRecord({ id: 'd7', status: 'running', deadlineAt: at(5) }),
+      ]);
+
+      expect(ids(await store.listPastDeadline(at(10), 10))).toEqual(['d2', 'd1', 'd7']);
+      expect(ids(await store.listPastDeadline(at(10), 2))).toEqual(['d2', 'd1']);
+      expect(ids(await store.listPastDeadline(at(1), 10))).toEqual([]);
+    });
+
+    it('listBySha: the commit’s tests of that repository, oldest first', async () => {
+      const { store } = current();
+      const x = 'b'.repeat(40);
+      await store.createTests([
+        testRecord({ id: 's1', sha: x, createdAt: at(1) }),
+        testRecord({ id: 's2', sha: x, createdAt: at(0), platform: 'windows' }),
+        testRecord({ id: 's3', sha: 'c'.repeat(40) }),
+        testRecord({ id: 's4', sha: x, repo: 'other/repo' }),
+      ]);
+
+      expect(ids(await store.listBySha('ccextractor/ccextractor', x))).toEqual(['s2', 's1']);
+      expect(ids(await store.listBySha('ccextractor/ccextractor', x, { limit: 1 }))).toEqual([
+        's2',
+      ]);
+      expect(ids(await store.listBySha('other/repo', x))).toEqual(['s4']);
+      expect(await store.listBySha('ccextractor/ccextractor', 'f'.repeat(40))).toEqual([]);
+    });
+
+    it('listByPr: the PR’s tests, newest first, optionally only some statuses', async () => {
+      const { store } = current();
+      const pr = { trigger: 'pull_request' as const, pr: 7 };
+      await store.createTests([
+        testRecord({ id: 'p1', ...pr, createdAt: at(0), status: 'passed' }),
+        testRecord({ id: 'p2', ...pr, createdAt: at(2), status: 'queued' }),
+        testRecord({ id: 'p3', ...pr, createdAt: at(1), status: 'canceled' }),
+        testRecord({ id: 'p4', ...pr, pr: 8 }),
+        testRecord({ id: 'p5', ...pr, repo: 'other/repo' }),
+        testRecord({ id: 'p6' }),
+      ]);
+
+      const repo = 'ccextractor/ccextractor';
+      expect(ids(await store.listByPr(repo, 7))).toEqual(['p2', 'p3', 'p1']);
+      expect(ids(await store.listByPr(repo, 7, { limit: 1 }))).toEqual(['p2']);
+      expect(ids(await store.listByPr(repo, 7, { statuses: ['queued', 'running'] }))).toEqual([
+        'p2',
+      ]);
+      expect(ids(await store.listByPr(repo, 7, { statuses: ['passed', 'canceled'] }))).toEqual([
+        'p3',
+        'p1',
+      ]);
+      expect(await store.listByPr(repo, 9)).toEqual([]);
+    });
+
+    it('refuses unbounded or malformed queries', async () => {
+      const { store } = current();
+      await expect(store.listByStatus('queued', { limit: 0 })).rejects.toThrow(RangeError);
+      await expect(store.listByStatus('queued', { limit: 1.5 })).rejects.toThrow(RangeError);
+      await expect(store.listPastDeadline(at(0), 100_000)).rejects.toThrow(RangeError);
+      await expect(store.listBySha('r', 's', { limit: -1 })).rejects.toThrow(RangeError);
+      await expect(store.listByPr('r', 1, { statuses: [] })).rejects.toThrow(RangeError);
+    });
+  });
+}

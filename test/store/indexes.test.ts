@@ -1,0 +1,72 @@
+// Every query the Firestore adapter runs needs a composite index in production
+// (the emulator needs none, so only this test notices a missing one).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_COLLECTIONS, QUERY_SHAPES, type QueryShape } from '../../shared/store/firestore';
+import { testRecord } from '../contracts/store/fixtures';
+
+interface IndexField {
+  fieldPath: string;
+  order?: 'ASCENDING' | 'DESCENDING';
+  arrayConfig?: string;
+}
+interface IndexFile {
+  indexes: { collectionGroup: string; queryScope: string; fields: IndexField[] }[];
+  fieldOverrides: {
+    collectionGroup: string;
+    fieldPath: string;
+    ttl?: boolean;
+    indexes: unknown[];
+  }[];
+}
+
+const indexFile = JSON.parse(
+  readFileSync(join(__dirname, '../../infra/gcp/firestore.indexes.json'), 'utf8'),
+) as IndexFile;
+
+const shapes = Object.entries(QUERY_SHAPES) as [string, QueryShape][];
+
+/** Equality fields first (any order), then the sort field in its direction. */
+function serves(index: IndexFile['indexes'][number], shape: QueryShape): boolean {
+  if (index.collectionGroup !== DEFAULT_COLLECTIONS[shape.collection]) return false;
+  if (index.queryScope !== 'COLLECTION' || index.fields.length !== shape.equals.length + 1)
+    return false;
+  const prefix = index.fields.slice(0, -1);
+  const last = index.fields.at(-1)!;
+  const equalityFields = shape.equals.map((e) => e.field).sort();
+  return (
+    prefix.every((f) => f.order !== undefined) &&
+    JSON.stringify(prefix.map((f) => f.fieldPath).sort()) === JSON.stringify(equalityFields) &&
+    last.fieldPath === shape.orderBy.field &&
+    last.order === (shape.orderBy.direction === 'asc' ? 'ASCENDING' : 'DESCENDING')
+  );
+}
+
+describe('infra/gcp/firestore.indexes.json', () => {
+  it.each(shapes)('has a composite index for the %s query', (_name, shape) => {
+    expect(indexFile.indexes.filter((index) => serves(index, shape))).toHaveLength(1);
+  });
+
+  it('declares no index that no query uses', () => {
+    const unused = indexFile.indexes.filter((index) => !shapes.some(([, s]) => serves(index, s)));
+    expect(unused).toEqual([]);
+  });
+
+  it('queries only fields that a test document has', () => {
+    const fields = new Set(Object.keys(testRecord({ id: 'x' })));
+    for (const [, shape] of shapes) {
+      for (const field of [...shape.equals.map((e) => e.field), shape.orderBy.field]) {
+        expect(fields).toContain(field);
+      }
+    }
+  });
+
+  it('lets TTL delete delivery records after expireAt, without indexing that field', () => {
+    expect(indexFile.fieldOverrides).toContainEqual({
+      collectionGroup: DEFAULT_COLLECTIONS.deliveries,
+      fieldPath: 'expireAt',
+      ttl: true,
+      indexes: [],
+    });
+  });
+});
