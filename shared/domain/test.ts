@@ -56,6 +56,13 @@ export interface VmDeletion {
   doneAt: Date | null;
 }
 
+/** The commit status last posted to GitHub for a test: it is posted again only when it changes. */
+export interface PostedCommitStatus {
+  state: 'pending' | 'success' | 'failure' | 'error';
+  description: string;
+  at: Date;
+}
+
 export interface TimelineEntry {
   at: Date;
   status: TestStatus;
@@ -69,6 +76,10 @@ export interface TestRecord {
   repo: string;
   sha: string;
   ref: string;
+  /** Where the VM fetches the commit from: the PR's head repository for a fork. */
+  cloneUrl: string;
+  /** Who pushed or opened the PR (GitHub login), when known. */
+  author: string | null;
   trigger: Trigger;
   /** PR number, for pull_request tests; null otherwise */
   pr: number | null;
@@ -97,6 +108,8 @@ export interface TestRecord {
   /** SHA-256 of the per-test token, hex. The token itself is never stored. */
   tokenHash: string | null;
   deletion: VmDeletion | null;
+  /** What GitHub shows for this test now; null until the first status is posted. */
+  githubStatus: PostedCommitStatus | null;
   timeline: TimelineEntry[];
 }
 

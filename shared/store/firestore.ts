@@ -18,6 +18,7 @@ import {
   holdersFromDoc,
   testFromDoc,
   testToDoc,
+  toFirestore,
 } from './firestore-convert';
 import {
   DEFAULT_COLLECTIONS,
@@ -101,6 +102,20 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     async getTest(id) {
       const snap = await tests.doc(id).get();
       return snap.exists ? testFromDoc(snap) : null;
+    },
+
+    async recordStatusPosted(id, posted) {
+      const ref = tests.doc(id);
+      return lock.run([testKey(id)], () =>
+        db.runTransaction(
+          async (tx) => {
+            if (!(await tx.get(ref)).exists) return { recorded: false };
+            tx.update(ref, { githubStatus: toFirestore(posted) });
+            return { recorded: true };
+          },
+          { maxAttempts: TRANSACTION_ATTEMPTS },
+        ),
+      );
     },
 
     async listBySha(repo, sha, opts = {}) {

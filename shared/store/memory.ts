@@ -85,6 +85,19 @@ export function createMemoryStore(): TestStore {
       return test ? clone(test) : null;
     },
 
+    async recordStatusPosted(id, posted) {
+      const copy = clone(posted);
+      return transact(
+        () => tests.has(id),
+        (present) => {
+          const test = tests.get(id);
+          if (!present || !test) return { recorded: false };
+          tests.set(id, { ...test, githubStatus: copy });
+          return { recorded: true };
+        },
+      );
+    },
+
     async listBySha(repo, sha, opts = {}) {
       const limit = listLimit(opts.limit);
       return select((t) => t.repo === repo && t.sha === sha, byField('createdAt', 'asc'), limit);

@@ -2,7 +2,7 @@
 // Conflicts (a lost race, a full platform, a duplicate) come back as data;
 // only programming errors (a bad limit, an oversized batch) and infrastructure
 // failures throw.
-import type { Stage, TestRecord, TestStatus } from '../domain/test';
+import type { PostedCommitStatus, Stage, TestRecord, TestStatus } from '../domain/test';
 
 /** How many timeline entries a test keeps: the newest ones. */
 export const TIMELINE_LIMIT = 100;
@@ -38,6 +38,8 @@ export type FixedField =
   | 'repo'
   | 'sha'
   | 'ref'
+  | 'cloneUrl'
+  | 'author'
   | 'trigger'
   | 'pr'
   | 'run'
@@ -47,6 +49,7 @@ export type FixedField =
   | 'stage'
   | 'message'
   | 'updatedAt'
+  | 'githubStatus'
   | 'timeline';
 
 // A new TestRecord field must be classified as patchable or fixed before this compiles.
@@ -137,6 +140,11 @@ export interface TestStore {
   listByStatus(status: TestStatus, opts: ListByStatusOptions): Promise<TestRecord[]>;
   /** `starting`/`running` tests whose deadlineAt is before `now`, earliest deadline first. */
   listPastDeadline(now: Date, limit: number): Promise<TestRecord[]>;
+  /**
+   * Notes the commit status just posted for a test, without changing its
+   * status or timeline. Returns false for an unknown test.
+   */
+  recordStatusPosted(id: string, posted: PostedCommitStatus): Promise<{ recorded: boolean }>;
   /** Create-if-absent. A record that exists (even past expireAt, until TTL deletes it) wins. */
   recordDelivery(record: DeliveryRecord): Promise<{ first: boolean; record: DeliveryRecord }>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;

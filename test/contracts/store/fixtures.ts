@@ -43,6 +43,8 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     repo: 'ccextractor/ccextractor',
     sha: 'a'.repeat(40),
     ref: 'refs/heads/master',
+    cloneUrl: 'https://github.com/ccextractor/ccextractor.git',
+    author: 'cfsmp3',
     trigger: 'push',
     pr: null,
     run: 1,
@@ -64,6 +66,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     result: null,
     tokenHash: null,
     deletion: null,
+    githubStatus: null,
     timeline: [{ at: T0, status: 'queued', message: 'Queued' }],
     ...overrides,
   };

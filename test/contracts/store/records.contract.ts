@@ -3,6 +3,30 @@ import { MAX_CREATE_BATCH } from '../../../shared/store/port';
 import { at, ids, testRecord, useStore, type MakeStore } from './fixtures';
 
 export function defineRecordContractTests(makeStore: MakeStore): void {
+  describe('recordStatusPosted', () => {
+    const current = useStore(makeStore);
+
+    it('notes the posted status and leaves status, message and timeline alone', async () => {
+      const { store } = current();
+      const test = testRecord({ id: 'posted' });
+      await store.createTests([test]);
+      const posted = { state: 'pending' as const, description: 'Tests queued', at: at(1) };
+
+      expect(await store.recordStatusPosted('posted', posted)).toEqual({ recorded: true });
+
+      const stored = await store.getTest('posted');
+      expect(stored).toEqual({ ...test, githubStatus: posted });
+      expect(stored?.githubStatus?.at).toBeInstanceOf(Date);
+    });
+
+    it('records nothing for an unknown test', async () => {
+      const { store } = current();
+      const posted = { state: 'error' as const, description: 'x', at: at(1) };
+      expect(await store.recordStatusPosted('missing', posted)).toEqual({ recorded: false });
+      expect(await store.getTest('missing')).toBeNull();
+    });
+  });
+
   describe('createTests and getTest', () => {
     const current = useStore(makeStore);
 
