@@ -6,7 +6,7 @@ module.exports = {
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest'] },
   // ESM-only packages (Octokit and what it pulls in) go through swc too.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@octokit|universal-user-agent|before-after-hook|content-type|fast-content-type-parse|json-with-bigint|toad-cache)/)',
+    '/node_modules/(?!(@octokit|universal-user-agent|universal-github-app-jwt|before-after-hook|content-type|fast-content-type-parse|json-with-bigint|toad-cache)/)',
   ],
   // Its exports map has only "import"/"default" conditions Jest's resolver skips.
   moduleNameMapper: {
