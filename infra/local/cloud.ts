@@ -3,7 +3,10 @@
 // functions that exist, behind one port; Firestore is the real emulator.
 // Used by `npm start` and by the integration tests.
 import { randomBytes } from 'node:crypto';
-import type { VmciConfig } from '../../shared/config';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseConfig, type VmciConfig } from '../../shared/config';
 import { ensureFirestoreEmulator, type RunningEmulator } from './firestore-emulator';
 import { createComputeStandIn, type ComputeStandIn } from './compute';
 import { presentFunctions, mountFunctions, type FunctionName } from './functions';
@@ -13,7 +16,12 @@ import { createSchedulerStandIn, type SchedulerStandIn } from './scheduler';
 import { createTasksStandIn, type TasksStandIn } from './tasks';
 
 export interface LocalCloudOptions {
-  config: VmciConfig;
+  /** The configuration file (YAML or JSON); its publicUrl and githubApiUrl are pointed at this cloud. */
+  configPath: string;
+  /** Changes to the file's configuration (tests). */
+  configure?: (config: VmciConfig) => VmciConfig;
+  /** The webhook secret the functions check; default random. */
+  webhookSecret?: string;
   /** Port of the one server; 0 picks a free one. Default 8080. */
   port?: number;
   /** Shortens back-offs, schedules and VM time limits (0.01: a minute lasts 0.6 s). Default 1. */
@@ -22,7 +30,7 @@ export interface LocalCloudOptions {
   bootVms?: boolean;
   /** Extra environment for the local VMs' processes. */
   vmEnv?: Record<string, string>;
-  /** The token the local GitHub API accepts. */
+  /** The token the local GitHub API accepts and the functions use; default random. */
   githubToken?: string;
   /** Functions to mount; default every one whose module exists. */
   functions?: readonly FunctionName[];
@@ -34,7 +42,10 @@ export interface LocalCloudOptions {
 export interface LocalCloud {
   url: string;
   port: number;
+  /** The configuration the functions run with (publicUrl and githubApiUrl point here). */
   config: VmciConfig;
+  webhookSecret: string;
+  githubToken: string;
   firestore: { host: string; projectId: string };
   /** The secret the local OIDC tokens of Tasks and Scheduler are signed with. */
   localTokenSecret: string;
@@ -55,13 +66,27 @@ export const SWEEP_SCHEDULES: Readonly<Partial<Record<FunctionName, string>>> = 
   sweepExpired: '*/5 * * * *',
 };
 
+function readConfig(path: string): VmciConfig {
+  const parsed = parseConfig(readFileSync(path, 'utf8'), path);
+  if (!parsed.ok) throw new ConfigError(parsed.problems, path);
+  return parsed.config;
+}
+
+/**
+ * The environment the functions read at cold start (shared/runtime/env.ts).
+ * Functions run in this process, so it is this process's environment.
+ */
+function functionEnv(values: Record<string, string>): void {
+  Object.assign(process.env, values);
+}
+
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
-  const { config } = options;
+  const fileConfig = readConfig(options.configPath);
   const log = options.log ?? (() => {});
   const timeScale = options.timeScale ?? 1;
   const localTokenSecret = randomBytes(24).toString('base64url');
   const emulator: RunningEmulator = await ensureFirestoreEmulator({ log });
-  const firestore = { host: emulator.host, projectId: options.firestoreProject ?? config.project };
+  const firestore = { host: emulator.host, projectId: options.firestoreProject ?? fileConfig.project };
   const functions = options.functions ?? presentFunctions();
 
   // The server starts first: the scheduler's jobs and the tasks need its URL.
@@ -81,6 +106,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     throw err;
   }
   const url = server.url;
+  const config: VmciConfig = {
+    ...(options.configure ? options.configure(fileConfig) : fileConfig),
+    publicUrl: url,
+    githubApiUrl: `${url}/github`,
+  };
+  const configDir = mkdtempSync(join(tmpdir(), 'vmci-local-'));
+  const configFile = join(configDir, 'vmci.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const webhookSecret = options.webhookSecret ?? randomBytes(16).toString('hex');
+  const githubToken = options.githubToken ?? `local-${randomBytes(12).toString('hex')}`;
 
   const makeStandIns = () => {
     const tasks = createTasksStandIn({
@@ -130,11 +165,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           },
         })),
     });
-    const github = createGitHubStandIn({ token: options.githubToken, log });
+    const github = createGitHubStandIn({ token: githubToken, log });
     return { tasks, compute, scheduler, github };
   };
 
   let standIns = makeStandIns();
+  functionEnv({
+    VMCI_CONFIG: configFile,
+    GITHUB_WEBHOOK_SECRET: webhookSecret,
+    GITHUB_TOKEN: githubToken,
+    VMCI_LOCAL_ENDPOINT: `127.0.0.1:${server.port}`,
+    VMCI_LOCAL_TOKEN_SECRET: localTokenSecret,
+    FIRESTORE_EMULATOR_HOST: firestore.host,
+    VMCI_FIRESTORE_PROJECT: firestore.projectId,
+  });
   const mounted = functions.length ? [mountFunctions(functions)] : [];
   const place = () => {
     services.length = 0;
@@ -160,6 +204,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     url,
     port: server.port,
     config,
+    webhookSecret,
+    githubToken,
     firestore,
     localTokenSecret,
     get tasks() {
@@ -184,6 +230,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       await closeStandIns();
       await server.close();
       await emulator.stop();
+      rmSync(configDir, { recursive: true, force: true });
     },
   };
   return cloud;

@@ -2,24 +2,21 @@
 // (DESIGN §8). Ctrl-C or SIGTERM stops everything it started.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../shared/config';
 import { startLocalCloud } from './cloud';
 
 const DEFAULT_CONFIG = resolve(__dirname, '../../config/vmci.local.yaml');
 
 async function main(): Promise<void> {
   const env = process.env;
-  env.VMCI_CONFIG ??= DEFAULT_CONFIG;
+  const configPath = env.VMCI_CONFIG ?? DEFAULT_CONFIG;
   const generatedSecret = !env.GITHUB_WEBHOOK_SECRET;
-  env.GITHUB_WEBHOOK_SECRET ??= randomBytes(16).toString('hex');
-  if (!env.GITHUB_APP_ID) env.GITHUB_TOKEN ??= `local-${randomBytes(12).toString('hex')}`;
-  const config = loadConfig(env);
+  const webhookSecret = env.GITHUB_WEBHOOK_SECRET ?? randomBytes(16).toString('hex');
 
   const cloud = await startLocalCloud({
-    config,
+    configPath,
+    webhookSecret,
     port: Number(env.PORT ?? 8080),
     timeScale: Number(env.VMCI_LOCAL_TIME_SCALE ?? 1),
-    githubToken: env.GITHUB_TOKEN,
     log: env.VMCI_LOCAL_VERBOSE ? (line) => console.error(line) : undefined,
   });
 
@@ -40,8 +37,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   const u = cloud.url;
+  const config = cloud.config;
   const lines = [
-    `vm-ci local cloud on ${u}  (config ${env.VMCI_CONFIG})`,
+    `vm-ci local cloud on ${u}  (config ${configPath})`,
     '',
     `  functions      ${cloud.functions.length ? cloud.functions.map((f) => `${u}/${f}`).join('  ') : '(none yet)'}`,
     `  GitHub API     ${u}/github   statuses: ${u}/github/repos/{owner}/{repo}/commits/{sha}/statuses`,
@@ -51,10 +49,10 @@ async function main(): Promise<void> {
     `  Firestore      ${cloud.firestore.host} (emulator, project ${cloud.firestore.projectId})`,
     '',
     generatedSecret
-      ? `Webhook secret (generated; set GITHUB_WEBHOOK_SECRET to choose one): ${env.GITHUB_WEBHOOK_SECRET}`
+      ? `Webhook secret (generated; set GITHUB_WEBHOOK_SECRET to choose one): ${webhookSecret}`
       : 'Webhook secret: from GITHUB_WEBHOOK_SECRET',
     'Send a signed example webhook:',
-    `  GITHUB_WEBHOOK_SECRET=${generatedSecret ? env.GITHUB_WEBHOOK_SECRET : '$GITHUB_WEBHOOK_SECRET'} npm run send-webhook -- push ${u}/webhook`,
+    `  GITHUB_WEBHOOK_SECRET=${generatedSecret ? webhookSecret : '$GITHUB_WEBHOOK_SECRET'} npm run send-webhook -- push ${u}/webhook`,
     '',
     `ready: ${u}`,
   ];

@@ -1,18 +1,11 @@
 // Integration tests start the local cloud once per file, on a free port, with
 // Firestore in a project of their own; state is fresh before each test.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '../../infra/local/cloud';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
-import { parseConfig, type VmciConfig } from '../../shared/config';
 
-export function localConfig(): VmciConfig {
-  const file = join(__dirname, '../../config/vmci.local.yaml');
-  const parsed = parseConfig(readFileSync(file, 'utf8'), file);
-  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  return parsed.config;
-}
+export const LOCAL_CONFIG_PATH = join(__dirname, '../../config/vmci.local.yaml');
 
 export interface LocalCloudHandle {
   readonly cloud: LocalCloud;
@@ -22,7 +15,7 @@ export function useLocalCloud(options: Partial<LocalCloudOptions> = {}): LocalCl
   let cloud: LocalCloud | undefined;
   beforeAll(async () => {
     cloud = await startLocalCloud({
-      config: localConfig(),
+      configPath: LOCAL_CONFIG_PATH,
       port: 0,
       timeScale: 0.01,
       bootVms: false,
