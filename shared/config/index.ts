@@ -19,6 +19,7 @@ export {
   OS_TYPES,
   PLATFORM_NAME,
   platformSchema,
+  REPOSITORY,
   RESERVED_LABEL_PREFIX,
   SUPERSEDE_MODES,
   ZONE,

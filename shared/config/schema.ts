@@ -38,7 +38,8 @@ const SUBNETWORK = new RegExp(
   `^(projects/${PROJECT_ID_PART}/)?regions/([a-z0-9-]+)/subnetworks/${RESOURCE_NAME_PART}$`,
 );
 const MACHINE_TYPE = /^[a-z][a-z0-9]*(-[a-z0-9]+)+$/;
-const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+/** A GitHub repository, "owner/name". */
+export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 const GITHUB_LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$/;
 // Git forbids whitespace, `~ ^ : \` in ref names; `*` and `?` stay for globs.
 const BRANCH_PATTERN = /^(?!refs\/|\/)[^\s~^:\\]+$/;

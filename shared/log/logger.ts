@@ -59,11 +59,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const make = (labels: LogLabels): Logger => {
     const emit = (severity: Severity, message: string, fields: LogFields = {}) => {
       if (SEVERITIES.indexOf(severity) < minRank) return;
+      // Fields come first so none of them can replace the line's own severity, message or time.
       const entry: Record<string, unknown> = {
+        ...serializeFields(fields),
         severity,
         message,
         time: now().toISOString(),
-        ...serializeFields(fields),
       };
       const definedLabels = Object.fromEntries(
         Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'),

@@ -115,6 +115,16 @@ describe('createLogger', () => {
     });
   });
 
+  it('keeps its own severity, message and time whatever the fields are called', () => {
+    const { log, entries } = capture();
+    log.info('the line', { message: 'a field', severity: 'DEBUG', time: 'then' });
+    expect(entries()[0]).toMatchObject({
+      severity: 'INFO',
+      message: 'the line',
+      time: '1970-01-01T00:00:00.000Z',
+    });
+  });
+
   it('survives circular fields', () => {
     const { log, entries } = capture();
     const a: Record<string, unknown> = { name: 'a' };
