@@ -1,0 +1,8 @@
+// GitHub: clients, commit statuses, and publishing a test's state.
+export * from './client';
+export * from './errors';
+export * from './memory-statuses';
+export * from './publish';
+export * from './repo';
+export * from './retry';
+export * from './statuses';
