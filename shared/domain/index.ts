@@ -4,3 +4,4 @@ export * from './transitions';
 export * from './github';
 export * from './messages';
 export * from './naming';
+export * from './new-test';

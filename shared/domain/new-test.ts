@@ -1,0 +1,53 @@
+// A new test document (DESIGN §2) in its starting state, before any task, VM or
+// GitHub status exists for it.
+import { fitStatusLine } from './messages';
+import { testId } from './naming';
+import type { TestRecord, WaitReason } from './test';
+
+/** The fields that identify a test and say where its code comes from. */
+export type NewTestInput = Pick<
+  TestRecord,
+  'repo' | 'sha' | 'ref' | 'cloneUrl' | 'author' | 'trigger' | 'pr' | 'run' | 'platform'
+>;
+
+/** How a test starts: waiting (always with a reason), ready to run, or refused. */
+export type TestStart =
+  | { status: 'waiting'; waitReason: WaitReason; message: string }
+  | { status: 'pending' | 'error'; waitReason?: null; message: string };
+
+export function newTestRecord(input: NewTestInput, start: TestStart, now: Date): TestRecord {
+  // Every line shown to people fits a commit status (DESIGN §3.6), whatever the caller passed.
+  const message = fitStatusLine(start.message);
+  return {
+    id: testId(input),
+    repo: input.repo,
+    sha: input.sha,
+    ref: input.ref,
+    cloneUrl: input.cloneUrl,
+    author: input.author,
+    trigger: input.trigger,
+    pr: input.pr,
+    run: input.run,
+    platform: input.platform,
+    status: start.status,
+    stage: null,
+    waitReason: start.status === 'waiting' ? start.waitReason : null,
+    message,
+    attempts: 0,
+    enqueueGeneration: 0, // no Cloud Task yet
+    createdAt: now,
+    updatedAt: now,
+    queuedAt: null,
+    startedAt: null,
+    // A test refused at creation is already terminal.
+    finishedAt: start.status === 'error' ? now : null,
+    deadlineAt: null,
+    leaseExpiresAt: null,
+    instance: null,
+    result: null,
+    tokenHash: null,
+    deletion: null,
+    githubStatus: null,
+    timeline: [{ at: now, status: start.status, message }],
+  };
+}

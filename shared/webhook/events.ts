@@ -1,0 +1,262 @@
+// GitHub webhook deliveries (DESIGN §5) as typed events. Only the fields vm-ci
+// reads are checked, so GitHub may add fields freely; a known event that lacks
+// one of them, or carries a malformed one, is a 400 with every problem listed.
+// Run this only after the signature check: the body is trusted from here on.
+import { z } from 'zod';
+import { describeIssue, formatIssues } from '../config/problems';
+
+export interface PingEvent {
+  name: 'ping';
+  delivery: string;
+  hookId?: number;
+  zen?: string;
+}
+
+export interface PushEvent {
+  name: 'push';
+  delivery: string;
+  /** repository.full_name, "owner/name" */
+  repo: string;
+  /** The full ref: refs/heads/<branch> or refs/tags/<tag>. */
+  ref: string;
+  /** `after`: the commit the ref points to now (all zeros when it was deleted). */
+  sha: string;
+  deleted: boolean;
+  cloneUrl: string;
+  /** sender.login */
+  pusher: string;
+}
+
+export interface PullRequestEvent {
+  name: 'pull_request';
+  delivery: string;
+  action: string;
+  /** The base repository, where the PR is open. */
+  repo: string;
+  number: number;
+  headSha: string;
+  headRef: string;
+  /** The head repository's clone URL; the base repository's when the fork was deleted. */
+  headCloneUrl: string;
+  /** The head repository ("owner/name"); null when the fork was deleted. */
+  headRepo: string | null;
+  baseRef: string;
+  /** pull_request.user.login */
+  author: string;
+  /** OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, FIRST_TIME_CONTRIBUTOR, NONE, … */
+  authorAssociation: string;
+  /** The label just added or removed (labeled / unlabeled). */
+  label?: string;
+  /** The PR's labels at the time of the event. */
+  labels: string[];
+}
+
+export interface WorkflowRunEvent {
+  name: 'workflow_run';
+  delivery: string;
+  action: string;
+  repo: string;
+  headSha: string;
+  headBranch: string | null;
+  /** The workflow file, e.g. ".github/workflows/build.yml". */
+  workflowPath: string;
+  /** success, failure, cancelled, …; null until the run completes. */
+  conclusion: string | null;
+  runId: number;
+}
+
+/** Any other event: accepted and ignored, its payload unread. */
+export interface OtherEvent {
+  name: 'other';
+  delivery: string;
+  event: string;
+}
+
+export type WebhookEvent = PingEvent | PushEvent | PullRequestEvent | WorkflowRunEvent | OtherEvent;
+
+export type ParseWebhookResult =
+  { ok: true; event: WebhookEvent } | { ok: false; problems: string[] };
+
+export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+// --- field schemas ---------------------------------------------------------------
+
+const SHA = /^[0-9a-f]{40}$/;
+// GitHub's own rules for owners and repository names (as in the config's `repositories`).
+const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+const DELIVERY = /^[A-Za-z0-9-]{1,100}$/;
+// Event names are lowercase words joined by underscores; anything else is not GitHub.
+const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+const sha = z.string().regex(SHA, { message: 'expected a 40-character commit sha' });
+const fullName = z.string().regex(REPOSITORY, { message: 'expected "owner/name"' });
+const nonEmpty = z.string().min(1);
+const login = nonEmpty;
+// The VM runs `git clone` on it: only http(s), never file:// or git's ext:: transport.
+const cloneUrl = z.string().refine(isHttpUrl, { message: 'expected an http(s) URL' });
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'https:' || protocol === 'http:';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const repository = z.object({ full_name: fullName, clone_url: cloneUrl });
+
+// --- payload schemas, each turned into its event (without the delivery id) -----------
+
+const pingPayload = z
+  .object({ hook_id: z.int().optional(), zen: z.string().optional() })
+  .transform((p): Omit<PingEvent, 'delivery'> => ({
+    name: 'ping',
+    ...(p.hook_id === undefined ? {} : { hookId: p.hook_id }),
+    ...(p.zen === undefined ? {} : { zen: p.zen }),
+  }));
+
+const pushPayload = z
+  .object({
+    ref: nonEmpty,
+    after: sha,
+    deleted: z.boolean(),
+    repository,
+    sender: z.object({ login }),
+  })
+  .transform((p): Omit<PushEvent, 'delivery'> => ({
+    name: 'push',
+    repo: p.repository.full_name,
+    ref: p.ref,
+    sha: p.after,
+    deleted: p.deleted,
+    cloneUrl: p.repository.clone_url,
+    pusher: p.sender.login,
+  }));
+
+const labelSchema = z.object({ name: z.string() });
+
+const pullRequestPayload = z
+  .object({
+    action: nonEmpty,
+    number: z.int().positive(),
+    pull_request: z.object({
+      head: z.object({
+        sha,
+        ref: nonEmpty,
+        // null when the fork was deleted
+        repo: z.object({ full_name: fullName, clone_url: cloneUrl }).nullable(),
+      }),
+      base: z.object({ ref: nonEmpty }),
+      user: z.object({ login }),
+      author_association: nonEmpty,
+      labels: z.array(labelSchema),
+    }),
+    label: labelSchema.optional(),
+    repository,
+  })
+  .transform((p): Omit<PullRequestEvent, 'delivery'> => {
+    const pr = p.pull_request;
+    return {
+      name: 'pull_request',
+      action: p.action,
+      repo: p.repository.full_name,
+      number: p.number,
+      headSha: pr.head.sha,
+      headRef: pr.head.ref,
+      // The base repository also serves the commit (as refs/pull/<n>/head).
+      headCloneUrl: pr.head.repo?.clone_url ?? p.repository.clone_url,
+      headRepo: pr.head.repo?.full_name ?? null,
+      baseRef: pr.base.ref,
+      author: pr.user.login,
+      authorAssociation: pr.author_association,
+      ...(p.label === undefined ? {} : { label: p.label.name }),
+      labels: pr.labels.map((label) => label.name),
+    };
+  });
+
+const workflowRunPayload = z
+  .object({
+    action: nonEmpty,
+    repository: z.object({ full_name: fullName }),
+    workflow_run: z.object({
+      id: z.int().positive(),
+      head_sha: sha,
+      head_branch: z.string().nullable(),
+      // Older payloads lack the run's path; the `workflow` object beside it has it.
+      path: nonEmpty.optional(),
+      conclusion: z.string().nullable(),
+    }),
+    workflow: z.object({ path: nonEmpty }).nullish(),
+  })
+  // Also runs when other fields failed, so that every problem is listed at once;
+  // the values may then be of any type.
+  .superRefine(
+    (p, ctx) => {
+      const run: unknown = p.workflow_run;
+      const runPath = isObject(run) ? run.path : undefined;
+      if (isObject(run) && runPath === undefined && (p.workflow ?? null) === null) {
+        ctx.addIssue({ code: 'custom', path: ['workflow_run', 'path'], message: 'required' });
+      }
+    },
+    { when: ({ value }) => isObject(value) },
+  )
+  .transform((p): Omit<WorkflowRunEvent, 'delivery'> => ({
+    name: 'workflow_run',
+    action: p.action,
+    repo: p.repository.full_name,
+    headSha: p.workflow_run.head_sha,
+    headBranch: p.workflow_run.head_branch,
+    workflowPath: p.workflow_run.path ?? p.workflow?.path ?? '',
+    conclusion: p.workflow_run.conclusion,
+    runId: p.workflow_run.id,
+  }));
+
+const PAYLOADS = {
+  ping: pingPayload,
+  push: pushPayload,
+  pull_request: pullRequestPayload,
+  workflow_run: workflowRunPayload,
+} as const;
+
+function isKnownEvent(name: string): name is keyof typeof PAYLOADS {
+  return Object.hasOwn(PAYLOADS, name);
+}
+
+// --- headers --------------------------------------------------------------------------
+
+const headersSchema = z.object({
+  'x-github-event': z.string().regex(EVENT_NAME, {
+    message: 'expected a GitHub event name such as push',
+  }),
+  'x-github-delivery': z.string().regex(DELIVERY, {
+    message: 'expected a delivery id: 1 to 100 letters, digits and -',
+  }),
+});
+
+/** Header names are case-insensitive; a header sent once is a string, not a list. */
+function normalizeHeaders(headers: WebhookHeaders): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  }
+  return out;
+}
+
+/**
+ * Reads a delivery: its headers, then the payload of the events vm-ci acts on.
+ * Problems come back as data, one "path: message" line each (paths into the
+ * body, or the header's name).
+ */
+export function parseWebhook(headers: WebhookHeaders, body: unknown): ParseWebhookResult {
+  const head = headersSchema.safeParse(normalizeHeaders(headers), { error: describeIssue });
+  if (!head.success) return { ok: false, problems: formatIssues(head.error.issues) };
+  const event = head.data['x-github-event'];
+  const delivery = head.data['x-github-delivery'];
+  if (!isKnownEvent(event)) return { ok: true, event: { name: 'other', delivery, event } };
+  const payload = PAYLOADS[event].safeParse(body, { error: describeIssue });
+  if (!payload.success) return { ok: false, problems: formatIssues(payload.error.issues) };
+  return { ok: true, event: { ...payload.data, delivery } };
+}

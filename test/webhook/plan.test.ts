@@ -1,0 +1,854 @@
+import fc from 'fast-check';
+import {
+  BUILD_WORKFLOW_FAILED,
+  PR_CLOSED,
+  STATUS_LINE_MAX,
+  TESTS_QUEUED,
+  USER_BLOCKED,
+  WAITING_FOR_APPROVAL,
+  WAITING_FOR_BUILD,
+  platformInMaintenance,
+} from '../../shared/domain/messages';
+import { isValidFirestoreId, testId } from '../../shared/domain/naming';
+import type { TestRecord } from '../../shared/domain/test';
+import {
+  NON_TERMINAL_STATUSES,
+  planWebhook,
+  workflowFile,
+  type WebhookPlan,
+} from '../../shared/webhook/plan';
+import type { VmciConfig } from '../../shared/config/schema';
+import { changed, validConfig, type Change } from '../config/fixtures';
+import {
+  NOW,
+  PUSH_SHA,
+  REPO,
+  RUN_SHA,
+  SHA,
+  configWith,
+  eventOf,
+  example,
+  examplesOf,
+  type Payload,
+} from './fixtures';
+
+const OCTO_REPO = 'octo-org/octo-repo';
+const BASE_CLONE_URL = 'https://github.com/Codertocat/Hello-World.git';
+const LINUX = (validConfig().platforms as Record<string, Payload>).linux;
+const FORK_CLONE_URL = 'https://github.com/contributor/Hello-World.git';
+
+function plan(event: string, payload: Payload, config: VmciConfig = configWith()): WebhookPlan {
+  return planWebhook(eventOf(event, payload), config, NOW);
+}
+
+const get = (payload: Payload, path: string): unknown =>
+  path.split('.').reduce<unknown>((node, key) => (node as Payload | null)?.[key], payload);
+
+type Handled = Extract<WebhookPlan, { kind: 'handled' }>;
+
+function handled(event: string, payload: Payload, config?: VmciConfig): Handled {
+  const result = plan(event, payload, config);
+  if (result.kind !== 'handled') throw new Error(`expected handled, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** What a created test shows, by platform. */
+function starts(tests: readonly TestRecord[]) {
+  return Object.fromEntries(
+    tests.map((t) => [
+      t.platform,
+      { status: t.status, waitReason: t.waitReason, message: t.message },
+    ]),
+  );
+}
+
+// --- payloads ------------------------------------------------------------------------
+
+/** The example push to refs/heads/master, sent to `branch`. */
+function push(branch = 'master', ...changes: readonly Change[]): Payload {
+  const base = examplesOf('push').find((p) => p.ref === 'refs/heads/master' && !p.deleted);
+  if (!base) throw new Error('no branch push among the examples');
+  return changed(base, ['ref', `refs/heads/${branch}`], ...changes);
+}
+
+/** The owner's example PR (#2, head ec26c3e), with another action. */
+function pr(action: string, ...changes: readonly Change[]): Payload {
+  return example('pull_request', 'opened', ['action', action], ...changes);
+}
+
+/** A PR from a fork by someone without write access. */
+function forkPr(action: string, ...changes: readonly Change[]): Payload {
+  return pr(
+    action,
+    ['pull_request.author_association', 'CONTRIBUTOR'],
+    ['pull_request.user.login', 'contributor'],
+    ['pull_request.head.repo.full_name', 'contributor/Hello-World'],
+    ['pull_request.head.repo.clone_url', FORK_CLONE_URL],
+    ['pull_request.labels', []],
+    ...changes,
+  );
+}
+
+/** The octo-org/octo-repo example run (head 3484a3f), as another action and conclusion. */
+function workflowRun(
+  action: string,
+  conclusion: string | null,
+  path = '.github/workflows/build.yml',
+): Payload {
+  const base = examplesOf('workflow_run').find(
+    (p) => p.action === 'completed' && get(p, 'repository.full_name') === OCTO_REPO,
+  );
+  if (!base) throw new Error('no completed octo-org/octo-repo run among the examples');
+  return changed(
+    base,
+    ['action', action],
+    ['workflow_run.conclusion', conclusion],
+    ['workflow_run.path', path],
+  );
+}
+
+// --- push ----------------------------------------------------------------------------
+
+describe('push', () => {
+  it('to a configured branch: one test per platform; the built platform waits for its build', () => {
+    const { create, cancel, release } = handled('push', push('master'));
+
+    expect(create.map((t) => t.id)).toEqual(
+      ['linux', 'windows'].map((platform) =>
+        testId({ repo: REPO, sha: PUSH_SHA, platform, trigger: 'push', pr: null, run: 1 }),
+      ),
+    );
+    expect(starts(create)).toEqual({
+      linux: { status: 'pending', waitReason: null, message: TESTS_QUEUED },
+      windows: { status: 'waiting', waitReason: 'build', message: WAITING_FOR_BUILD },
+    });
+    for (const test of create) {
+      expect(test).toMatchObject({
+        repo: REPO,
+        sha: PUSH_SHA,
+        ref: 'refs/heads/master',
+        cloneUrl: BASE_CLONE_URL,
+        author: 'Codertocat',
+        trigger: 'push',
+        pr: null,
+        run: 1,
+        createdAt: NOW,
+        attempts: 0,
+        githubStatus: null,
+      });
+    }
+    expect(cancel).toEqual([]);
+    expect(release).toEqual([]);
+  });
+
+  it('plans the same tests for a redelivery (another delivery id, the same ids)', () => {
+    const payload = push('master');
+    const first = planWebhook(eventOf('push', payload, 'delivery-1'), configWith(), NOW);
+    const again = planWebhook(eventOf('push', payload, 'delivery-2'), configWith(), NOW);
+    expect(again).toEqual(first);
+  });
+
+  it.each([
+    { info: 'a glob', branches: ['release/*'], branch: 'release/1.2' },
+    { info: 'a ** glob', branches: ['release/**'], branch: 'release/1.2/rc' },
+    { info: 'a branch with a slash', branches: ['main', 'feature/x'], branch: 'feature/x' },
+  ])('to a branch matching $info creates tests', ({ branches, branch }) => {
+    const { create } = handled('push', push(branch), configWith(['branches', branches]));
+    expect(create.map((t) => [t.platform, t.ref])).toEqual([
+      ['linux', `refs/heads/${branch}`],
+      ['windows', `refs/heads/${branch}`],
+    ]);
+  });
+
+  it.each([
+    {
+      info: 'an unconfigured branch',
+      payload: () => push('feature/x'),
+      reason: 'branch "feature/x" is not configured',
+    },
+    {
+      info: 'a branch the glob does not reach',
+      payload: () => push('master/x'),
+      reason: 'branch "master/x" is not configured',
+    },
+    {
+      info: 'a deleted branch',
+      payload: () => push('master', ['deleted', true], ['after', '0'.repeat(40)]),
+      reason: '"refs/heads/master" was deleted: nothing to test',
+    },
+    {
+      info: 'a tag (the example)',
+      payload: () => examplesOf('push')[0] as Payload,
+      reason: '"refs/tags/simple-tag" is not a branch: tags are not tested',
+    },
+    {
+      info: 'a deleted tag (the example)',
+      payload: () => examplesOf('push')[1] as Payload,
+      reason: '"refs/tags/simple-tag" was deleted: nothing to test',
+    },
+  ])('ignores $info', ({ payload, reason }) => {
+    expect(plan('push', payload())).toEqual({ kind: 'ignored', reason });
+  });
+
+  it('with no branches configured starts nothing', () => {
+    expect(plan('push', push('master'), configWith(['branches', []]))).toEqual({
+      kind: 'ignored',
+      reason: 'branch "master" is not configured',
+    });
+  });
+
+  it('from a repository that is not configured is forbidden', () => {
+    const payload = push('master', ['repository.full_name', 'someone/else']);
+    expect(plan('push', payload)).toEqual({
+      kind: 'forbidden',
+      reason: 'repository "someone/else" is not configured',
+    });
+  });
+
+  it('compares repository names without case, and keys tests by the configured spelling', () => {
+    const lower = handled(
+      'push',
+      push('master', ['repository.full_name', 'codertocat/HELLO-world']),
+    );
+    const exact = handled('push', push('master'));
+    expect(lower.create.map((t) => t.repo)).toEqual([REPO, REPO]);
+    expect(lower.create.map((t) => t.id)).toEqual(exact.create.map((t) => t.id));
+  });
+
+  it('to a platform in maintenance waits for it; a built platform waits for its build first', () => {
+    const config = configWith(
+      ['platforms.linux.maintenance', true],
+      ['platforms.windows.maintenance', true],
+    );
+    const { create } = handled('push', push('master'), config);
+    expect(starts(create)).toEqual({
+      linux: {
+        status: 'waiting',
+        waitReason: 'maintenance',
+        message: platformInMaintenance('linux'),
+      },
+      windows: { status: 'waiting', waitReason: 'build', message: WAITING_FOR_BUILD },
+    });
+  });
+
+  it('is not refused for a blocked pusher: blocking applies to pull requests', () => {
+    const config = configWith(['blockedUsers', ['Codertocat']]);
+    const { create } = handled('push', push('master'), config);
+    expect(create.map((t) => t.status)).toEqual(['pending', 'waiting']);
+  });
+});
+
+// --- pull_request ---------------------------------------------------------------------
+
+describe('pull_request opened / synchronize / reopened', () => {
+  it.each(['opened', 'synchronize', 'reopened'])(
+    '%s by the owner: tests for the head commit, older queued tests superseded',
+    (action) => {
+      const { create, cancel, release } = handled('pull_request', pr(action));
+
+      expect(create.map((t) => t.id)).toEqual(
+        ['linux', 'windows'].map((platform) =>
+          testId({ repo: REPO, sha: SHA, platform, trigger: 'pull_request', pr: 2, run: 1 }),
+        ),
+      );
+      expect(starts(create)).toEqual({
+        linux: { status: 'pending', waitReason: null, message: TESTS_QUEUED },
+        windows: { status: 'waiting', waitReason: 'build', message: WAITING_FOR_BUILD },
+      });
+      for (const test of create) {
+        expect(test).toMatchObject({
+          sha: SHA,
+          ref: 'refs/heads/changes',
+          cloneUrl: BASE_CLONE_URL,
+          author: 'Codertocat',
+          trigger: 'pull_request',
+          pr: 2,
+          run: 1,
+        });
+      }
+      expect(cancel).toEqual([
+        {
+          repo: REPO,
+          pr: 2,
+          statuses: ['waiting', 'pending', 'queued'],
+          exceptSha: SHA,
+          message: 'Superseded by ec26c3e',
+        },
+      ]);
+      expect(release).toEqual([]);
+    },
+  );
+
+  it.each([
+    { supersede: 'queued', statuses: ['waiting', 'pending', 'queued'] },
+    { supersede: 'all', statuses: ['waiting', 'pending', 'queued', 'starting', 'running'] },
+  ])('supersede "$supersede" cancels older tests that are $statuses', ({ supersede, statuses }) => {
+    const { cancel } = handled(
+      'pull_request',
+      pr('synchronize'),
+      configWith(['supersede', supersede]),
+    );
+    expect(cancel).toEqual([
+      { repo: REPO, pr: 2, statuses, exceptSha: SHA, message: 'Superseded by ec26c3e' },
+    ]);
+  });
+
+  it('supersede "none" cancels nothing', () => {
+    const result = handled('pull_request', pr('synchronize'), configWith(['supersede', 'none']));
+    expect(result.cancel).toEqual([]);
+    expect(result.create).toHaveLength(2);
+  });
+
+  it.each(['MEMBER', 'COLLABORATOR', 'OWNER'])(
+    'an author who is %s runs without approval',
+    (association) => {
+      const { create } = handled(
+        'pull_request',
+        forkPr('opened', ['pull_request.author_association', association]),
+      );
+      expect(create.map((t) => t.status)).toEqual(['pending', 'waiting']);
+      expect(create.map((t) => t.waitReason)).toEqual([null, 'build']);
+    },
+  );
+
+  it.each(['CONTRIBUTOR', 'FIRST_TIME_CONTRIBUTOR', 'FIRST_TIMER', 'NONE', 'MANNEQUIN'])(
+    'a fork PR by a %s waits for approval on every platform, cloned from the fork',
+    (association) => {
+      const payload = forkPr('opened', ['pull_request.author_association', association]);
+      const { create, cancel } = handled('pull_request', payload);
+      expect(starts(create)).toEqual({
+        linux: { status: 'waiting', waitReason: 'approval', message: WAITING_FOR_APPROVAL },
+        windows: { status: 'waiting', waitReason: 'approval', message: WAITING_FOR_APPROVAL },
+      });
+      expect(create.map((t) => [t.cloneUrl, t.ref, t.author])).toEqual([
+        [FORK_CLONE_URL, 'refs/heads/changes', 'contributor'],
+        [FORK_CLONE_URL, 'refs/heads/changes', 'contributor'],
+      ]);
+      // Superseding does not depend on approval: an older unapproved commit is just as stale.
+      expect(cancel).toHaveLength(1);
+    },
+  );
+
+  it.each(['safe to test', 'Safe To Test'])(
+    'a fork PR that already carries the approval label ("%s") runs as a trusted one',
+    (label) => {
+      const payload = forkPr('synchronize', [
+        'pull_request.labels',
+        [{ name: 'bug' }, { name: label }],
+      ]);
+      const { create } = handled('pull_request', payload);
+      expect(starts(create)).toEqual({
+        linux: { status: 'pending', waitReason: null, message: TESTS_QUEUED },
+        windows: { status: 'waiting', waitReason: 'build', message: WAITING_FOR_BUILD },
+      });
+    },
+  );
+
+  it('a configured approval label is the one that counts', () => {
+    const config = configWith(['approvalLabel', 'ok-to-test']);
+    const labeled = (name: string) => forkPr('opened', ['pull_request.labels', [{ name }]]);
+    expect(handled('pull_request', labeled('safe to test'), config).create[0]?.waitReason).toBe(
+      'approval',
+    );
+    expect(handled('pull_request', labeled('OK-to-test'), config).create[0]?.status).toBe(
+      'pending',
+    );
+  });
+
+  it('a fork PR waits for approval even on a platform in maintenance', () => {
+    const config = configWith(['platforms.linux.maintenance', true]);
+    const { create } = handled('pull_request', forkPr('opened'), config);
+    expect(create.map((t) => t.waitReason)).toEqual(['approval', 'approval']);
+  });
+
+  it.each([
+    { info: 'exact', blocked: ['contributor'] },
+    { info: 'in another case', blocked: ['Contributor'] },
+  ])(
+    'a blocked author ($info) gets an error on every platform and older tests stop',
+    ({ blocked }) => {
+      const config = configWith(['blockedUsers', blocked], ['supersede', 'none']);
+      const { create, cancel } = handled('pull_request', forkPr('synchronize'), config);
+      expect(starts(create)).toEqual({
+        linux: { status: 'error', waitReason: null, message: USER_BLOCKED },
+        windows: { status: 'error', waitReason: null, message: USER_BLOCKED },
+      });
+      expect(create.map((t) => t.finishedAt)).toEqual([NOW, NOW]);
+      // Whatever `supersede` says, and this commit's earlier tests too.
+      expect(cancel).toEqual([
+        { repo: REPO, pr: 2, statuses: [...NON_TERMINAL_STATUSES], message: USER_BLOCKED },
+      ]);
+    },
+  );
+
+  it('a blocked author stays blocked even with the approval label and a trusted association', () => {
+    const payload = pr('opened', ['pull_request.labels', [{ name: 'safe to test' }]]);
+    const { create } = handled(
+      'pull_request',
+      payload,
+      configWith(['blockedUsers', ['codertocat']]),
+    );
+    expect(create.map((t) => t.status)).toEqual(['error', 'error']);
+  });
+
+  it('a PR whose fork was deleted clones from the base repository, by its pull ref', () => {
+    const { create } = handled(
+      'pull_request',
+      forkPr('synchronize', ['pull_request.head.repo', null]),
+    );
+    expect(create.map((t) => [t.cloneUrl, t.ref])).toEqual([
+      [BASE_CLONE_URL, 'refs/pull/2/head'],
+      [BASE_CLONE_URL, 'refs/pull/2/head'],
+    ]);
+  });
+
+  it('a PR to any base branch is tested: `branches` applies to pushes', () => {
+    const payload = pr('opened', ['pull_request.base.ref', 'some/feature']);
+    expect(handled('pull_request', payload, configWith(['branches', []])).create).toHaveLength(2);
+  });
+
+  it('a PR in a repository that is not configured is forbidden, whatever its action', () => {
+    for (const action of ['opened', 'closed', 'assigned']) {
+      expect(plan('pull_request', pr(action, ['repository.full_name', 'evil/fork']))).toEqual({
+        kind: 'forbidden',
+        reason: 'repository "evil/fork" is not configured',
+      });
+    }
+  });
+
+  it('tests of a push and of a PR on the same commit are different tests', () => {
+    const fromPush = handled('push', push('master', ['after', SHA])).create.map((t) => t.id);
+    const fromPr = handled('pull_request', pr('opened')).create.map((t) => t.id);
+    expect(new Set([...fromPush, ...fromPr]).size).toBe(4);
+  });
+});
+
+describe('pull_request closed', () => {
+  it.each(
+    examplesOf('pull_request')
+      .filter((p) => p.action === 'closed')
+      .map((p, i) => ({ i, p })),
+  )('example #$i cancels every unfinished test of the PR and creates none', ({ p }) => {
+    expect(plan('pull_request', p)).toEqual({
+      kind: 'handled',
+      create: [],
+      cancel: [
+        {
+          repo: REPO,
+          pr: 2,
+          statuses: ['waiting', 'pending', 'queued', 'starting', 'running'],
+          message: PR_CLOSED,
+        },
+      ],
+      release: [],
+    });
+  });
+});
+
+describe('pull_request labeled', () => {
+  it('with the approval label: the PR head commit’s tests leave the approval wait, each to its next gate', () => {
+    const payload = forkPr('labeled', ['label', { name: 'Safe to test' }]);
+    expect(plan('pull_request', payload)).toEqual({
+      kind: 'handled',
+      create: [],
+      cancel: [],
+      release: [
+        {
+          repo: REPO,
+          sha: SHA,
+          pr: 2,
+          platforms: ['linux'],
+          waitReason: 'approval',
+          to: 'pending',
+          message: TESTS_QUEUED,
+        },
+        {
+          repo: REPO,
+          sha: SHA,
+          pr: 2,
+          platforms: ['windows'],
+          waitReason: 'approval',
+          to: 'waiting',
+          toWait: 'build',
+          message: WAITING_FOR_BUILD,
+        },
+      ],
+    });
+  });
+
+  it('groups platforms that go to the same place, and sends maintenance platforms to wait for it', () => {
+    const config = configWith(
+      ['platforms.windows.buildWorkflow', undefined],
+      ['platforms.windows.artifactName', undefined],
+      ['platforms.mac', { ...LINUX, maintenance: true }],
+    );
+    const { release } = handled(
+      'pull_request',
+      forkPr('labeled', ['label', { name: 'safe to test' }]),
+      config,
+    );
+    const scope = { repo: REPO, sha: SHA, pr: 2, waitReason: 'approval' };
+    expect(release).toEqual([
+      { ...scope, platforms: ['linux', 'windows'], to: 'pending', message: TESTS_QUEUED },
+      {
+        ...scope,
+        platforms: ['mac'],
+        to: 'waiting',
+        toWait: 'maintenance',
+        message: platformInMaintenance('mac'),
+      },
+    ]);
+  });
+
+  it.each(
+    examplesOf('pull_request')
+      .filter((p) => p.action === 'labeled')
+      .map((p, i) => ({ i, p })),
+  )('example #$i (label "bug") is ignored', ({ p }) => {
+    expect(plan('pull_request', p)).toEqual({
+      kind: 'ignored',
+      reason: 'label "bug" is not the approval label',
+    });
+  });
+
+  it('the approval label on a blocked author’s PR starts nothing', () => {
+    const payload = forkPr('labeled', ['label', { name: 'safe to test' }]);
+    expect(plan('pull_request', payload, configWith(['blockedUsers', ['CONTRIBUTOR']]))).toEqual({
+      kind: 'ignored',
+      reason: '"contributor" is blocked: the approval label starts nothing',
+    });
+  });
+});
+
+describe('other pull_request actions', () => {
+  const actions = [
+    ...new Set(examplesOf('pull_request').map((p) => String(p.action))),
+    'edited',
+    'auto_merge_enabled',
+  ].filter((a) => !['opened', 'synchronize', 'reopened', 'closed', 'labeled'].includes(a));
+
+  it('covers the examples’ actions', () => {
+    expect(actions).toEqual(expect.arrayContaining(['assigned', 'unlabeled', 'ready_for_review']));
+  });
+
+  it.each(actions)('%s is ignored', (action) => {
+    expect(plan('pull_request', pr(action))).toEqual({
+      kind: 'ignored',
+      reason: `pull_request action "${action}" is not handled`,
+    });
+  });
+});
+
+// --- workflow_run ---------------------------------------------------------------------
+
+describe('workflow_run', () => {
+  it('completed with success: the built platform’s tests of the commit go to pending', () => {
+    expect(plan('workflow_run', workflowRun('completed', 'success'))).toEqual({
+      kind: 'handled',
+      create: [],
+      cancel: [],
+      release: [
+        {
+          repo: OCTO_REPO,
+          sha: RUN_SHA,
+          platforms: ['windows'],
+          waitReason: 'build',
+          to: 'pending',
+          message: TESTS_QUEUED,
+        },
+      ],
+    });
+  });
+
+  it('completed with success while the platform is in maintenance: on to the maintenance wait', () => {
+    const config = configWith(['platforms.windows.maintenance', true]);
+    const { release } = handled('workflow_run', workflowRun('completed', 'success'), config);
+    expect(release).toEqual([
+      {
+        repo: OCTO_REPO,
+        sha: RUN_SHA,
+        platforms: ['windows'],
+        waitReason: 'build',
+        to: 'waiting',
+        toWait: 'maintenance',
+        message: platformInMaintenance('windows'),
+      },
+    ]);
+  });
+
+  it.each(['failure', 'cancelled', 'timed_out', 'skipped', 'stale', 'startup_failure', 'neutral'])(
+    'completed with %s fails only the platform it builds (waiting for the build or for approval)',
+    (conclusion) => {
+      const { create, cancel, release } = handled(
+        'workflow_run',
+        workflowRun('completed', conclusion),
+      );
+      const failed = {
+        repo: OCTO_REPO,
+        sha: RUN_SHA,
+        platforms: ['windows'],
+        to: 'failed',
+        message: BUILD_WORKFLOW_FAILED,
+      };
+      expect(release).toEqual([
+        { ...failed, waitReason: 'build' },
+        { ...failed, waitReason: 'approval' },
+      ]);
+      expect(release.flatMap((r) => r.platforms)).not.toContain('linux');
+      expect(create).toEqual([]);
+      expect(cancel).toEqual([]);
+    },
+  );
+
+  it('one workflow may build several platforms; each is named', () => {
+    const config = configWith(
+      ['platforms.linux.buildWorkflow', 'build.yml'],
+      ['platforms.linux.artifactName', 'linux-build'],
+      ['platforms.windows.maintenance', true],
+    );
+    const { release } = handled('workflow_run', workflowRun('completed', 'success'), config);
+    expect(release.map((r) => [r.platforms, r.to])).toEqual([
+      [['linux'], 'pending'],
+      [['windows'], 'waiting'],
+    ]);
+    const failed = handled('workflow_run', workflowRun('completed', 'failure'), config).release;
+    expect(failed.map((r) => r.platforms)).toEqual([
+      ['linux', 'windows'],
+      ['linux', 'windows'],
+    ]);
+  });
+
+  it('a workflow path with a ref still names its file', () => {
+    const payload = workflowRun(
+      'completed',
+      'success',
+      'octo-org/octo-repo/.github/workflows/build.yml@refs/heads/main',
+    );
+    expect(handled('workflow_run', payload).release[0]?.platforms).toEqual(['windows']);
+  });
+
+  it.each([
+    {
+      info: 'requested',
+      payload: () => workflowRun('requested', null),
+      reason: /^workflow_run "requested": only a completed run moves tests/,
+    },
+    {
+      info: 'in_progress',
+      payload: () => workflowRun('in_progress', null),
+      reason: /^workflow_run "in_progress": only a completed run/,
+    },
+    {
+      info: 'the requested example',
+      payload: () => example('workflow_run', 'requested'),
+      reason: /^workflow_run "requested"/,
+    },
+    {
+      info: 'a workflow that builds no platform',
+      payload: () => workflowRun('completed', 'failure', '.github/workflows/test.yml'),
+      reason: /^workflow "test.yml" builds no platform$/,
+    },
+    {
+      info: 'a workflow named like a built one in another folder',
+      payload: () => workflowRun('completed', 'success', '.github/workflows/build.yaml'),
+      reason: /^workflow "build.yaml" builds no platform$/,
+    },
+    {
+      info: 'no conclusion',
+      payload: () => workflowRun('completed', null),
+      reason: /^workflow run completed without a conclusion$/,
+    },
+    {
+      info: 'a run waiting for approval to run',
+      payload: () => workflowRun('completed', 'action_required'),
+      reason: /^workflow run waits for a maintainer/,
+    },
+  ])('ignores $info', ({ payload, reason }) => {
+    const result = plan('workflow_run', payload());
+    expect(result.kind).toBe('ignored');
+    expect(result.kind === 'ignored' && result.reason).toMatch(reason);
+  });
+
+  it('every completed example payload is ignored: test.yml and syntax.yml build nothing here', () => {
+    for (const payload of examplesOf('workflow_run').filter((p) => p.action === 'completed')) {
+      expect(
+        plan('workflow_run', payload, configWith(['repositories', [REPO, OCTO_REPO]])),
+      ).toMatchObject({
+        kind: 'ignored',
+      });
+    }
+  });
+
+  it('from a repository that is not configured is forbidden', () => {
+    const payload = example('workflow_run', 'completed', ['repository.full_name', 'other/repo']);
+    expect(plan('workflow_run', payload)).toEqual({
+      kind: 'forbidden',
+      reason: 'repository "other/repo" is not configured',
+    });
+  });
+});
+
+describe('workflowFile', () => {
+  it.each([
+    ['.github/workflows/build.yml', 'build.yml'],
+    ['build.yml', 'build.yml'],
+    ['.github/workflows/build.yml@refs/heads/main', 'build.yml'],
+    ['org/repo/.github/workflows/ci.yaml@v1', 'ci.yaml'],
+  ])('%s → %s', (path, file) => {
+    expect(workflowFile(path)).toBe(file);
+  });
+});
+
+// --- the rest ---------------------------------------------------------------------------
+
+describe('ping and other events', () => {
+  it.each(examplesOf('ping').map((p, i) => ({ i, p })))(
+    'ping example #$i answers as a ping',
+    ({ p }) => {
+      expect(plan('ping', p)).toEqual({ kind: 'ping' });
+    },
+  );
+
+  it.each(['issues', 'check_suite', 'workflow_job'])('%s is ignored, naming the event', (name) => {
+    expect(plan(name, {})).toEqual({ kind: 'ignored', reason: `event "${name}" is not handled` });
+  });
+});
+
+describe('a fork PR, start to finish', () => {
+  it('waits for approval, then for its build, then runs; a failed build fails only its platform', () => {
+    const config = configWith(['repositories', [REPO]]);
+    const opened = handled('pull_request', forkPr('opened'), config);
+    expect(opened.create.map((t) => t.waitReason)).toEqual(['approval', 'approval']);
+
+    const approved = handled(
+      'pull_request',
+      forkPr('labeled', ['label', { name: 'safe to test' }]),
+      config,
+    );
+    expect(approved.release.map((r) => [r.platforms, r.waitReason, r.to])).toEqual([
+      [['linux'], 'approval', 'pending'],
+      [['windows'], 'approval', 'waiting'],
+    ]);
+
+    const run = (conclusion: string) =>
+      example(
+        'workflow_run',
+        'completed',
+        ['repository.full_name', REPO],
+        ['workflow_run.head_sha', SHA],
+        ['workflow_run.path', '.github/workflows/build.yml'],
+        ['workflow_run.conclusion', conclusion],
+      );
+    expect(handled('workflow_run', run('success'), config).release).toEqual([
+      {
+        repo: REPO,
+        sha: SHA,
+        platforms: ['windows'],
+        waitReason: 'build',
+        to: 'pending',
+        message: TESTS_QUEUED,
+      },
+    ]);
+    expect(handled('workflow_run', run('failure'), config).release.map((r) => r.platforms)).toEqual(
+      [['windows'], ['windows']],
+    );
+  });
+});
+
+// --- properties ---------------------------------------------------------------------------
+
+describe('for any push or pull request', () => {
+  const hex40 = fc.stringMatching(/^[0-9a-f]{40}$/);
+  const repoName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/);
+  const login = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$/);
+  const platformName = fc.stringMatching(/^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/);
+  const platforms = fc.uniqueArray(
+    fc.record({ name: platformName, maintenance: fc.boolean(), build: fc.boolean() }),
+    { minLength: 1, maxLength: 6, selector: (p) => p.name },
+  );
+  const scenario = fc.record({
+    repo: repoName,
+    sha: hex40,
+    branch: fc.stringMatching(/^[A-Za-z0-9._/-]{1,80}$/),
+    author: login,
+    blocked: fc.boolean(),
+    association: fc.constantFrom('OWNER', 'MEMBER', 'COLLABORATOR', 'CONTRIBUTOR', 'NONE'),
+    labels: fc.array(fc.string({ maxLength: 50 }), { maxLength: 3 }),
+    number: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    action: fc.constantFrom('opened', 'synchronize', 'reopened'),
+    supersede: fc.constantFrom('queued', 'all', 'none'),
+    platforms,
+  });
+
+  type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+  function configFor(s: Scenario): VmciConfig {
+    const entries = s.platforms.map((p) => [
+      p.name,
+      {
+        ...LINUX,
+        maintenance: p.maintenance,
+        ...(p.build ? { buildWorkflow: 'build.yml', artifactName: 'artifact' } : {}),
+      },
+    ]);
+    return configWith(
+      ['repositories', [s.repo]],
+      ['branches', ['**']],
+      ['blockedUsers', s.blocked ? [s.author] : []],
+      ['supersede', s.supersede],
+      ['platforms', Object.fromEntries(entries)],
+    );
+  }
+
+  function plansOf(s: Scenario): Handled[] {
+    const config = configFor(s);
+    const pushed = push(
+      s.branch,
+      ['repository.full_name', s.repo],
+      ['after', s.sha],
+      ['sender.login', s.author],
+    );
+    const opened = pr(
+      s.action,
+      ['repository.full_name', s.repo],
+      ['number', s.number],
+      ['pull_request.head.sha', s.sha],
+      ['pull_request.head.ref', s.branch],
+      ['pull_request.user.login', s.author],
+      ['pull_request.author_association', s.association],
+      ['pull_request.labels', s.labels.map((name) => ({ name }))],
+    );
+    return [handled('push', pushed, config), handled('pull_request', opened, config)];
+  }
+
+  it('every created test has a valid, unique id and a one-line message of at most 140 characters', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const plans = plansOf(s);
+        const created = plans.flatMap((p) => p.create);
+        expect(created).toHaveLength(2 * s.platforms.length);
+        const ids = created.map((t) => t.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const test of created) {
+          expect(isValidFirestoreId(test.id)).toBe(true);
+          expect(test.id).toMatch(/^[a-z0-9-]+$/);
+          expect(test.message.length).toBeLessThanOrEqual(STATUS_LINE_MAX);
+          expect(test.message).not.toMatch(/[\r\n]/);
+          expect(test.waitReason !== null).toBe(test.status === 'waiting');
+        }
+        for (const selector of plans.flatMap((p) => [...p.cancel, ...p.release])) {
+          expect(selector.message.length).toBeLessThanOrEqual(STATUS_LINE_MAX);
+        }
+      }),
+    );
+  });
+
+  it('plans the same tests again for the same event (a redelivery)', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        expect(plansOf(s)).toEqual(plansOf(s));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
