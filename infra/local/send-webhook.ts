@@ -5,20 +5,24 @@
 //   GITHUB_WEBHOOK_SECRET=... npm run send-webhook -- pull_request.opened
 import { randomUUID } from 'node:crypto';
 import examples from '@octokit/webhooks-examples';
-import { sign } from '@octokit/webhooks-methods';
+import { Webhooks } from '@octokit/webhooks';
 
 export interface ExamplePayload {
   event: string;
   payload: Record<string, unknown>;
 }
 
-/** The first example of `event` ("push") or `event.action` ("pull_request.opened"). */
+/** An example of `event` ("push") or `event.action` ("pull_request.opened"). */
 export function examplePayload(spec: string): ExamplePayload {
   const [event = '', action] = spec.split('.');
   const entry = (
     examples as unknown as { name: string; examples: Record<string, unknown>[] }[]
   ).find((e) => e.name === event);
-  const payload = entry?.examples.find((p) => action === undefined || p.action === action);
+  const matching = entry?.examples.filter((p) => action === undefined || p.action === action) ?? [];
+  // For a push, the first example that pushes a branch (others push or delete a tag).
+  const payload =
+    matching.find((p) => String(p.ref ?? '').startsWith('refs/heads/') && p.deleted !== true) ??
+    matching[0];
   if (!payload) throw new Error(`no example payload for ${spec}`);
   return { event, payload: structuredClone(payload) };
 }
@@ -39,7 +43,7 @@ export async function sendWebhook(options: {
       'user-agent': 'GitHub-Hookshot/local',
       'x-github-event': options.event,
       'x-github-delivery': delivery,
-      'x-hub-signature-256': await sign(options.secret, body),
+      'x-hub-signature-256': await new Webhooks({ secret: options.secret }).sign(body),
     },
     body,
   });

@@ -91,12 +91,16 @@ describe('npm start', () => {
       GITHUB_WEBHOOK_SECRET: 'local-secret-1',
     };
     delete env.FIRESTORE_EMULATOR_HOST; // so it starts, and must stop, an emulator of its own
-    child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['infra/local/start.ts'], {
-      cwd: ROOT,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      join(ROOT, 'node_modules/.bin/node'),
+      ['-r', '@swc-node/register', 'infra/local/start.ts'],
+      {
+        cwd: ROOT,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const [, url] = await waitForLine(child, /ready: (http:\/\/\S+)/, 60_000);
 
     expect(await (await fetch(`${url}/_local/compute/instances`)).json()).toEqual([]);

@@ -1,0 +1,169 @@
+// The webhook function's door (DESIGN §5): check the signature on the raw
+// bytes, parse, dedupe by delivery, plan, carry the plan out, answer. The
+// decisions live in shared/webhook; nothing is done after the answer.
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { Webhooks } from '@octokit/webhooks';
+import type { VmciConfig } from '../../shared/config';
+import { applyWebhookPlan, type ApplyDeps } from '../../shared/webhook/apply';
+import { parseWebhook } from '../../shared/webhook/events';
+import { planWebhook } from '../../shared/webhook/plan';
+
+/** GitHub caps webhook payloads at 25 MiB. */
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+export type WebhookDeps = ApplyDeps & {
+  /** The webhook secret, GITHUB_WEBHOOK_SECRET. */
+  secret: string;
+  config: VmciConfig;
+};
+
+type Answer = { status: number; body: Record<string, unknown> };
+
+export function makeWebhookHandler(deps: WebhookDeps) {
+  // Only for its timing-safe verify(); events are routed by shared/webhook.
+  const webhooks = new Webhooks({ secret: deps.secret });
+  return async (req: Request, res: Response): Promise<void> => {
+    const delivery = headerOf(req, 'x-github-delivery');
+    const log = deps.log.child(delivery ? { deliveryId: delivery.slice(0, 100) } : {});
+    const answer = (a: Answer) => {
+      res.status(a.status).set('Cache-Control', 'no-store').json(a.body);
+    };
+    try {
+      const early = checkRequest(req);
+      if (early) {
+        log.warn('Webhook rejected', { status: early.status, reason: early.body.error });
+        return answer(early);
+      }
+      const checked = await checkSignature(req, webhooks);
+      if (checked) {
+        log.warn('Webhook rejected', { status: checked.status, reason: checked.body.error });
+        return answer(checked);
+      }
+      answer(await handleVerified(req, { ...deps, log }));
+    } catch (error) {
+      // Only the store can get here: the tests are not safe, so GitHub should see a failure.
+      log.error('Webhook failed', { error });
+      answer({
+        status: 500,
+        body: {
+          error: 'vm-ci could not store this event. Redeliver it from the webhook settings.',
+        },
+      });
+    }
+  };
+}
+
+function headerOf(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function rawBodyOf(req: Request): Buffer {
+  const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+  return Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
+}
+
+/** What can be refused without reading the body's content. */
+function checkRequest(req: Request): Answer | undefined {
+  if (req.method !== 'POST') {
+    return { status: 405, body: { error: 'Webhooks are delivered with POST.' } };
+  }
+  if (rawBodyOf(req).length > MAX_BODY_BYTES) {
+    return { status: 413, body: { error: 'Payload over 25 MiB.' } };
+  }
+  return undefined;
+}
+
+/** X-Hub-Signature-256 over the raw bytes, in constant time, before anything is parsed. */
+async function checkSignature(req: Request, webhooks: Webhooks): Promise<Answer | undefined> {
+  const signature = headerOf(req, 'x-hub-signature-256');
+  if (!signature) {
+    const sha1Only = headerOf(req, 'x-hub-signature') !== undefined;
+    return {
+      status: 401,
+      body: {
+        error: sha1Only
+          ? 'SHA-1 signatures are not accepted: vm-ci checks X-Hub-Signature-256.'
+          : 'Missing X-Hub-Signature-256: set a secret in the webhook settings.',
+      },
+    };
+  }
+  const valid = await webhooks
+    .verify(rawBodyOf(req).toString('utf8'), signature)
+    .catch(() => false);
+  if (!valid) {
+    return {
+      status: 401,
+      body: { error: 'Signature does not match: check that the webhook secret matches vm-ci’s.' },
+    };
+  }
+  return undefined;
+}
+
+async function handleVerified(req: Request, deps: WebhookDeps): Promise<Answer> {
+  const body = payloadOf(req);
+  if (body === undefined) {
+    return { status: 400, body: { error: 'The body is not a JSON webhook payload.' } };
+  }
+  const parsed = parseWebhook(req.headers, body);
+  if (!parsed.ok) {
+    return {
+      status: 400,
+      body: { error: 'Not a webhook vm-ci can read.', problems: parsed.problems },
+    };
+  }
+  const { event } = parsed;
+  const delivery = event.delivery;
+  const seen = await deps.store.getDelivery(delivery);
+  if (seen) {
+    deps.log.info('Repeated delivery answered as before', { event: seen.event });
+    return { status: seen.response.status, body: seen.response.body as Record<string, unknown> };
+  }
+
+  const now = deps.now();
+  const plan = planWebhook(event, deps.config, now);
+  switch (plan.kind) {
+    case 'ping':
+      return { status: 200, body: { delivery, ok: true } };
+    case 'forbidden':
+      return { status: 403, body: { delivery, error: plan.reason } };
+    case 'ignored':
+      deps.log.info('Event ignored', { event: event.name, reason: plan.reason });
+      return { status: 202, body: { delivery, tests: [], ignored: plan.reason } };
+    case 'handled': {
+      const outcome = await applyWebhookPlan(deps, plan);
+      const answer: Answer = { status: 202, body: { delivery, ...outcome } };
+      const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
+      await deps.store.recordDelivery({
+        id: delivery,
+        event: event.name,
+        receivedAt: now,
+        expireAt: new Date(now.getTime() + ttlMs),
+        response: { status: answer.status, body: answer.body },
+      });
+      deps.log.info('Event handled', { event: event.name, ...outcome });
+      return answer;
+    }
+  }
+}
+
+/** The JSON payload, whether sent as application/json or as a form's `payload` field. */
+function payloadOf(req: Request): unknown {
+  const body: unknown = req.body;
+  if (body && typeof body === 'object' && !Buffer.isBuffer(body)) {
+    const form = (body as { payload?: unknown }).payload;
+    if (typeof form === 'string' && req.is('application/x-www-form-urlencoded'))
+      return parseJson(form);
+    return body;
+  }
+  return parseJson(rawBodyOf(req).toString('utf8'));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

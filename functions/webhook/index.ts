@@ -1,0 +1,41 @@
+// The `webhook` function. Importing this module reads the configuration and
+// the secrets (cold start) and registers the function. It must stay light:
+// no Compute client in its import graph (test/functions/webhook-imports.test.ts).
+import { http } from '@google-cloud/functions-framework';
+import { CloudTasksClient } from '@google-cloud/tasks';
+import { createGitHubClients } from '../../shared/github/client';
+import { createGitHubStatusPort } from '../../shared/github/statuses';
+import { createCloudTasksQueue } from '../../shared/queue/cloud-tasks';
+import { loadRuntime } from '../../shared/runtime/env';
+import { createFirestoreStore } from '../../shared/store/firestore';
+import { makeWebhookHandler } from './handler';
+
+const runtime = loadRuntime('webhook');
+const { config, secrets, log } = runtime;
+
+http(
+  'webhook',
+  makeWebhookHandler({
+    secret: secrets.webhookSecret,
+    config,
+    log,
+    now: () => new Date(),
+    store: createFirestoreStore({ db: runtime.firestore() }),
+    queue: createCloudTasksQueue({
+      client: new CloudTasksClient(runtime.googleClientOptions()),
+      project: config.project,
+      location: config.region,
+      queue: config.queue.name,
+      targetUrl: `${config.publicUrl}/runTest`,
+      serviceAccountEmail: config.queue.serviceAccount,
+      dispatchDeadlineSeconds: config.queue.dispatchDeadlineSeconds,
+      log,
+    }),
+    statuses: createGitHubStatusPort({
+      clients: createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log }),
+      log,
+    }),
+    statusContext: config.statusContext,
+    publicUrl: config.publicUrl,
+  }),
+);

@@ -1,0 +1,107 @@
+// Carries out a handled webhook's plan: store the new tests in one atomic
+// write, cancel what the event supersedes, move waiting tests on, enqueue what
+// may run, and show every change on GitHub. Each step is idempotent, so a
+// redelivered event (or a retry after a crash) changes nothing more.
+// Only a failure to write the tests throws: they are then not safe anywhere.
+import type { TestRecord } from '../domain/test';
+import { publishTestStatus, type PublishDeps } from '../github/publish';
+import type { Logger } from '../log';
+import { enqueueTest } from '../queue/enqueue-test';
+import type { TaskQueue } from '../queue/port';
+import type { TestStore } from '../store/port';
+import { cancelTests } from '../tests/cancel';
+import type { ReleaseSelector, WebhookPlan } from './plan';
+
+export type ApplyDeps = PublishDeps & { queue: TaskQueue; store: TestStore; log: Logger };
+
+export interface ApplyOutcome {
+  /** The event's tests (created now or by an earlier delivery of the same event). */
+  tests: string[];
+  canceled: string[];
+  released: string[];
+  /** Tests that could not be enqueued now: they stay pending for the pending sweep. */
+  notQueued: string[];
+}
+
+type HandledPlan = Extract<WebhookPlan, { kind: 'handled' }>;
+
+export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Promise<ApplyOutcome> {
+  const { created } = await deps.store.createTests(plan.create);
+  const createdSet = new Set(created);
+  // A redelivery finds its tests already there: carry on from where they are.
+  const current = await Promise.all(
+    plan.create.map((test) => (createdSet.has(test.id) ? test : deps.store.getTest(test.id))),
+  );
+  const touched = new Map<string, TestRecord>();
+  for (const test of current) if (test) touched.set(test.id, test);
+
+  const canceled: string[] = [];
+  for (const selector of plan.cancel) {
+    for (const entry of await cancelTests(deps, selector)) {
+      if ('result' in entry && entry.result.canceled) {
+        canceled.push(entry.testId);
+        touched.set(entry.testId, entry.result.test);
+      }
+    }
+  }
+
+  const released: string[] = [];
+  for (const selector of plan.release) {
+    for (const test of await releaseWaiting(deps, selector)) {
+      released.push(test.id);
+      touched.set(test.id, test);
+    }
+  }
+
+  const notQueued: string[] = [];
+  await Promise.all(
+    [...touched.values()]
+      .filter((test) => test.status === 'pending')
+      .map(async (test) => {
+        const result = await enqueueTest(deps, test);
+        if (result.queued) touched.set(test.id, result.test);
+        else if (result.reason === 'queue_failed') notQueued.push(test.id);
+      }),
+  );
+
+  // Statuses last, from each test's newest record; a failed post never fails the event.
+  await Promise.all([...touched.values()].map((test) => publishTestStatus(deps, test)));
+
+  return { tests: plan.create.map((t) => t.id), canceled, released, notQueued };
+}
+
+/** Moves the commit's tests that wait for `selector.waitReason` on, each by compare-and-set. */
+async function releaseWaiting(deps: ApplyDeps, selector: ReleaseSelector): Promise<TestRecord[]> {
+  const candidates = (await deps.store.listBySha(selector.repo, selector.sha)).filter(
+    (test) =>
+      test.status === 'waiting' &&
+      test.waitReason === selector.waitReason &&
+      selector.platforms.includes(test.platform) &&
+      (selector.pr === undefined || test.pr === selector.pr),
+  );
+  const at = deps.now();
+  const moved = await Promise.all(
+    candidates.map(async (test) => {
+      const result = await deps.store.transition(test.id, {
+        from: ['waiting'],
+        to: selector.to,
+        at,
+        message: selector.message,
+        patch:
+          selector.to === 'waiting'
+            ? { waitReason: selector.toWait }
+            : selector.to === 'failed'
+              ? { waitReason: null, finishedAt: at }
+              : { waitReason: null },
+      });
+      if (!result.ok) {
+        deps.log.child({ testId: test.id }).info('Waiting test moved meanwhile', {
+          reason: result.reason,
+        });
+        return undefined;
+      }
+      return result.test;
+    }),
+  );
+  return moved.filter((test): test is TestRecord => test !== undefined);
+}
