@@ -1,6 +1,6 @@
 // `npm start` as a user runs it: it serves the local paths, and after SIGTERM
 // nothing it started is left running (the emulator's JVM, VM processes).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -101,7 +101,32 @@ describe('npm start', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const [, url] = await waitForLine(child, /ready: (http:\/\/\S+)/, 60_000);
+    const [, webhookUrl, url] = await waitForLine(
+      child,
+      /npm run send-webhook -- push (\S+)[\s\S]*ready: (http:\/\/\S+)/,
+      60_000,
+    );
+
+    // The copy-paste command it printed sends a signed example push...
+    const sent = execFileSync('npm', ['run', '-s', 'send-webhook', '--', 'push', webhookUrl!], {
+      cwd: ROOT,
+      env: { ...env, GITHUB_WEBHOOK_SECRET: 'local-secret-1' },
+      encoding: 'utf8',
+    });
+    expect(sent).toMatch(/push \(delivery .+\) → HTTP 202/);
+    // ...whose tests are visible on the status API, with pending statuses on the local GitHub.
+    const sha = '6113728f27ae82c7b1a177c8d03f9e96e0adf246'; // the example push's `after`
+    const listed = (await (
+      await fetch(`${url}/status/tests?repo=Codertocat/Hello-World&sha=${sha}`)
+    ).json()) as { tests: { platform: string }[] };
+    expect(listed.tests.map((t) => t.platform).sort()).toEqual(['linux', 'windows']);
+    const posted = (await (
+      await fetch(`${url}/github/repos/Codertocat/Hello-World/commits/${sha}/statuses`)
+    ).json()) as { state: string; context: string }[];
+    expect(posted.map((s) => `${s.context}:${s.state}`).sort()).toEqual([
+      'ci/linux:pending',
+      'ci/windows:pending',
+    ]);
 
     expect(await (await fetch(`${url}/_local/compute/instances`)).json()).toEqual([]);
     const statuses = await fetch(
