@@ -17,6 +17,9 @@ export type TestStatus = (typeof TEST_STATUSES)[number];
 export const TERMINAL_STATUSES = ['passed', 'failed', 'error', 'timed_out', 'canceled'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
+/** The statuses a test can still leave: every status but the terminal ones. */
+export const LIVE_STATUSES = ['waiting', 'pending', 'queued', 'starting', 'running'] as const;
+
 /** Statuses in which a test holds one of its platform's capacity slots. */
 export const SLOT_HOLDING_STATUSES = ['starting', 'running'] as const;
 

@@ -6,7 +6,7 @@
 import {
   holdsSlot,
   isTerminal,
-  TEST_STATUSES,
+  LIVE_STATUSES,
   type TestRecord,
   type TestStatus,
   type VmDeletion,
@@ -32,8 +32,6 @@ export type CancelResult =
       reason: 'not_found' | 'terminal' | 'unexpected_status';
       current?: TestRecord;
     };
-
-export const LIVE_STATUSES: readonly TestStatus[] = TEST_STATUSES.filter((s) => !isTerminal(s));
 
 /**
  * How many compare-and-set attempts a cancel makes. Each lost race means the

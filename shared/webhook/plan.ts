@@ -6,25 +6,12 @@ import type { SupersedeMode, VmciConfig } from '../config/schema';
 import { branchMatches } from '../config/match';
 import { BUILD_WORKFLOW_FAILED, PR_CLOSED, USER_BLOCKED, supersededBy } from '../domain/messages';
 import { newTestRecord, type NewTestInput } from '../domain/new-test';
-import {
-  TEST_STATUSES,
-  isTerminal,
-  type TestRecord,
-  type TestStatus,
-  type WaitReason,
-} from '../domain/test';
+import { LIVE_STATUSES, type TestRecord, type TestStatus, type WaitReason } from '../domain/test';
+import type { CancelSelector } from '../tests/cancel';
 import type { PullRequestEvent, PushEvent, WebhookEvent, WorkflowRunEvent } from './events';
-import { afterWait, startState, type GateTarget, type StartContext } from './gates';
 
-/** Older tests of one PR to cancel (each by compare-and-set from one of `statuses`). */
-export interface CancelSelector {
-  repo: string;
-  pr: number;
-  statuses: TestStatus[];
-  /** Tests of this commit stay: they are the ones the event is about. */
-  exceptSha?: string;
-  message: string;
-}
+export type { CancelSelector };
+import { afterWait, startState, type GateTarget, type StartContext } from './gates';
 
 interface ReleaseScope {
   repo: string;
@@ -56,14 +43,10 @@ export type WebhookPlan =
       release: ReleaseSelector[];
     };
 
-export const NON_TERMINAL_STATUSES: readonly TestStatus[] = TEST_STATUSES.filter(
-  (status) => !isTerminal(status),
-);
-
 /** Which older tests of a PR a new head commit cancels, per `supersede`. */
 export const SUPERSEDED_STATUSES: Readonly<Record<SupersedeMode, readonly TestStatus[]>> = {
   queued: ['waiting', 'pending', 'queued'], // no VM yet
-  all: NON_TERMINAL_STATUSES,
+  all: LIVE_STATUSES,
   none: [],
 };
 
@@ -190,7 +173,7 @@ function planHead(
   // A blocked author's code stops running at once, whatever `supersede` says,
   // including this commit's tests from an earlier delivery (a reopen).
   if (blocked) {
-    const cancel = { repo, pr: event.number, statuses: [...NON_TERMINAL_STATUSES] };
+    const cancel = { repo, pr: event.number, statuses: [...LIVE_STATUSES] };
     return handled(create, [{ ...cancel, message: USER_BLOCKED }]);
   }
   const statuses = SUPERSEDED_STATUSES[config.supersede];
@@ -232,7 +215,7 @@ function planPullRequest(
   if (HEAD_ACTIONS.includes(event.action)) return planHead(event, repo, config, now);
   if (event.action === 'closed') {
     // Closed or merged: nothing of the PR runs any more.
-    const statuses = [...NON_TERMINAL_STATUSES];
+    const statuses = [...LIVE_STATUSES];
     return handled([], [{ repo, pr: event.number, statuses, message: PR_CLOSED }]);
   }
   if (event.action === 'labeled') return planLabeled(event, repo, config);

@@ -1,7 +1,8 @@
 // cancelTest / cancelTests on the in-memory store and on the Firestore emulator:
 // one compare-and-set that ends the test, gives back its slot and records its
 // VM's deletion, and stays consistent when the test moves under it.
-import { LIVE_STATUSES, cancelTest, cancelTests, CANCEL_ATTEMPTS } from '../../shared/tests/cancel';
+import { LIVE_STATUSES } from '../../shared/domain/test';
+import { cancelTest, cancelTests, CANCEL_ATTEMPTS } from '../../shared/tests/cancel';
 import type { TestRecord } from '../../shared/domain/test';
 import { createLogger } from '../../shared/log';
 import type { TestStore } from '../../shared/store/port';

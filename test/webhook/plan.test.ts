@@ -11,12 +11,8 @@ import {
 } from '../../shared/domain/messages';
 import { isValidFirestoreId, testId } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
-import {
-  NON_TERMINAL_STATUSES,
-  planWebhook,
-  workflowFile,
-  type WebhookPlan,
-} from '../../shared/webhook/plan';
+import { planWebhook, workflowFile, type WebhookPlan } from '../../shared/webhook/plan';
+import { LIVE_STATUSES } from '../../shared/domain/test';
 import type { VmciConfig } from '../../shared/config/schema';
 import { changed, validConfig, type Change } from '../config/fixtures';
 import {
@@ -376,7 +372,7 @@ describe('pull_request opened / synchronize / reopened', () => {
       expect(create.map((t) => t.finishedAt)).toEqual([NOW, NOW]);
       // Whatever `supersede` says, and this commit's earlier tests too.
       expect(cancel).toEqual([
-        { repo: REPO, pr: 2, statuses: [...NON_TERMINAL_STATUSES], message: USER_BLOCKED },
+        { repo: REPO, pr: 2, statuses: [...LIVE_STATUSES], message: USER_BLOCKED },
       ]);
     },
   );
