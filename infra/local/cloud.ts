@@ -86,7 +86,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const timeScale = options.timeScale ?? 1;
   const localTokenSecret = randomBytes(24).toString('base64url');
   const emulator: RunningEmulator = await ensureFirestoreEmulator({ log });
-  const firestore = { host: emulator.host, projectId: options.firestoreProject ?? fileConfig.project };
+  const firestore = {
+    host: emulator.host,
+    projectId: options.firestoreProject ?? fileConfig.project,
+  };
   const functions = options.functions ?? presentFunctions();
 
   // The server starts first: the scheduler's jobs and the tasks need its URL.
