@@ -39,6 +39,7 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     updatedAt: now,
     queuedAt: null,
     startedAt: null,
+    timeToStartMs: null,
     // A test refused at creation is already terminal.
     finishedAt: start.status === 'error' ? now : null,
     deadlineAt: null,

@@ -102,6 +102,8 @@ export interface TestRecord {
   updatedAt: Date;
   queuedAt: Date | null;
   startedAt: Date | null;
+  /** Webhook received (createdAt) → VM insert done, in ms: how fast tests start. */
+  timeToStartMs: number | null;
   finishedAt: Date | null;
   deadlineAt: Date | null;
   /** While `starting`: when a crashed handler's claim may be taken over. */

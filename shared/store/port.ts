@@ -22,6 +22,7 @@ export const PATCHABLE_FIELDS = [
   'enqueueGeneration',
   'queuedAt',
   'startedAt',
+  'timeToStartMs',
   'finishedAt',
   'deadlineAt',
   'leaseExpiresAt',

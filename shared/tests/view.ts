@@ -31,6 +31,7 @@ export interface TestView {
   updatedAt: string | null;
   queuedAt: string | null;
   startedAt: string | null;
+  timeToStartMs: number | null;
   finishedAt: string | null;
   deadlineAt: string | null;
   instance: { name: string; zone: string; provisioning: ProvisioningModel } | null;
@@ -64,6 +65,7 @@ export function testView(test: TestRecord): TestView {
     updatedAt: iso(test.updatedAt),
     queuedAt: iso(test.queuedAt),
     startedAt: iso(test.startedAt),
+    timeToStartMs: test.timeToStartMs,
     finishedAt: iso(test.finishedAt),
     deadlineAt: iso(test.deadlineAt),
     instance: instance

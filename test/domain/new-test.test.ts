@@ -36,6 +36,7 @@ describe('newTestRecord', () => {
       updatedAt: NOW,
       queuedAt: null,
       startedAt: null,
+      timeToStartMs: null,
       finishedAt: null,
       deadlineAt: null,
       leaseExpiresAt: null,

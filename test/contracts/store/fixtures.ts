@@ -59,6 +59,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     updatedAt: T0,
     queuedAt: T0,
     startedAt: null,
+    timeToStartMs: null,
     finishedAt: null,
     deadlineAt: null,
     leaseExpiresAt: null,
