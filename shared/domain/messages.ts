@@ -63,6 +63,9 @@ export const TESTS_QUEUED = 'Tests queued';
 export const WAITING_FOR_BUILD = 'Waiting for the build workflow to finish';
 export const WAITING_FOR_APPROVAL = 'Waiting for a maintainer to approve running tests';
 export const STARTING_VM = 'Starting a VM';
+export const VM_STARTED = 'VM started, preparing tests';
+export const STARTUP_SCRIPT_MISSING =
+  'The VM startup script is missing. Please contact the administrator.';
 export const PREPARING_VM = 'Preparing the VM';
 export const RUNNING_TESTS = 'Running tests';
 

@@ -1,0 +1,69 @@
+// The runTest function's door: only Cloud Tasks' service account may call it;
+// the body names a test; the decisions are shared/run/run-test.ts.
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import type { CallerVerifier } from '../../shared/auth/caller';
+import { runTest, type RunTestDeps } from '../../shared/run/run-test';
+
+export type RunTestHandlerDeps = RunTestDeps & {
+  callers: CallerVerifier;
+  /** The audience the tasks' OIDC tokens carry: this function's URL. */
+  audience: string;
+};
+
+const body = z.object({ testId: z.string().regex(/^[A-Za-z0-9-]{1,200}$/) });
+
+export function makeRunTestHandler(deps: RunTestHandlerDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const taskName = header(req, 'x-cloudtasks-taskname');
+    const log = deps.log.child(taskName ? { task: taskName } : {});
+    try {
+      if (req.method !== 'POST') {
+        res.status(405).set('Allow', 'POST').json({ error: 'Tasks are delivered with POST.' });
+        return;
+      }
+      const caller = await deps.callers.verify(header(req, 'authorization'), {
+        audience: deps.audience,
+        emails: [deps.config.queue.serviceAccount],
+      });
+      if (!caller.ok) {
+        log.warn('runTest call refused', { status: caller.status, reason: caller.reason });
+        res.status(caller.status).json({ error: caller.userMessage });
+        return;
+      }
+      const parsed = body.safeParse(req.body);
+      if (!parsed.success) {
+        log.warn('runTest body refused', { problems: parsed.error.issues.map((i) => i.message) });
+        // From Cloud Tasks, a body that names no test never will: end the task (2xx).
+        res
+          .status(taskName ? 200 : 400)
+          .json({ error: 'The body must be {"testId": "<test id>"}.' });
+        return;
+      }
+      const retryCount = Number(header(req, 'x-cloudtasks-taskretrycount') ?? 0) || 0;
+      const outcome = await runTest(
+        { ...deps, log: log.child({ testId: parsed.data.testId }) },
+        { testId: parsed.data.testId, retryCount },
+      );
+      log.info('runTest done', {
+        testId: parsed.data.testId,
+        outcome: outcome.outcome,
+        http: outcome.http,
+      });
+      res.status(outcome.http).json({
+        testId: parsed.data.testId,
+        outcome: outcome.outcome,
+        status: outcome.test?.status ?? null,
+      });
+    } catch (error) {
+      // Firestore or Google's keys unreachable: let Cloud Tasks retry.
+      log.error('runTest failed', { error });
+      res.status(503).json({ error: 'vm-ci could not process this task now; it will be retried.' });
+    }
+  };
+}
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

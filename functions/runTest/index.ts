@@ -1,0 +1,60 @@
+// The `runTest` function, called by Cloud Tasks for each queued test.
+// Importing this module reads the configuration (cold start) and registers it.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { http } from '@google-cloud/functions-framework';
+import { callerVerifierFor } from '../../shared/auth/caller';
+import { createComputeClients } from '../../shared/compute/clients';
+import { createComputeProvisioner } from '../../shared/compute/compute-engine';
+import { createGitHubClients } from '../../shared/github/client';
+import { createGitHubStatusPort } from '../../shared/github/statuses';
+import { loadRuntime } from '../../shared/runtime/env';
+import { createFirestoreStore } from '../../shared/store/firestore';
+import { makeRunTestHandler } from './handler';
+
+const runtime = loadRuntime('runTest');
+const { config, secrets, log } = runtime;
+const ROOT = join(__dirname, '..', '..');
+const compute = createComputeClients(() => runtime.googleClientOptions());
+const scripts = new Map<string, string>();
+
+http(
+  'runTest',
+  makeRunTestHandler({
+    callers: callerVerifierFor(runtime),
+    audience: `${config.publicUrl}/runTest`,
+    config,
+    log,
+    now: () => new Date(),
+    store: createFirestoreStore({ db: runtime.firestore() }),
+    vms: createComputeProvisioner({
+      instances: compute.instances,
+      operations: compute.operations,
+      project: config.project,
+      log,
+    }),
+    statuses: createGitHubStatusPort({
+      clients: createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log }),
+      log,
+    }),
+    statusContext: config.statusContext,
+    publicUrl: config.publicUrl,
+    // Derived per-VM tokens need a server-side secret; the webhook secret is one, used
+    // under its own purpose string (shared/auth/vm-token.ts).
+    tokenSecret: secrets.webhookSecret,
+    startupScript: (platform) => {
+      const path = isAbsolute(platform.startupScript)
+        ? platform.startupScript
+        : join(ROOT, platform.startupScript);
+      let script = scripts.get(path);
+      if (script === undefined) {
+        script = readFileSync(path, 'utf8');
+        scripts.set(path, script);
+      }
+      return script;
+    },
+    // Below the task's dispatch deadline, with room for the state writes.
+    createBudgetMs: Math.max(10_000, (config.queue.dispatchDeadlineSeconds - 30) * 1000),
+    leaseMs: (config.queue.dispatchDeadlineSeconds + 60) * 1000,
+  }),
+);

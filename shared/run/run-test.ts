@@ -1,0 +1,325 @@
+// runTest's decisions (DESIGN §3.2, §3.5, §4): claim the test and a slot in one
+// compare-and-set, adopt a VM an earlier attempt made, otherwise create one,
+// falling back across zones and from Spot to standard, and map what Compute
+// said to the test's next state. The function's door only authenticates,
+// parses and answers with what this returns.
+import { deriveVmToken, hashVmToken } from '../auth/vm-token';
+import { buildVmSpec } from '../compute/instance-resource';
+import type { VmProvisioner } from '../compute/port';
+import type { PlatformConfig, VmciConfig } from '../config';
+import {
+  finalRetriableMessage,
+  STARTING_VM,
+  STARTUP_SCRIPT_MISSING,
+  VM_STARTED,
+  waitingForSlot,
+} from '../domain/messages';
+import { vmName } from '../domain/naming';
+import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
+import type { GcpErrorClass } from '../gcp/errors';
+import { publishTestStatus, type PublishDeps } from '../github/publish';
+import type { TestStore } from '../store/port';
+import { placementOrder, remainingPlacements, type Placement } from './placement';
+
+export type RunTestDeps = PublishDeps & {
+  store: TestStore;
+  vms: VmProvisioner;
+  config: VmciConfig;
+  /** Derives the per-VM tokens (shared/auth/vm-token.ts). */
+  tokenSecret: string;
+  /** The platform's startup script's content; throws when it cannot be read. */
+  startupScript(platform: PlatformConfig): string;
+  /** How long one VM creation may wait for its operation; below the task's dispatch deadline. */
+  createBudgetMs: number;
+  /** How long a claim is exclusive; a handler that dies is taken over after it. */
+  leaseMs: number;
+};
+
+export interface RunTestRequest {
+  testId: string;
+  /** X-CloudTasks-TaskRetryCount: 0 on the first dispatch. */
+  retryCount: number;
+}
+
+/** 200 ends the task; 503 asks Cloud Tasks to retry it with back-off. */
+export interface RunTestOutcome {
+  http: 200 | 503;
+  outcome: string;
+  test?: TestRecord;
+}
+
+const done = (outcome: string, test?: TestRecord): RunTestOutcome => ({ http: 200, outcome, test });
+const retry = (outcome: string, test?: TestRecord): RunTestOutcome => ({
+  http: 503,
+  outcome,
+  test,
+});
+
+export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promise<RunTestOutcome> {
+  const log = deps.log.child({ testId: request.testId });
+  const test = await deps.store.getTest(request.testId);
+  if (!test) return done('unknown test');
+  if (isTerminal(test.status)) return done(`already ${test.status}`, test);
+  if (test.status === 'running') return done('already running', test);
+  if (test.status === 'waiting') return done('waiting: not runnable yet', test);
+  const now = deps.now();
+  if (test.status === 'starting' && test.leaseExpiresAt && test.leaseExpiresAt > now) {
+    return retry('another handler holds the claim', test);
+  }
+  const platform = deps.config.platforms[test.platform];
+  if (!platform) {
+    return finish(deps, test, 'error', `Platform ${test.platform} is not configured`, log);
+  }
+
+  // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
+  const claimed = await claim(deps, test, platform, now);
+  if (!claimed.ok) return claimed.outcome;
+  let current = claimed.test;
+  if (test.instance) {
+    const found = await deps.vms.getVm(test.instance.name, test.instance.zone);
+    if ('found' in found && found.found && !['STOPPING', 'TERMINATED'].includes(found.vm.status)) {
+      log.info('Adopting the VM of an earlier attempt', { instance: test.instance.name });
+      return markRunning(deps, current, test.instance, true);
+    }
+  }
+
+  let startupScript: string;
+  try {
+    startupScript = deps.startupScript(platform);
+  } catch (error) {
+    log.error('Startup script unreadable', { error, path: platform.startupScript });
+    return finish(deps, current, 'error', STARTUP_SCRIPT_MISSING, log);
+  }
+
+  let order = placementOrder(platform);
+  const tried: Placement[] = [];
+  let lastError: GcpErrorClass | undefined;
+  while (order.length) {
+    const placement = order[0]!;
+    const spec = buildVmSpec({
+      test: current,
+      platform,
+      platformName: current.platform,
+      zone: placement.zone,
+      provisioning: placement.provisioning,
+      metadata: vmMetadata(deps, current, platform),
+      startupScript,
+    });
+    const instance: TestInstance = {
+      name: spec.name,
+      zone: spec.zone,
+      provisioning: spec.provisioning,
+    };
+    // The intent first: a crash after the insert leaves a VM the next attempt adopts.
+    const intent = await deps.store.transition(current.id, {
+      from: ['starting'],
+      to: 'starting',
+      at: deps.now(),
+      message: STARTING_VM,
+      patch: {
+        instance,
+        tokenHash: hashVmToken(deriveVmToken(deps.tokenSecret, current.id, spec.name)),
+      },
+    });
+    if (!intent.ok) return done(`moved while starting (${intent.reason})`);
+    current = intent.test;
+
+    const created = await deps.vms.createVm(spec, { budgetMs: deps.createBudgetMs });
+    if (created.ok) return markRunning(deps, current, created.vm, created.adopted);
+    lastError = created.error;
+    log.warn('VM creation failed', {
+      instance: spec.name,
+      zone: spec.zone,
+      provisioning: spec.provisioning,
+      code: created.error.code,
+      detail: created.error.detail,
+    });
+    if (created.error.action !== 'next_zone') break;
+    tried.push(placement);
+    order = remainingPlacements(order, tried, created.error.zonesAvailable);
+  }
+  return afterFailure(deps, current, lastError!, request, log);
+}
+
+type Claim = { ok: true; test: TestRecord } | { ok: false; outcome: RunTestOutcome };
+
+/** queued/pending (or starting with an expired lease) → starting, with a slot, in one CAS. */
+async function claim(
+  deps: RunTestDeps,
+  test: TestRecord,
+  platform: PlatformConfig,
+  now: Date,
+): Promise<Claim> {
+  const result = await deps.store.transition(test.id, {
+    from: [test.status],
+    to: 'starting',
+    at: now,
+    message: STARTING_VM,
+    patch: {
+      // Each claim is a new attempt: a new VM name and requestId, since Compute
+      // answers a reused requestId with its first (failed) operation.
+      attempts: test.attempts + 1,
+      leaseExpiresAt: new Date(now.getTime() + deps.leaseMs),
+    },
+    // A starting test taken over already holds its slot.
+    ...(test.status === 'starting'
+      ? {}
+      : { slot: { op: 'acquire' as const, maxConcurrent: platform.maxConcurrent } }),
+  });
+  if (result.ok) return { ok: true, test: result.test };
+  if (result.reason === 'no_capacity') {
+    const parked = await deps.store.transition(test.id, {
+      from: ['queued'],
+      to: 'pending',
+      at: now,
+      message: waitingForSlot(test.platform),
+    });
+    if (parked.ok) await publishTestStatus(deps, parked.test);
+    return { ok: false, outcome: done('no free slot: pending', parked.ok ? parked.test : test) };
+  }
+  if (result.reason === 'not_found') return { ok: false, outcome: done('unknown test') };
+  // Another delivery moved it first.
+  return {
+    ok: false,
+    outcome: retry(`claim lost (${result.reason})`, 'current' in result ? result.current : test),
+  };
+}
+
+/** DESIGN §6: what the VM reads from its metadata server. */
+function vmMetadata(
+  deps: RunTestDeps,
+  test: TestRecord,
+  platform: PlatformConfig,
+): Record<string, string> {
+  return {
+    'vmci-test-id': test.id,
+    'vmci-callback-url': `${deps.config.publicUrl}/progress`,
+    'vmci-token': deriveVmToken(
+      deps.tokenSecret,
+      test.id,
+      vmName(test.platform, test.id, test.attempts),
+    ),
+    'vmci-repo': test.repo,
+    'vmci-sha': test.sha,
+    'vmci-platform': test.platform,
+    'vmci-clone-url': test.cloneUrl,
+    'vmci-test-command': platform.testCommand,
+  };
+}
+
+async function markRunning(
+  deps: RunTestDeps,
+  test: TestRecord,
+  instance: TestInstance,
+  adopted: boolean,
+): Promise<RunTestOutcome> {
+  const now = deps.now();
+  const platform = deps.config.platforms[test.platform]!;
+  const timeToStartMs = now.getTime() - test.createdAt.getTime();
+  const result = await deps.store.transition(test.id, {
+    from: ['starting'],
+    to: 'running',
+    at: now,
+    message: VM_STARTED,
+    stage: 'preparation',
+    patch: {
+      instance,
+      startedAt: now,
+      deadlineAt: new Date(now.getTime() + platform.maxRunMinutes * 60_000),
+      leaseExpiresAt: null,
+      timeToStartMs,
+      tokenHash: hashVmToken(deriveVmToken(deps.tokenSecret, test.id, instance.name)),
+    },
+  });
+  const log = deps.log.child({ testId: test.id, platform: test.platform, instance: instance.name });
+  if (!result.ok) {
+    // Canceled meanwhile: the cancel recorded the intended VM for deletion.
+    log.info('Test moved while its VM started', { reason: result.reason });
+    return done(`moved while starting (${result.reason})`);
+  }
+  log.info('VM started', {
+    zone: instance.zone,
+    provisioning: instance.provisioning,
+    adopted,
+    timeToStartMs,
+  });
+  await publishTestStatus(deps, result.test);
+  return done(adopted ? 'running (adopted VM)' : 'running', result.test);
+}
+
+/** Ends a starting test (error), releasing its slot and recording its VM for deletion. */
+async function finish(
+  deps: RunTestDeps,
+  test: TestRecord,
+  status: 'error',
+  message: string,
+  log: RunTestDeps['log'],
+): Promise<RunTestOutcome> {
+  const now = deps.now();
+  const result = await deps.store.transition(test.id, {
+    from: [test.status],
+    to: status,
+    at: now,
+    message,
+    patch: {
+      finishedAt: now,
+      leaseExpiresAt: null,
+      ...(test.instance
+        ? {
+            deletion: {
+              name: test.instance.name,
+              zone: test.instance.zone,
+              requestedAt: now,
+              attempts: 0,
+              doneAt: null,
+            },
+          }
+        : {}),
+    },
+    ...(test.status === 'starting' ? { slot: { op: 'release' as const } } : {}),
+  });
+  if (!result.ok) return done(`moved meanwhile (${result.reason})`);
+  log.warn('Test ended', { status, statusMessage: message });
+  await publishTestStatus(deps, result.test);
+  return done(status, result.test);
+}
+
+async function afterFailure(
+  deps: RunTestDeps,
+  test: TestRecord,
+  error: GcpErrorClass,
+  request: RunTestRequest,
+  log: RunTestDeps['log'],
+): Promise<RunTestOutcome> {
+  const retriable = error.retriable || error.action === 'adopt';
+  const lastAttempt = request.retryCount + 1 >= deps.config.queue.maxAttempts;
+  if (!retriable) return finish(deps, test, 'error', error.userMessage, log);
+  if (lastAttempt)
+    return finish(deps, test, 'error', finalRetriableMessage(error.userMessage), log);
+  const now = deps.now();
+  if (error.code === 'TIMEOUT') {
+    // The VM may still come up: keep the claim (and the slot, so the cap holds)
+    // but let the next delivery take it over at once and look for the VM.
+    const held = await deps.store.transition(test.id, {
+      from: ['starting'],
+      to: 'starting',
+      at: now,
+      message: error.userMessage,
+      patch: { leaseExpiresAt: now },
+    });
+    if (held.ok) await publishTestStatus(deps, held.test);
+    return retry('operation timed out: retry', held.ok ? held.test : test);
+  }
+  // No VM was made: give the slot back and wait in the queue for the retry.
+  const back = await deps.store.transition(test.id, {
+    from: ['starting'],
+    to: 'queued',
+    at: now,
+    message: error.userMessage,
+    patch: { instance: null, leaseExpiresAt: null },
+    slot: { op: 'release' },
+  });
+  if (!back.ok) return done(`moved meanwhile (${back.reason})`);
+  await publishTestStatus(deps, back.test);
+  return retry(`${error.code}: retry later`, back.test);
+}
