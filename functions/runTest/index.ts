@@ -6,14 +6,13 @@ import { http } from '@google-cloud/functions-framework';
 import { callerVerifierFor } from '../../shared/auth/caller';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
-import { createGitHubClients } from '../../shared/github/client';
-import { createGitHubStatusPort } from '../../shared/github/statuses';
 import { loadRuntime } from '../../shared/runtime/env';
-import { createFirestoreStore } from '../../shared/store/firestore';
+import { coreServices } from '../../shared/runtime/services';
 import { makeRunTestHandler } from './handler';
 
 const runtime = loadRuntime('runTest');
 const { config, secrets, log } = runtime;
+const services = coreServices(runtime);
 const ROOT = join(__dirname, '..', '..');
 const compute = createComputeClients(() => runtime.googleClientOptions());
 const scripts = new Map<string, string>();
@@ -23,22 +22,13 @@ http(
   makeRunTestHandler({
     callers: callerVerifierFor(runtime),
     audience: `${config.publicUrl}/runTest`,
-    config,
-    log,
-    now: () => new Date(),
-    store: createFirestoreStore({ db: runtime.firestore() }),
+    ...services,
     vms: createComputeProvisioner({
       instances: compute.instances,
       operations: compute.operations,
       project: config.project,
       log,
     }),
-    statuses: createGitHubStatusPort({
-      clients: createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log }),
-      log,
-    }),
-    statusContext: config.statusContext,
-    publicUrl: config.publicUrl,
     // Derived per-VM tokens need a server-side secret; the webhook secret is one, used
     // under its own purpose string (shared/auth/vm-token.ts).
     tokenSecret: secrets.webhookSecret,

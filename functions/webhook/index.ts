@@ -3,24 +3,20 @@
 // no Compute client in its import graph (test/functions/webhook-imports.test.ts).
 import { http } from '@google-cloud/functions-framework';
 import { CloudTasksClient } from '@google-cloud/tasks';
-import { createGitHubClients } from '../../shared/github/client';
-import { createGitHubStatusPort } from '../../shared/github/statuses';
 import { createCloudTasksQueue } from '../../shared/queue/cloud-tasks';
 import { loadRuntime } from '../../shared/runtime/env';
-import { createFirestoreStore } from '../../shared/store/firestore';
+import { coreServices } from '../../shared/runtime/services';
 import { makeWebhookHandler } from './handler';
 
 const runtime = loadRuntime('webhook');
 const { config, secrets, log } = runtime;
+const services = coreServices(runtime);
 
 http(
   'webhook',
   makeWebhookHandler({
     secret: secrets.webhookSecret,
-    config,
-    log,
-    now: () => new Date(),
-    store: createFirestoreStore({ db: runtime.firestore() }),
+    ...services,
     queue: createCloudTasksQueue({
       client: new CloudTasksClient(runtime.googleClientOptions()),
       project: config.project,
@@ -31,11 +27,5 @@ http(
       dispatchDeadlineSeconds: config.queue.dispatchDeadlineSeconds,
       log,
     }),
-    statuses: createGitHubStatusPort({
-      clients: createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log }),
-      log,
-    }),
-    statusContext: config.statusContext,
-    publicUrl: config.publicUrl,
   }),
 );
