@@ -3,7 +3,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import type { CallerVerifier } from '../../shared/auth/caller';
-import { runTest, type RunTestDeps } from '../../shared/run/run-test';
+import { runTest, taskGeneration, type RunTestDeps } from '../../shared/run/run-test';
 
 export type RunTestHandlerDeps = RunTestDeps & {
   callers: CallerVerifier;
@@ -40,10 +40,12 @@ export function makeRunTestHandler(deps: RunTestHandlerDeps) {
           .json({ error: 'The body must be {"testId": "<test id>"}.' });
         return;
       }
+      const { testId } = parsed.data;
       const retryCount = Number(header(req, 'x-cloudtasks-taskretrycount') ?? 0) || 0;
+      const generation = taskGeneration(taskName, testId);
       const outcome = await runTest(
-        { ...deps, log: log.child({ testId: parsed.data.testId }) },
-        { testId: parsed.data.testId, retryCount },
+        { ...deps, log: log.child({ testId }) },
+        { testId, retryCount, ...(generation === undefined ? {} : { generation }) },
       );
       log.info('runTest done', {
         testId: parsed.data.testId,

@@ -11,14 +11,15 @@ import {
   finalRetriableMessage,
   STARTING_VM,
   STARTUP_SCRIPT_MISSING,
+  TESTS_QUEUED,
   VM_STARTED,
   waitingForSlot,
 } from '../domain/messages';
-import { vmName } from '../domain/naming';
+import { taskId, vmName } from '../domain/naming';
 import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
-import type { GcpErrorClass } from '../gcp/errors';
+import { GCP_ERROR_CODES, type GcpErrorClass } from '../gcp/errors';
 import { publishTestStatus, type PublishDeps } from '../github/publish';
-import type { TestStore } from '../store/port';
+import type { TestStore, TransitionResult } from '../store/port';
 import { placementOrder, remainingPlacements, type Placement } from './placement';
 
 export type RunTestDeps = PublishDeps & {
@@ -39,6 +40,23 @@ export interface RunTestRequest {
   testId: string;
   /** X-CloudTasks-TaskRetryCount: 0 on the first dispatch. */
   retryCount: number;
+  /** The enqueue generation of the delivered task, when its name tells (taskGeneration). */
+  generation?: number;
+}
+
+/**
+ * The enqueue generation that X-CloudTasks-TaskName names for `testId`
+ * (`taskId(testId, generation)`), or undefined for any other name.
+ */
+export function taskGeneration(taskName: string | undefined, testId: string): number | undefined {
+  const match = taskName === undefined ? null : /-g(\d{1,9})$/.exec(taskName);
+  if (!match) return undefined;
+  const generation = Number(match[1]);
+  try {
+    return generation >= 1 && taskId(testId, generation) === taskName ? generation : undefined;
+  } catch {
+    return undefined; // not a test id that names tasks
+  }
 }
 
 /** 200 ends the task; 503 asks Cloud Tasks to retry it with back-off. */
@@ -66,18 +84,38 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
   if (test.status === 'starting' && test.leaseExpiresAt && test.leaseExpiresAt > now) {
     return retry('another handler holds the claim', test);
   }
+  if (
+    test.status === 'pending' &&
+    (request.generation ?? 0) > test.enqueueGeneration &&
+    !isLastAttempt(deps, request)
+  ) {
+    // The enqueuer created this task and has not yet recorded it (pending →
+    // queued): run it once it has, so the two never race for the test.
+    return retry('task not recorded on the test yet', test);
+  }
   const platform = deps.config.platforms[test.platform];
   if (!platform) {
     return finish(deps, test, 'error', `Platform ${test.platform} is not configured`, log);
   }
 
   // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
-  const claimed = await claim(deps, test, platform, now);
+  const claimed = await claim(deps, test, platform, request, now);
   if (!claimed.ok) return claimed.outcome;
   let current = claimed.test;
   if (test.instance) {
     const found = await deps.vms.getVm(test.instance.name, test.instance.zone);
-    if ('found' in found && found.found && !['STOPPING', 'TERMINATED'].includes(found.vm.status)) {
+    if ('error' in found) {
+      // Not knowing whether that VM exists, a new one could be a second VM: keep
+      // the claim and the record of that VM, and look again on the next delivery.
+      log.warn('Could not look for the VM of an earlier attempt', {
+        instance: test.instance.name,
+        zone: test.instance.zone,
+        code: found.error.code,
+        detail: found.error.detail,
+      });
+      return afterFailure(deps, current, found.error, request, log, { vmMayExist: true });
+    }
+    if (found.found && !['STOPPING', 'TERMINATED'].includes(found.vm.status)) {
       log.info('Adopting the VM of an earlier attempt', { instance: test.instance.name });
       return markRunning(deps, current, test.instance, true);
     }
@@ -138,18 +176,44 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     tried.push(placement);
     order = remainingPlacements(order, tried, created.error.zonesAvailable);
   }
-  return afterFailure(deps, current, lastError!, request, log);
+  return afterFailure(deps, current, lastError!, request, log, {
+    // The operation did not finish: the VM may still come up.
+    vmMayExist: lastError!.code === GCP_ERROR_CODES.timeout,
+  });
 }
 
 type Claim = { ok: true; test: TestRecord } | { ok: false; outcome: RunTestOutcome };
 
-/** queued/pending (or starting with an expired lease) → starting, with a slot, in one CAS. */
+/**
+ * queued (or starting with an expired lease) → starting, with a slot, in one
+ * CAS; a pending test is queued again first.
+ */
 async function claim(
   deps: RunTestDeps,
-  test: TestRecord,
+  read: TestRecord,
   platform: PlatformConfig,
+  request: RunTestRequest,
   now: Date,
 ): Promise<Claim> {
+  let test = read;
+  if (test.status === 'pending') {
+    // A pending test has no live task, so the table has no pending → starting;
+    // this delivery is one of its tasks, though (a redelivery, one that parked
+    // it, or one its enqueuer did not live to record): the test is queued
+    // again, and claimed from there.
+    const requeued = await deps.store.transition(test.id, {
+      from: ['pending'],
+      to: 'queued',
+      at: now,
+      message: TESTS_QUEUED,
+      patch: {
+        enqueueGeneration: Math.max(test.enqueueGeneration, request.generation ?? 0),
+        queuedAt: now,
+      },
+    });
+    if (!requeued.ok) return { ok: false, outcome: claimLost(requeued, test) };
+    test = requeued.test;
+  }
   const result = await deps.store.transition(test.id, {
     from: [test.status],
     to: 'starting',
@@ -177,12 +241,21 @@ async function claim(
     if (parked.ok) await publishTestStatus(deps, parked.test);
     return { ok: false, outcome: done('no free slot: pending', parked.ok ? parked.test : test) };
   }
-  if (result.reason === 'not_found') return { ok: false, outcome: done('unknown test') };
-  // Another delivery moved it first.
-  return {
-    ok: false,
-    outcome: retry(`claim lost (${result.reason})`, 'current' in result ? result.current : test),
-  };
+  return { ok: false, outcome: claimLost(result, test) };
+}
+
+/** Another writer moved the test first: retry only if it may still need this task. */
+function claimLost(
+  result: Exclude<TransitionResult, { ok: true }>,
+  test: TestRecord,
+): RunTestOutcome {
+  if (result.reason === 'not_found') return done('unknown test');
+  const current = 'current' in result ? result.current : test;
+  // Canceled, ended or started by another delivery: nothing left for this task.
+  if (isTerminal(current.status) || current.status === 'running') {
+    return done(`claim lost: already ${current.status}`, current);
+  }
+  return retry(`claim lost (${result.reason})`, current);
 }
 
 /** DESIGN §6: what the VM reads from its metadata server. */
@@ -290,16 +363,17 @@ async function afterFailure(
   error: GcpErrorClass,
   request: RunTestRequest,
   log: RunTestDeps['log'],
+  { vmMayExist }: { vmMayExist: boolean },
 ): Promise<RunTestOutcome> {
   const retriable = error.retriable || error.action === 'adopt';
-  const lastAttempt = request.retryCount + 1 >= deps.config.queue.maxAttempts;
+  const lastAttempt = isLastAttempt(deps, request);
   if (!retriable) return finish(deps, test, 'error', error.userMessage, log);
   if (lastAttempt)
     return finish(deps, test, 'error', finalRetriableMessage(error.userMessage), log);
   const now = deps.now();
-  if (error.code === 'TIMEOUT') {
-    // The VM may still come up: keep the claim (and the slot, so the cap holds)
-    // but let the next delivery take it over at once and look for the VM.
+  if (vmMayExist) {
+    // The VM may exist or still come up: keep the claim (and the slot, so the
+    // cap holds) but let the next delivery take it over at once and look for the VM.
     const held = await deps.store.transition(test.id, {
       from: ['starting'],
       to: 'starting',
@@ -307,8 +381,9 @@ async function afterFailure(
       message: error.userMessage,
       patch: { leaseExpiresAt: now },
     });
-    if (held.ok) await publishTestStatus(deps, held.test);
-    return retry('operation timed out: retry', held.ok ? held.test : test);
+    if (!held.ok) return done(`moved meanwhile (${held.reason})`);
+    await publishTestStatus(deps, held.test);
+    return retry(`${error.code}: retry, looking for the VM first`, held.test);
   }
   // No VM was made: give the slot back and wait in the queue for the retry.
   const back = await deps.store.transition(test.id, {
@@ -322,4 +397,9 @@ async function afterFailure(
   if (!back.ok) return done(`moved meanwhile (${back.reason})`);
   await publishTestStatus(deps, back.test);
   return retry(`${error.code}: retry later`, back.test);
+}
+
+/** The queue will not deliver this task again after this attempt. */
+function isLastAttempt(deps: RunTestDeps, request: RunTestRequest): boolean {
+  return request.retryCount + 1 >= deps.config.queue.maxAttempts;
 }

@@ -9,6 +9,7 @@ import { Webhooks } from '@octokit/webhooks';
 import { PassThroughClient } from 'google-auth-library';
 import type * as LocalCloudModule from '../../infra/local/cloud';
 import type { LocalCloud, LocalCloudOptions } from '../../infra/local/cloud';
+import type { FunctionName } from '../../infra/local/functions';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
 import { examplePayload, sendWebhook } from '../../infra/local/send-webhook';
 import type { VmciConfig } from '../../shared/config';
@@ -42,11 +43,19 @@ export interface WebhookCloudOptions {
   configure?: (config: VmciConfig) => VmciConfig;
   /** Fresh stand-ins and Firestore before each test (default), or only once before all. */
   fresh?: 'each' | 'once';
+  /** The functions to mount; default the webhook and the status function. */
+  functions?: readonly FunctionName[];
+  /**
+   * 'paused' (default): tasks stay where the webhook put them; 'running': the
+   * Tasks stand-in dispatches them (to runTest, when it is mounted).
+   */
+  queue?: 'paused' | 'running';
 }
 
 /**
- * A local cloud for one describe block, with the Tasks queue paused so that
- * tasks stay where the webhook put them (runTest does not exist yet).
+ * A local cloud for one describe block, by default with the Tasks queue paused
+ * so that tasks stay where the webhook put them, and only the webhook and the
+ * status function mounted.
  *
  * Unlike useLocalCloud (one cloud per file), several of these can live in one
  * file with different configurations: the functions read their configuration
@@ -64,7 +73,7 @@ export function useWebhookCloud(options: WebhookCloudOptions = {}): WebhookCloud
   const clean = async () => {
     if (!cloud) return;
     await cloud.reset();
-    cloud.tasks.pause();
+    if (options.queue !== 'running') cloud.tasks.pause();
     await clearEmulatorProject(cloud.firestore.host, cloud.firestore.projectId);
     lines.length = 0;
   };
@@ -76,8 +85,8 @@ export function useWebhookCloud(options: WebhookCloudOptions = {}): WebhookCloud
       port: 0,
       timeScale: 0.01,
       bootVms: false,
-      // Only what these tests call: no runTest to take the tasks, no sweeps to move tests.
-      functions: ['webhook', 'status'],
+      // By default only what the webhook tests call: no runTest to take the tasks, no sweeps.
+      functions: options.functions ?? ['webhook', 'status'],
       firestoreProject: `vmci-it-${randomBytes(4).toString('hex')}`,
       ...(options.configure ? { configure: options.configure } : {}),
     };

@@ -1,0 +1,173 @@
+// runTest on its in-memory doubles: the store, the provisioner and the commit
+// status port, one fake clock for all of them, and a logger that keeps every
+// line unredacted (so a leaked token would show).
+import { createMemoryProvisioner, type MemoryProvisioner } from '../../shared/compute/memory';
+import { configSchema, type VmciConfig } from '../../shared/config';
+import { testId } from '../../shared/domain/naming';
+import type { TestRecord } from '../../shared/domain/test';
+import { createMemoryStatusPort, type MemoryStatusPort } from '../../shared/github/memory-statuses';
+import type { LogFields, LogLabels, Logger } from '../../shared/log';
+import { runTest, type RunTestDeps, type RunTestOutcome } from '../../shared/run/run-test';
+import { createMemoryStore } from '../../shared/store/memory';
+import type { TestStore } from '../../shared/store/port';
+import { changed, validConfig, type Change } from '../config/fixtures';
+import { T0, testRecord } from '../contracts/store/fixtures';
+
+export const PUBLIC_URL = 'https://ci.example.com';
+export const ZONES = ['us-central1-a', 'us-central1-b', 'us-central1-c'] as const;
+export const [ZONE_A, ZONE_B, ZONE_C] = ZONES;
+export const TOKEN_SECRET = 'run-test-token-secret-0123456789';
+export const SCRIPT = '#!/bin/sh\nsleep 300\n';
+export const MAX_RUN_MINUTES = 30;
+export const MAX_ATTEMPTS = 5;
+export const LEASE_MS = 11 * 60_000;
+export { T0 };
+
+/** A configuration whose linux platform has three zones and allows Spot with fallback. */
+export function runConfig(...changes: readonly Change[]): VmciConfig {
+  return configSchema.parse(
+    changed(
+      validConfig(),
+      ['publicUrl', PUBLIC_URL],
+      ['repositories', ['ccextractor/ccextractor']],
+      ['queue.maxAttempts', MAX_ATTEMPTS],
+      ['platforms.linux.zones', [...ZONES]],
+      ['platforms.linux.spot', true],
+      ['platforms.linux.spotFallbackToStandard', true],
+      ['platforms.linux.maxConcurrent', 2],
+      ['platforms.linux.maxRunMinutes', MAX_RUN_MINUTES],
+      ['platforms.windows.zones', [ZONE_A]],
+      ...changes,
+    ),
+  );
+}
+
+export interface LogLine {
+  level: string;
+  message: string;
+  fields: LogFields;
+  labels: LogLabels;
+}
+
+export function captureLog(): { log: Logger; lines: LogLine[]; text(): string } {
+  const lines: LogLine[] = [];
+  const make = (labels: LogLabels): Logger => {
+    const at =
+      (level: string) =>
+      (message: string, fields: LogFields = {}) =>
+        lines.push({ level, message, fields, labels });
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (more) => make({ ...labels, ...more }),
+    };
+  };
+  return {
+    log: make({}),
+    lines,
+    text: () =>
+      lines
+        .map((l) => `${l.message} ${JSON.stringify(l.fields)} ${JSON.stringify(l.labels)}`)
+        .join('\n'),
+  };
+}
+
+export interface Harness {
+  deps: RunTestDeps;
+  store: TestStore;
+  vms: MemoryProvisioner;
+  statuses: MemoryStatusPort;
+  logs: ReturnType<typeof captureLog>;
+  /** The fake clock, in ms since the epoch; the provisioner's sleeps move it. */
+  clock(): number;
+  advance(ms: number): void;
+  /** Stores a queued test (by default: linux, created at T0) and returns it. */
+  addTest(overrides?: Partial<TestRecord> & { sha?: string }): Promise<TestRecord>;
+  run(id: string, retryCount?: number): Promise<RunTestOutcome>;
+  get(id: string): Promise<TestRecord>;
+}
+
+export interface HarnessOptions {
+  config?: VmciConfig;
+  createBudgetMs?: number;
+  startupScript?: RunTestDeps['startupScript'];
+  /** Wraps the store (to make a call fail). */
+  wrapStore?: (store: TestStore) => TestStore;
+  /** Called on every provisioner sleep, after the clock moved. */
+  onSleep?: (ms: number) => Promise<void> | void;
+}
+
+let shaCounter = 0;
+
+/** A fresh 40-hex sha. */
+export function nextSha(): string {
+  shaCounter += 1;
+  return shaCounter.toString(16).padStart(40, '0');
+}
+
+export function harness(options: HarnessOptions = {}): Harness {
+  let clock = T0.getTime() + 5 * 60_000;
+  const vms = createMemoryProvisioner({
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms;
+      await options.onSleep?.(ms);
+    },
+  });
+  const memory = createMemoryStore();
+  const store = options.wrapStore ? options.wrapStore(memory) : memory;
+  const statuses = createMemoryStatusPort();
+  const logs = captureLog();
+  const config = options.config ?? runConfig();
+  const deps: RunTestDeps = {
+    store,
+    vms,
+    config,
+    tokenSecret: TOKEN_SECRET,
+    startupScript: options.startupScript ?? (() => SCRIPT),
+    createBudgetMs: options.createBudgetMs ?? 60_000,
+    leaseMs: LEASE_MS,
+    statuses,
+    log: logs.log,
+    now: () => new Date(clock),
+    statusContext: 'ci/{platform}',
+    publicUrl: PUBLIC_URL,
+  };
+  const get = async (id: string) => {
+    const test = await memory.getTest(id);
+    if (!test) throw new Error(`no test ${id}`);
+    return test;
+  };
+  return {
+    deps,
+    store: memory,
+    vms,
+    statuses,
+    logs,
+    clock: () => clock,
+    advance: (ms) => {
+      clock += ms;
+    },
+    async addTest(overrides = {}) {
+      const platform = overrides.platform ?? 'linux';
+      const sha = overrides.sha ?? nextSha();
+      const id =
+        overrides.id ??
+        testId({ repo: 'ccextractor/ccextractor', sha, platform, trigger: 'push', run: 1 });
+      const test = testRecord({
+        message: 'Tests queued',
+        timeline: [{ at: T0, status: 'queued', message: 'Tests queued' }],
+        ...overrides,
+        id,
+        sha,
+        platform,
+      });
+      await memory.createTests([test]);
+      return get(id);
+    },
+    run: (id, retryCount = 0) => runTest(deps, { testId: id, retryCount }),
+    get,
+  };
+}
