@@ -1,38 +1,7 @@
 // Helpers shared by the GitHub tests: a logger that keeps what it is given
 // (unredacted, so a leak shows), waits that only record, and fetch doubles.
-import type { LogFields, LogLabels, Logger } from '../../shared/log';
 
-export interface LogEntry {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  fields: LogFields;
-  labels: LogLabels;
-}
-
-export function captureLog(): { log: Logger; entries: LogEntry[]; text(): string } {
-  const entries: LogEntry[] = [];
-  const make = (labels: LogLabels): Logger => {
-    const at =
-      (level: LogEntry['level']) =>
-      (message: string, fields: LogFields = {}) =>
-        entries.push({ level, message, fields, labels });
-    return {
-      debug: at('debug'),
-      info: at('info'),
-      warn: at('warn'),
-      error: at('error'),
-      child: (more) => make({ ...labels, ...more }),
-    };
-  };
-  return {
-    log: make({}),
-    entries,
-    text: () =>
-      entries
-        .map((e) => `${e.message} ${JSON.stringify(e.fields)} ${JSON.stringify(e.labels)}`)
-        .join('\n'),
-  };
-}
+export { captureLog, type LogEntry } from '../support/capture-log';
 
 /** A sleep that returns at once, and a clock that moves by what was slept. */
 export function fakeTime(): { sleep(ms: number): Promise<void>; now(): number; waits: number[] } {

@@ -6,7 +6,8 @@ import { configSchema, type VmciConfig } from '../../shared/config';
 import { testId } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { createMemoryStatusPort, type MemoryStatusPort } from '../../shared/github/memory-statuses';
-import type { LogFields, LogLabels, Logger } from '../../shared/log';
+import type { Logger } from '../../shared/log';
+import { captureLog as captureSharedLog, type LogEntry } from '../support/capture-log';
 import { runTest, type RunTestDeps, type RunTestOutcome } from '../../shared/run/run-test';
 import { createMemoryStore } from '../../shared/store/memory';
 import type { TestStore } from '../../shared/store/port';
@@ -42,36 +43,10 @@ export function runConfig(...changes: readonly Change[]): VmciConfig {
   );
 }
 
-export interface LogLine {
-  level: string;
-  message: string;
-  fields: LogFields;
-  labels: LogLabels;
-}
-
-export function captureLog(): { log: Logger; lines: LogLine[]; text(): string } {
-  const lines: LogLine[] = [];
-  const make = (labels: LogLabels): Logger => {
-    const at =
-      (level: string) =>
-      (message: string, fields: LogFields = {}) =>
-        lines.push({ level, message, fields, labels });
-    return {
-      debug: at('debug'),
-      info: at('info'),
-      warn: at('warn'),
-      error: at('error'),
-      child: (more) => make({ ...labels, ...more }),
-    };
-  };
-  return {
-    log: make({}),
-    lines,
-    text: () =>
-      lines
-        .map((l) => `${l.message} ${JSON.stringify(l.fields)} ${JSON.stringify(l.labels)}`)
-        .join('\n'),
-  };
+/** The shared capturing logger, with its entries under the name these tests use. */
+export function captureLog(): { log: Logger; lines: LogEntry[]; text(): string } {
+  const { log, entries, text } = captureSharedLog();
+  return { log, lines: entries, text };
 }
 
 export interface Harness {

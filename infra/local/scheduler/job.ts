@@ -4,17 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { HttpError } from '../http';
 import { CronError, parseCron } from './cron';
 
-export const HTTP_METHODS = [
-  'HTTP_METHOD_UNSPECIFIED',
-  'POST',
-  'GET',
-  'HEAD',
-  'PUT',
-  'DELETE',
-  'PATCH',
-  'OPTIONS',
-] as const;
-export type HttpMethod = Exclude<(typeof HTTP_METHODS)[number], 'HTTP_METHOD_UNSPECIFIED'>;
+import { HTTP_METHODS, type HttpMethod } from '../google-enums';
+
+export { HTTP_METHODS, type HttpMethod };
 
 export interface JobJson {
   name: string;

@@ -6,17 +6,9 @@ import { HttpError } from '../http';
 import { parseTaskName } from './names';
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from './time';
 
-export const HTTP_METHODS = [
-  'HTTP_METHOD_UNSPECIFIED',
-  'POST',
-  'GET',
-  'HEAD',
-  'PUT',
-  'DELETE',
-  'PATCH',
-  'OPTIONS',
-] as const;
-export type HttpMethod = Exclude<(typeof HTTP_METHODS)[number], 'HTTP_METHOD_UNSPECIFIED'>;
+import { HTTP_METHODS, type HttpMethod } from '../google-enums';
+
+export { HTTP_METHODS, type HttpMethod };
 export const TASK_VIEWS = ['VIEW_UNSPECIFIED', 'BASIC', 'FULL'] as const;
 export type TaskView = Exclude<(typeof TASK_VIEWS)[number], 'VIEW_UNSPECIFIED'>;
 export const QUEUE_STATES = ['STATE_UNSPECIFIED', 'RUNNING', 'PAUSED', 'DISABLED'] as const;

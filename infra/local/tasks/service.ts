@@ -34,7 +34,7 @@ function unimplemented(method: string, path: string): HttpError {
   return new HttpError(
     501,
     'UNIMPLEMENTED',
-    `${method} ${path} is not implemented by the local Cloud Tasks stand-in`,
+    `${method} ${path} is not supported by the local Cloud Tasks stand-in`,
   );
 }
 
