@@ -2,11 +2,10 @@
 // REST JSON (validating like the real API) and how it writes them back.
 // The client sends `$alt=json;enum-encoding=int`: enums then travel as numbers
 // both ways; without it they are names.
+import { HTTP_METHODS, type HttpMethod } from '../google-enums';
 import { HttpError } from '../http';
 import { parseTaskName } from './names';
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from './time';
-
-import { HTTP_METHODS, type HttpMethod } from '../google-enums';
 
 export { HTTP_METHODS, type HttpMethod };
 export const TASK_VIEWS = ['VIEW_UNSPECIFIED', 'BASIC', 'FULL'] as const;
