@@ -3,6 +3,8 @@
 // may run, and show every change on GitHub. Each step is idempotent, so a
 // redelivered event (or a retry after a crash) changes nothing more.
 // Only a failure to write the tests throws: they are then not safe anywhere.
+import { PR_CLOSED } from '../domain/messages';
+import { newTestRecord, type TestStart } from '../domain/new-test';
 import type { TestRecord } from '../domain/test';
 import { publishTestStatus, type PublishDeps } from '../github/publish';
 import type { Logger } from '../log';
@@ -29,9 +31,10 @@ export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Prom
   const { created } = await deps.store.createTests(plan.create);
   const createdSet = new Set(created);
   // A redelivery finds its tests already there: carry on from where they are.
-  const current = await Promise.all(
+  let current = await Promise.all(
     plan.create.map((test) => (createdSet.has(test.id) ? test : deps.store.getTest(test.id))),
   );
+  if (plan.rerunClosed) current = await rerunClosedTests(deps, plan.create, current);
   const touched = new Map<string, TestRecord>();
   for (const test of current) if (test) touched.set(test.id, test);
 
@@ -67,7 +70,40 @@ export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Prom
   // Statuses last, from each test's newest record; a failed post never fails the event.
   await Promise.all([...touched.values()].map((test) => publishTestStatus(deps, test)));
 
-  return { tests: plan.create.map((t) => t.id), canceled, released, notQueued };
+  return { tests: current.flatMap((t) => (t ? [t.id] : [])), canceled, released, notQueued };
+}
+
+/**
+ * A reopened PR whose commit was tested before: each platform's latest run that
+ * the close canceled gets a new run. Deterministic (run = latest + 1), so a
+ * redelivery finds the new run and creates nothing.
+ */
+async function rerunClosedTests(
+  deps: ApplyDeps,
+  planned: readonly TestRecord[],
+  current: readonly (TestRecord | null)[],
+): Promise<(TestRecord | null)[]> {
+  const first = planned[0];
+  if (!first) return [...current];
+  const commitTests = await deps.store.listBySha(first.repo, first.sha);
+  const reruns = planned.map((test) => {
+    const latest = commitTests
+      .filter((t) => t.platform === test.platform && t.trigger === test.trigger && t.pr === test.pr)
+      .sort((a, b) => b.run - a.run)[0];
+    if (!latest || latest.status !== 'canceled' || latest.message !== PR_CLOSED)
+      return latest ?? null;
+    const start = {
+      status: test.status,
+      waitReason: test.waitReason,
+      message: test.message,
+    } as TestStart;
+    return newTestRecord({ ...test, run: latest.run + 1 }, start, deps.now());
+  });
+  const fresh = reruns.filter(
+    (t): t is TestRecord => t !== null && !commitTests.some((c) => c.id === t.id),
+  );
+  if (fresh.length) await deps.store.createTests(fresh);
+  return reruns;
 }
 
 /** Moves the commit's tests that wait for `selector.waitReason` on, each by compare-and-set. */

@@ -41,6 +41,11 @@ export type WebhookPlan =
       create: TestRecord[];
       cancel: CancelSelector[];
       release: ReleaseSelector[];
+      /**
+       * A reopened PR: where the commit's latest run was canceled because the PR
+       * closed, run it again (run + 1). Which run that is needs the store.
+       */
+      rerunClosed?: boolean;
     };
 
 /** Which older tests of a PR a new head commit cancels, per `supersede`. */
@@ -189,7 +194,8 @@ function planHead(
             message: supersededBy(event.headSha),
           },
         ];
-  return handled(create, cancel);
+  if (event.action !== 'reopened') return handled(create, cancel);
+  return { kind: 'handled', create, cancel, release: [], rerunClosed: true };
 }
 
 function planLabeled(event: PullRequestEvent, repo: string, config: VmciConfig): WebhookPlan {
