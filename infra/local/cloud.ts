@@ -182,7 +182,23 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     FIRESTORE_EMULATOR_HOST: firestore.host,
     VMCI_FIRESTORE_PROJECT: firestore.projectId,
   });
-  const mounted = functions.length ? [mountFunctions(functions)] : [];
+  let mounted: LocalService[];
+  try {
+    mounted = functions.length ? [mountFunctions(functions)] : [];
+  } catch (err) {
+    // A function that fails its cold start (bad config, a module that cannot
+    // load) must not leave the emulator, the VMs or the server running.
+    await Promise.all([
+      standIns.tasks.close(),
+      standIns.compute.close(),
+      standIns.scheduler.close(),
+      standIns.github.close(),
+    ]);
+    await server.close();
+    await emulator.stop();
+    rmSync(configDir, { recursive: true, force: true });
+    throw err;
+  }
   const place = () => {
     services.length = 0;
     services.push(
