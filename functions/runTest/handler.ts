@@ -3,7 +3,8 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import type { CallerVerifier } from '../../shared/auth/caller';
-import { runTest, taskGeneration, type RunTestDeps } from '../../shared/run/run-test';
+import { taskGeneration } from '../../shared/domain/naming';
+import { runTest, type RunTestDeps } from '../../shared/run/run-test';
 
 export type RunTestHandlerDeps = RunTestDeps & {
   callers: CallerVerifier;

@@ -117,6 +117,21 @@ export function taskId(id: string, generation: number): string {
   return name;
 }
 
+/**
+ * The enqueue generation that X-CloudTasks-TaskName names for `testId`
+ * (`taskId(testId, generation)`), or undefined for any other name.
+ */
+export function taskGeneration(taskName: string | undefined, testId: string): number | undefined {
+  const match = taskName === undefined ? null : /-g(\d{1,9})$/.exec(taskName);
+  if (!match) return undefined;
+  const generation = Number(match[1]);
+  try {
+    return generation >= 1 && taskId(testId, generation) === taskName ? generation : undefined;
+  } catch {
+    return undefined; // not a test id that names tasks
+  }
+}
+
 // --- Compute Engine -------------------------------------------------------------------
 
 export const VM_NAME_PREFIX = 'vmci-';

@@ -15,11 +15,12 @@ import {
   VM_STARTED,
   waitingForSlot,
 } from '../domain/messages';
-import { taskId, vmName } from '../domain/naming';
+import { vmName } from '../domain/naming';
 import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
 import { GCP_ERROR_CODES, type GcpErrorClass } from '../gcp/errors';
 import { publishTestStatus, type PublishDeps } from '../github/publish';
 import type { TestStore, TransitionResult } from '../store/port';
+import { endMove } from '../tests/end-move';
 import { placementOrder, remainingPlacements, type Placement } from './placement';
 
 export type RunTestDeps = PublishDeps & {
@@ -42,21 +43,6 @@ export interface RunTestRequest {
   retryCount: number;
   /** The enqueue generation of the delivered task, when its name tells (taskGeneration). */
   generation?: number;
-}
-
-/**
- * The enqueue generation that X-CloudTasks-TaskName names for `testId`
- * (`taskId(testId, generation)`), or undefined for any other name.
- */
-export function taskGeneration(taskName: string | undefined, testId: string): number | undefined {
-  const match = taskName === undefined ? null : /-g(\d{1,9})$/.exec(taskName);
-  if (!match) return undefined;
-  const generation = Number(match[1]);
-  try {
-    return generation >= 1 && taskId(testId, generation) === taskName ? generation : undefined;
-  } catch {
-    return undefined; // not a test id that names tasks
-  }
 }
 
 /** 200 ends the task; 503 asks Cloud Tasks to retry it with back-off. */
@@ -95,13 +81,13 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
   }
   const platform = deps.config.platforms[test.platform];
   if (!platform) {
-    return finish(deps, test, 'error', `Platform ${test.platform} is not configured`, log);
+    return fail(deps, test, `Platform ${test.platform} is not configured`, log);
   }
 
-  // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
   const claimed = await claim(deps, test, platform, request, now);
   if (!claimed.ok) return claimed.outcome;
   let current = claimed.test;
+  // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
   if (test.instance) {
     const found = await deps.vms.getVm(test.instance.name, test.instance.zone);
     if ('error' in found) {
@@ -126,7 +112,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     startupScript = deps.startupScript(platform);
   } catch (error) {
     log.error('Startup script unreadable', { error, path: platform.startupScript });
-    return finish(deps, current, 'error', STARTUP_SCRIPT_MISSING, log);
+    return fail(deps, current, STARTUP_SCRIPT_MISSING, log);
   }
 
   let order = placementOrder(platform);
@@ -320,41 +306,18 @@ async function markRunning(
   return done(adopted ? 'running (adopted VM)' : 'running', result.test);
 }
 
-/** Ends a starting test (error), releasing its slot and recording its VM for deletion. */
-async function finish(
+/** Ends the test `error` (shared/tests/end-move.ts: slot released, VM recorded for deletion). */
+async function fail(
   deps: RunTestDeps,
   test: TestRecord,
-  status: 'error',
   message: string,
   log: RunTestDeps['log'],
 ): Promise<RunTestOutcome> {
-  const now = deps.now();
-  const result = await deps.store.transition(test.id, {
-    from: [test.status],
-    to: status,
-    at: now,
-    message,
-    patch: {
-      finishedAt: now,
-      leaseExpiresAt: null,
-      ...(test.instance
-        ? {
-            deletion: {
-              name: test.instance.name,
-              zone: test.instance.zone,
-              requestedAt: now,
-              attempts: 0,
-              doneAt: null,
-            },
-          }
-        : {}),
-    },
-    ...(test.status === 'starting' ? { slot: { op: 'release' as const } } : {}),
-  });
+  const result = await deps.store.transition(test.id, endMove(test, 'error', message, deps.now()));
   if (!result.ok) return done(`moved meanwhile (${result.reason})`);
-  log.warn('Test ended', { status, statusMessage: message });
+  log.warn('Test ended', { status: 'error', statusMessage: message });
   await publishTestStatus(deps, result.test);
-  return done(status, result.test);
+  return done('error', result.test);
 }
 
 async function afterFailure(
@@ -367,9 +330,8 @@ async function afterFailure(
 ): Promise<RunTestOutcome> {
   const retriable = error.retriable || error.action === 'adopt';
   const lastAttempt = isLastAttempt(deps, request);
-  if (!retriable) return finish(deps, test, 'error', error.userMessage, log);
-  if (lastAttempt)
-    return finish(deps, test, 'error', finalRetriableMessage(error.userMessage), log);
+  if (!retriable) return fail(deps, test, error.userMessage, log);
+  if (lastAttempt) return fail(deps, test, finalRetriableMessage(error.userMessage), log);
   const now = deps.now();
   if (vmMayExist) {
     // The VM may exist or still come up: keep the claim (and the slot, so the

@@ -3,16 +3,10 @@
 // transition ends the test, gives back its capacity slot and records its VM's
 // deletion, so a canceled test never holds a slot or leaves an untracked VM.
 // Deleting the VM itself is the VM-teardown work's job, not this module's.
-import {
-  holdsSlot,
-  isTerminal,
-  LIVE_STATUSES,
-  type TestRecord,
-  type TestStatus,
-  type VmDeletion,
-} from '../domain/test';
+import { isTerminal, LIVE_STATUSES, type TestRecord, type TestStatus } from '../domain/test';
 import type { Logger } from '../log';
-import type { TestPatch, TestStore, TransitionRequest } from '../store/port';
+import type { TestStore } from '../store/port';
+import { endMove } from './end-move';
 
 export interface CancelDeps {
   store: TestStore;
@@ -55,7 +49,7 @@ export async function cancelTest(
     if (!from.includes(current.status)) {
       return { canceled: false, reason: 'unexpected_status', current };
     }
-    const move = cancelMove(current, message, deps.now());
+    const move = endMove(current, 'canceled', message, deps.now());
     const result = await deps.store.transition(testId, move);
     if (result.ok) {
       log.info('Test canceled', {
@@ -81,29 +75,6 @@ export async function cancelTest(
     // Lost the race: the transaction's own read is the fresh state to retry from.
     current = result.current;
   }
-}
-
-/** The compare-and-set from exactly the status read, so the slot decision matches it. */
-function cancelMove(test: TestRecord, message: string, at: Date): TransitionRequest {
-  const patch: TestPatch = { finishedAt: at };
-  const deletion = deletionFor(test, at);
-  if (deletion) patch.deletion = deletion;
-  return {
-    from: [test.status],
-    to: 'canceled',
-    at,
-    message,
-    patch,
-    ...(holdsSlot(test.status) ? { slot: { op: 'release' } } : {}),
-  };
-}
-
-/** A deletion for the test's VM; one already recorded for the same VM is kept (with its attempts). */
-function deletionFor(test: TestRecord, at: Date): VmDeletion | null {
-  const { instance, deletion } = test;
-  if (!instance) return null;
-  if (deletion && deletion.name === instance.name && deletion.zone === instance.zone) return null;
-  return { name: instance.name, zone: instance.zone, requestedAt: at, attempts: 0, doneAt: null };
 }
 
 function hasPendingDeletion(test: TestRecord): boolean {

@@ -15,7 +15,8 @@ import {
 import { taskId, testLabel, vmName } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { classifyGcpError } from '../../shared/gcp/errors';
-import { runTest, taskGeneration } from '../../shared/run/run-test';
+import { taskGeneration } from '../../shared/domain/naming';
+import { runTest } from '../../shared/run/run-test';
 import type { TestStore } from '../../shared/store/port';
 import { cancelTest } from '../../shared/tests/cancel';
 import { silentLogger } from '../../shared/log';
