@@ -1,0 +1,89 @@
+// DESIGN §3.3 at the webhook's door: when Cloud Tasks cannot be reached, the
+// event's tests are safe in the store as `pending`, the webhook still answers
+// 202 (naming them in `notQueued`), and nothing about them is lost: once the
+// queue answers again, the same event enqueues them.
+import { createHmac, randomUUID } from 'node:crypto';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import { examplePayload } from '../../infra/local/send-webhook';
+import { configSchema } from '../../shared/config';
+import { createMemoryStatusPort } from '../../shared/github/memory-statuses';
+import { silentLogger } from '../../shared/log';
+import { createMemoryQueue } from '../../shared/queue/memory';
+import { createMemoryStore } from '../../shared/store/memory';
+import { makeWebhookHandler } from '../../functions/webhook/handler';
+import { changed, validConfig } from '../config/fixtures';
+
+const SECRET = 'queue-down-webhook-secret';
+const REPO = 'Codertocat/Hello-World';
+
+function signedPush() {
+  const { payload } = examplePayload('push');
+  const body = JSON.stringify({ ...payload, after: 'c'.repeat(40) });
+  return {
+    body,
+    signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+  };
+}
+
+describe('the webhook while Cloud Tasks is down', () => {
+  const config = configSchema.parse(changed(validConfig(), ['repositories', [REPO]]));
+  const store = createMemoryStore();
+  const queue = createMemoryQueue();
+  const statuses = createMemoryStatusPort();
+  http(
+    'webhookQueueDown',
+    makeWebhookHandler({
+      secret: SECRET,
+      config,
+      store,
+      queue,
+      statuses,
+      log: silentLogger,
+      now: () => new Date(),
+      statusContext: config.statusContext,
+      publicUrl: config.publicUrl,
+    }),
+  );
+  const server = getTestServer('webhookQueueDown');
+  const send = () => {
+    const { body, signature } = signedPush();
+    return request(server)
+      .post('/')
+      .set('content-type', 'application/json')
+      .set('x-github-event', 'push')
+      .set('x-github-delivery', randomUUID())
+      .set('x-hub-signature-256', signature)
+      .send(body);
+  };
+
+  it('answers 202, keeps the tests pending with pending statuses, and enqueues them on redelivery', async () => {
+    queue.failWith({ retriable: true, code: 'UNAVAILABLE', detail: 'connection refused' });
+
+    const first = await send();
+
+    expect(first.status).toBe(202);
+    const ids = first.body.tests as string[];
+    expect(ids).toHaveLength(2);
+    expect(first.body.notQueued).toEqual(ids);
+    for (const id of ids) expect((await store.getTest(id))?.status).toBe('pending');
+    expect(queue.tasks()).toEqual([]);
+    expect(statuses.posts().map((p) => p.state)).toEqual(['pending', 'pending']);
+
+    // The queue is back; GitHub's manual redelivery (a new delivery id) finishes the job.
+    queue.failWith(null);
+    const again = await send();
+
+    expect(again.status).toBe(202);
+    expect(again.body.tests).toEqual(ids);
+    expect(again.body.notQueued).toEqual([]);
+    for (const id of ids) expect((await store.getTest(id))?.status).toBe('queued');
+    expect(
+      queue
+        .tasks()
+        .map((t) => t.testId)
+        .sort(),
+    ).toEqual([...ids].sort());
+  });
+});
