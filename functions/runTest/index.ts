@@ -46,5 +46,6 @@ http(
     // Below the task's dispatch deadline, with room for the state writes.
     createBudgetMs: Math.max(10_000, (config.queue.dispatchDeadlineSeconds - 30) * 1000),
     leaseMs: (config.queue.dispatchDeadlineSeconds + 60) * 1000,
+    sourceRoot: ROOT,
   }),
 );

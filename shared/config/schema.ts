@@ -243,27 +243,54 @@ const statusContextSchema = z
     message: 'the only placeholder is {platform}',
   });
 
-export const configSchema = z.strictObject({
-  project: pattern(PROJECT_ID, 'expected a GCP project id such as my-ci-project'),
-  region: pattern(REGION, 'expected a region such as us-central1'), // of the Cloud Tasks queue
-  publicUrl: servedUrl,
-  githubApiUrl: servedUrl.default('https://api.github.com'),
-  repositories: z
-    .array(pattern(REPOSITORY, 'expected "owner/name"'))
-    .min(1)
-    // GitHub names are case-insensitive.
-    .superRefine((repos, ctx) => rejectDuplicates(repos, ctx, (repo) => repo.toLowerCase())),
-  branches: z
-    .array(pattern(BRANCH_PATTERN, 'expected a branch name or glob such as release/*'))
-    .default(['main', 'master']),
-  statusContext: statusContextSchema.default('ci/{platform}'),
-  approvalLabel: z.string().trim().min(1).max(50).default('safe to test'), // 50: GitHub's label limit
-  blockedUsers: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
-  supersede: z.enum(SUPERSEDE_MODES).default('queued'),
-  queue: queueSchema,
-  sweeps: sweepsSchema.prefault({}),
-  platforms: platformsSchema,
-});
+/**
+ * Where VMs fetch a repository from, instead of the clone URL in the webhook:
+ * an http(s) or file:// URL, or a path (relative paths are from the source
+ * root, like startupScript). Local runs point it at a local repository.
+ */
+const cloneSource = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((text) => !/\s/.test(text), { message: 'must not contain whitespace' })
+  .refine((text) => !/^[a-z][a-z0-9+.-]*:/i.test(text) || /^(https?|file):\/\//i.test(text), {
+    message: 'expected an http(s) or file:// URL, or a path',
+  });
+
+export const configSchema = z
+  .strictObject({
+    project: pattern(PROJECT_ID, 'expected a GCP project id such as my-ci-project'),
+    region: pattern(REGION, 'expected a region such as us-central1'), // of the Cloud Tasks queue
+    publicUrl: servedUrl,
+    githubApiUrl: servedUrl.default('https://api.github.com'),
+    repositories: z
+      .array(pattern(REPOSITORY, 'expected "owner/name"'))
+      .min(1)
+      // GitHub names are case-insensitive.
+      .superRefine((repos, ctx) => rejectDuplicates(repos, ctx, (repo) => repo.toLowerCase())),
+    cloneUrls: z.record(pattern(REPOSITORY, 'expected "owner/name"'), cloneSource).default({}),
+    branches: z
+      .array(pattern(BRANCH_PATTERN, 'expected a branch name or glob such as release/*'))
+      .default(['main', 'master']),
+    statusContext: statusContextSchema.default('ci/{platform}'),
+    approvalLabel: z.string().trim().min(1).max(50).default('safe to test'), // 50: GitHub's label limit
+    blockedUsers: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
+    supersede: z.enum(SUPERSEDE_MODES).default('queued'),
+    queue: queueSchema,
+    sweeps: sweepsSchema.prefault({}),
+    platforms: platformsSchema,
+  })
+  .superRefine((c, ctx) => {
+    if (!Array.isArray(c.repositories) || typeof c.cloneUrls !== 'object' || !c.cloneUrls) return;
+    const known = new Set(c.repositories.map((repo) => String(repo).toLowerCase()));
+    for (const repo of Object.keys(c.cloneUrls).filter((r) => !known.has(r.toLowerCase()))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cloneUrls', repo],
+        message: 'is not in repositories',
+      });
+    }
+  }, whenObject);
 
 export type VmciConfig = z.output<typeof configSchema>;
 export type PlatformConfig = z.output<typeof platformSchema>;

@@ -7,6 +7,7 @@ import { deriveVmToken, hashVmToken } from '../auth/vm-token';
 import { buildVmSpec } from '../compute/instance-resource';
 import type { VmProvisioner } from '../compute/port';
 import type { PlatformConfig, VmciConfig } from '../config';
+import { cloneUrlFor } from '../config/clone-url';
 import {
   finalRetriableMessage,
   STARTING_VM,
@@ -35,6 +36,8 @@ export type RunTestDeps = PublishDeps & {
   createBudgetMs: number;
   /** How long a claim is exclusive; a handler that dies is taken over after it. */
   leaseMs: number;
+  /** Resolves relative paths in the configuration (clone sources). */
+  sourceRoot: string;
 };
 
 export interface RunTestRequest {
@@ -261,7 +264,7 @@ function vmMetadata(
     'vmci-repo': test.repo,
     'vmci-sha': test.sha,
     'vmci-platform': test.platform,
-    'vmci-clone-url': test.cloneUrl,
+    'vmci-clone-url': cloneUrlFor(deps.config, test, deps.sourceRoot),
     'vmci-test-command': platform.testCommand,
   };
 }

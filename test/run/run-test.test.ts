@@ -131,6 +131,23 @@ describe('runTest: a VM for a queued test', () => {
     expect(h.logs.text()).not.toContain(token);
   });
 
+  it('gives the VM the webhook clone URL, or the configured clone source of the repository', async () => {
+    const plain = harness();
+    const first = await plain.addTest();
+    await plain.run(first.id);
+    expect(plain.vms.vms()[0]!.metadata['vmci-clone-url']).toBe(first.cloneUrl);
+
+    const configured = harness({
+      config: runConfig(['cloneUrls', { 'CCExtractor/ccextractor': 'mirrors/ccx' }]),
+    });
+    const second = await configured.addTest();
+    await configured.run(second.id);
+    // Relative to the source root, matched without regard to case as GitHub does.
+    expect(configured.vms.vms()[0]!.metadata['vmci-clone-url']).toBe(
+      'file:///srv/vmci/mirrors/ccx',
+    );
+  });
+
   it('gives a Windows VM its script under the key Windows runs', async () => {
     const h = harness();
     const test = await h.addTest({ platform: 'windows' });

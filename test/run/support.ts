@@ -103,6 +103,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     tokenSecret: TOKEN_SECRET,
     startupScript: options.startupScript ?? (() => SCRIPT),
     createBudgetMs: options.createBudgetMs ?? 60_000,
+    sourceRoot: '/srv/vmci',
     leaseMs: LEASE_MS,
     statuses,
     log: logs.log,

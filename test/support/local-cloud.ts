@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '../../infra/local/cloud';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
 
-export const LOCAL_CONFIG_PATH = join(__dirname, '../../config/vmci.local.yaml');
+/** The tests' local configuration: config/vmci.local.yaml's stand-ins, with Linux and Windows. */
+export const LOCAL_CONFIG_PATH = join(__dirname, '../fixtures/config/vmci.two-platforms.yaml');
 
 export interface LocalCloudHandle {
   readonly cloud: LocalCloud;
