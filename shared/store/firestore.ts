@@ -38,6 +38,7 @@ import {
   planAcquire,
   planRelease,
   planTransition,
+  isSameDeletion,
 } from './rules';
 
 /**
@@ -111,6 +112,23 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
           async (tx) => {
             if (!(await tx.get(ref)).exists) return { recorded: false };
             tx.update(ref, { githubStatus: toFirestore(posted) });
+            return { recorded: true };
+          },
+          { maxAttempts: TRANSACTION_ATTEMPTS },
+        ),
+      );
+    },
+
+    async recordDeletion(id, deletion) {
+      const ref = tests.doc(id);
+      return lock.run([testKey(id)], () =>
+        db.runTransaction(
+          async (tx) => {
+            const snapshot = await tx.get(ref);
+            if (!snapshot.exists) return { recorded: false };
+            if (!isSameDeletion(testFromDoc(snapshot).deletion, deletion))
+              return { recorded: false };
+            tx.update(ref, { deletion: toFirestore(deletion) });
             return { recorded: true };
           },
           { maxAttempts: TRANSACTION_ATTEMPTS },

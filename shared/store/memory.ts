@@ -19,6 +19,7 @@ import {
   planAcquire,
   planRelease,
   planTransition,
+  isSameDeletion,
   type Holders,
 } from './rules';
 
@@ -93,6 +94,19 @@ export function createMemoryStore(): TestStore {
           const test = tests.get(id);
           if (!present || !test) return { recorded: false };
           tests.set(id, { ...test, githubStatus: copy });
+          return { recorded: true };
+        },
+      );
+    },
+
+    async recordDeletion(id, deletion) {
+      const copy = clone(deletion);
+      return transact(
+        () => tests.get(id),
+        (snapshot) => {
+          if (!snapshot || !isSameDeletion(snapshot.deletion, copy)) return { recorded: false };
+          const test = tests.get(id)!;
+          tests.set(id, { ...test, deletion: copy });
           return { recorded: true };
         },
       );

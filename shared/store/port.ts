@@ -2,7 +2,7 @@
 // Conflicts (a lost race, a full platform, a duplicate) come back as data;
 // only programming errors (a bad limit, an oversized batch) and infrastructure
 // failures throw.
-import type { PostedCommitStatus, Stage, TestRecord, TestStatus } from '../domain/test';
+import type { PostedCommitStatus, Stage, TestRecord, TestStatus, VmDeletion } from '../domain/test';
 
 /** How many timeline entries a test keeps: the newest ones. */
 export const TIMELINE_LIMIT = 100;
@@ -80,6 +80,8 @@ export interface TransitionRequest {
   patch?: TestPatch;
   /** Take or give back the test's platform slot in the same transaction. */
   slot?: SlotRequest;
+  /** More of the state the writer read, checked with the status: a mismatch is `unexpected_status`. */
+  expect?: { stage?: readonly (Stage | null)[] };
 }
 
 export type TransitionResult =
@@ -146,6 +148,12 @@ export interface TestStore {
    * status or timeline. Returns false for an unknown test.
    */
   recordStatusPosted(id: string, posted: PostedCommitStatus): Promise<{ recorded: boolean }>;
+  /**
+   * Notes progress on the test's VM deletion (attempts, doneAt) without
+   * changing its status or timeline. Returns false for an unknown test, or one
+   * whose recorded deletion is of another VM (name and zone must match).
+   */
+  recordDeletion(id: string, deletion: VmDeletion): Promise<{ recorded: boolean }>;
   /** Create-if-absent. A record that exists (even past expireAt, until TTL deletes it) wins. */
   recordDelivery(record: DeliveryRecord): Promise<{ first: boolean; record: DeliveryRecord }>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;

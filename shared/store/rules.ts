@@ -1,7 +1,7 @@
 // The store's policy, shared by every adapter: what a transition does to a
 // test, how slots are counted, which arguments are valid. Adapters only read
 // and write; they decide nothing here.
-import type { TestRecord, TimelineEntry } from '../domain/test';
+import type { TestRecord, TimelineEntry, VmDeletion } from '../domain/test';
 import { checkMove } from '../domain/transitions';
 import {
   DEFAULT_LIST_LIMIT,
@@ -24,6 +24,9 @@ export function planTransition(
 ): { ok: true; next: TestRecord } | TransitionRefusal {
   const check = checkMove(current.status, move.from, move.to);
   if (!check.ok) return { ok: false, reason: check.reason, current };
+  if (move.expect?.stage && !move.expect.stage.includes(current.stage)) {
+    return { ok: false, reason: 'unexpected_status', current };
+  }
   const entry: TimelineEntry = { at: move.at, status: move.to, message: move.message };
   if (move.stage) entry.stage = move.stage;
   const next: TestRecord = {
@@ -46,6 +49,11 @@ function pickPatch(patch: TestPatch | undefined): TestPatch {
     if (patch[field] !== undefined) picked[field] = patch[field];
   }
   return picked as TestPatch;
+}
+
+/** Whether `update` may note progress on `current`'s deletion: the same VM's. */
+export function isSameDeletion(current: VmDeletion | null, update: VmDeletion): boolean {
+  return current !== null && current.name === update.name && current.zone === update.zone;
 }
 
 /** A platform's slot holders: test id → when it took the slot. */

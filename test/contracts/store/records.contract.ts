@@ -27,6 +27,46 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
     });
   });
 
+  describe('recordDeletion', () => {
+    const current = useStore(makeStore);
+    const requested = {
+      name: 'vmci-linux-x-1',
+      zone: 'local-a',
+      requestedAt: at(1),
+      attempts: 0,
+      doneAt: null,
+    };
+
+    it('notes progress on the same VM deletion, leaving status, message and timeline alone', async () => {
+      const { store } = current();
+      const test = testRecord({ id: 'ended', status: 'passed', deletion: requested });
+      await store.createTests([test]);
+      const done = { ...requested, attempts: 1, doneAt: at(2) };
+
+      expect(await store.recordDeletion('ended', done)).toEqual({ recorded: true });
+
+      const stored = await store.getTest('ended');
+      expect(stored).toEqual({ ...test, deletion: done });
+      expect(stored?.deletion?.doneAt).toBeInstanceOf(Date);
+    });
+
+    it("never overwrites another VM's deletion, nor records one for an unknown test", async () => {
+      const { store } = current();
+      const test = testRecord({ id: 'other', status: 'canceled', deletion: requested });
+      await store.createTests([test, testRecord({ id: 'none', status: 'error' })]);
+      const elsewhere = { ...requested, zone: 'local-b', doneAt: at(2) };
+      const renamed = { ...requested, name: 'vmci-linux-x-2', doneAt: at(2) };
+
+      expect(await store.recordDeletion('other', elsewhere)).toEqual({ recorded: false });
+      expect(await store.recordDeletion('other', renamed)).toEqual({ recorded: false });
+      expect(await store.recordDeletion('none', renamed)).toEqual({ recorded: false });
+      expect(await store.recordDeletion('missing', renamed)).toEqual({ recorded: false });
+      expect(await store.getTest('other')).toEqual(test);
+      expect((await store.getTest('none'))?.deletion).toBeNull();
+      expect(await store.getTest('missing')).toBeNull();
+    });
+  });
+
   describe('createTests and getTest', () => {
     const current = useStore(makeStore);
 

@@ -113,6 +113,33 @@ export function defineTransitionContractTests(makeStore: MakeStore): void {
       expect(await store.getTest('t1')).toEqual(before);
     });
 
+    it('checks an expected stage with the status: a stage that moved on refuses the write', async () => {
+      const { store } = current();
+      await store.createTests([testRecord({ id: 'staged', status: 'running', stage: 'testing' })]);
+      const move = {
+        from: ['running'] as const,
+        to: 'running' as const,
+        at: at(3),
+        message: 'Preparing the VM',
+        stage: 'preparation' as const,
+      };
+
+      const stale = await store.transition('staged', { ...move, expect: { stage: [null] } });
+      const fresh = await store.transition('staged', {
+        ...move,
+        stage: 'testing',
+        message: 'Running tests',
+        expect: { stage: ['testing'] },
+      });
+
+      expect(stale).toMatchObject({ ok: false, reason: 'unexpected_status' });
+      expect(stale.ok === false && 'current' in stale && stale.current.stage).toBe('testing');
+      expect(fresh).toMatchObject({
+        ok: true,
+        test: { stage: 'testing', message: 'Running tests' },
+      });
+    });
+
     it('never moves a terminal test again', async () => {
       const { store } = current();
       const terminal = TERMINAL_STATUSES.map((status) => testRecord({ id: `t-${status}`, status }));
