@@ -313,7 +313,8 @@ prepare_vm() {
   command -v iptables >/dev/null || missing+=(iptables)
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
-    { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } ||
+    # First boot may run unattended-upgrades: wait for the dpkg lock rather than fail.
+    { apt-get update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}"; } ||
       { log "apt-get failed"; return 1; }
   fi
   if ! id -u "$RUNNER_USER" >/dev/null 2>&1; then
@@ -507,7 +508,7 @@ on_exit() {
 main() {
   local value
   local -i rc
-  log "startup: ${VMCI_LOCAL:+local mode, }pid $$"
+  if is_local; then log "startup (local mode), pid $$"; else log "startup, pid $$"; fi
   trap on_exit EXIT
   trap 'STOP_REASON="The VM was stopped before the test finished"; log "stopped by a signal"; exit 143' TERM INT HUP
 
