@@ -7,6 +7,7 @@ import { callerVerifierFor } from '../../shared/auth/caller';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
 import { loadRuntime } from '../../shared/runtime/env';
+import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
 import { makeRunTestHandler } from './handler';
 
@@ -23,6 +24,7 @@ http(
     callers: callerVerifierFor(runtime),
     audience: `${config.publicUrl}/runTest`,
     ...services,
+    queue: testRunQueue(runtime),
     vms: createComputeProvisioner({
       instances: compute.instances,
       operations: compute.operations,

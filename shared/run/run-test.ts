@@ -19,12 +19,14 @@ import {
 import { vmName } from '../domain/naming';
 import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
 import { GCP_ERROR_CODES, type GcpErrorClass } from '../gcp/errors';
-import { publishTestStatus, type PublishDeps } from '../github/publish';
+import { publishTestStatus } from '../github/publish';
 import type { TestStore, TransitionResult } from '../store/port';
+import { afterTestEnded, type AfterEndDeps } from '../tests/after-end';
 import { endMove } from '../tests/end-move';
+import { hasPendingDeletion, teardownTestVm } from '../tests/teardown';
 import { placementOrder, remainingPlacements, type Placement } from './placement';
 
-export type RunTestDeps = PublishDeps & {
+export type RunTestDeps = AfterEndDeps & {
   store: TestStore;
   vms: VmProvisioner;
   config: VmciConfig;
@@ -66,7 +68,12 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
   const log = deps.log.child({ testId: request.testId });
   const test = await deps.store.getTest(request.testId);
   if (!test) return done('unknown test');
-  if (isTerminal(test.status)) return done(`already ${test.status}`, test);
+  if (isTerminal(test.status)) {
+    // An ended test's task is a teardown request (shared/tests/after-end.ts).
+    return hasPendingDeletion(test)
+      ? teardown(deps, test, request)
+      : done(`already ${test.status}`, test);
+  }
   if (test.status === 'running') return done('already running', test);
   if (test.status === 'waiting') return done('waiting: not runnable yet', test);
   const now = deps.now();
@@ -295,8 +302,13 @@ async function markRunning(
   });
   const log = deps.log.child({ testId: test.id, platform: test.platform, instance: instance.name });
   if (!result.ok) {
-    // Canceled meanwhile: the cancel recorded the intended VM for deletion.
+    // Canceled meanwhile: the cancel recorded the intended VM for deletion, and
+    // its teardown may have run before this VM existed. Delete it now.
     log.info('Test moved while its VM started', { reason: result.reason });
+    const current = 'current' in result ? result.current : undefined;
+    if (current && isTerminal(current.status) && hasPendingDeletion(current)) {
+      await teardownTestVm(deps, current, { budgetMs: deps.createBudgetMs });
+    }
     return done(`moved while starting (${result.reason})`);
   }
   log.info('VM started', {
@@ -319,7 +331,8 @@ async function fail(
   const result = await deps.store.transition(test.id, endMove(test, 'error', message, deps.now()));
   if (!result.ok) return done(`moved meanwhile (${result.reason})`);
   log.warn('Test ended', { status: 'error', statusMessage: message });
-  await publishTestStatus(deps, result.test);
+  const slotReleased = result.slot?.op === 'release' && result.slot.released;
+  await afterTestEnded(deps, result.test, { slotReleased });
   return done('error', result.test);
 }
 
@@ -362,6 +375,29 @@ async function afterFailure(
   if (!back.ok) return done(`moved meanwhile (${back.reason})`);
   await publishTestStatus(deps, back.test);
   return retry(`${error.code}: retry later`, back.test);
+}
+
+/**
+ * Deletes an ended test's VM. A deletion still running or failed retriably
+ * asks the queue to come back (503), within its attempts; after them the
+ * expired sweep finishes the deletion.
+ */
+async function teardown(
+  deps: RunTestDeps,
+  test: TestRecord,
+  request: RunTestRequest,
+): Promise<RunTestOutcome> {
+  const outcome = await teardownTestVm(deps, test, { budgetMs: deps.createBudgetMs });
+  if (outcome.outcome === 'gone' || outcome.outcome === 'nothing') return done('VM deleted', test);
+  const again = outcome.outcome === 'deleting' || outcome.error.retriable;
+  if (again && !isLastAttempt(deps, request)) return retry(`VM deletion ${outcome.outcome}`, test);
+  deps.log
+    .child({ testId: test.id, instance: outcome.deletion.name })
+    .error('VM deletion not finished; left to the expired sweep', {
+      attempts: outcome.deletion.attempts,
+      outcome: outcome.outcome,
+    });
+  return done(`VM deletion ${outcome.outcome}`, test);
 }
 
 /** The queue will not deliver this task again after this attempt. */

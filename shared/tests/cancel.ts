@@ -7,6 +7,7 @@ import { isTerminal, LIVE_STATUSES, type TestRecord, type TestStatus } from '../
 import type { Logger } from '../log';
 import type { TestStore } from '../store/port';
 import { endMove } from './end-move';
+import { hasPendingDeletion } from './teardown';
 
 export interface CancelDeps {
   store: TestStore;
@@ -20,7 +21,7 @@ export interface CancelOptions {
 }
 
 export type CancelResult =
-  | { canceled: true; test: TestRecord; vmDeletionRecorded: boolean }
+  | { canceled: true; test: TestRecord; vmDeletionRecorded: boolean; slotReleased: boolean }
   | {
       canceled: false;
       reason: 'not_found' | 'terminal' | 'unexpected_status';
@@ -62,6 +63,7 @@ export async function cancelTest(
         canceled: true,
         test: result.test,
         vmDeletionRecorded: hasPendingDeletion(result.test),
+        slotReleased: result.slot?.op === 'release' && result.slot.released,
       };
     }
     if (result.reason === 'not_found') return { canceled: false, reason: 'not_found' };
@@ -75,15 +77,6 @@ export async function cancelTest(
     // Lost the race: the transaction's own read is the fresh state to retry from.
     current = result.current;
   }
-}
-
-function hasPendingDeletion(test: TestRecord): boolean {
-  return (
-    test.instance !== null &&
-    test.deletion !== null &&
-    test.deletion.name === test.instance.name &&
-    test.deletion.doneAt === null
-  );
 }
 
 export interface CancelSelector {

@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import { enqueueTest } from '../queue/enqueue-test';
 import type { TaskQueue } from '../queue/port';
 import type { TestStore } from '../store/port';
+import { afterTestEnded } from '../tests/after-end';
 import { cancelTests } from '../tests/cancel';
 import type { ReleaseSelector, WebhookPlan } from './plan';
 
@@ -39,14 +40,19 @@ export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Prom
   for (const test of current) if (test) touched.set(test.id, test);
 
   const canceled: string[] = [];
+  const ends: Promise<unknown>[] = [];
   for (const selector of plan.cancel) {
     for (const entry of await cancelTests(deps, selector)) {
       if ('result' in entry && entry.result.canceled) {
+        const { test, slotReleased } = entry.result;
         canceled.push(entry.testId);
-        touched.set(entry.testId, entry.result.test);
+        touched.set(entry.testId, test);
+        // Its VM deleted, its slot given on; the status is posted below with the others.
+        ends.push(afterTestEnded(deps, test, { slotReleased, publish: false }));
       }
     }
   }
+  await Promise.all(ends);
 
   const released: string[] = [];
   for (const selector of plan.release) {

@@ -7,6 +7,7 @@ import { testId } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { createMemoryStatusPort, type MemoryStatusPort } from '../../shared/github/memory-statuses';
 import type { Logger } from '../../shared/log';
+import { createMemoryQueue, type MemoryQueue } from '../../shared/queue/memory';
 import { captureLog as captureSharedLog, type LogEntry } from '../support/capture-log';
 import { runTest, type RunTestDeps, type RunTestOutcome } from '../../shared/run/run-test';
 import { createMemoryStore } from '../../shared/store/memory';
@@ -54,6 +55,8 @@ export interface Harness {
   store: TestStore;
   vms: MemoryProvisioner;
   statuses: MemoryStatusPort;
+  /** Where runTest asks for teardowns and starts the next pending test. */
+  queue: MemoryQueue;
   logs: ReturnType<typeof captureLog>;
   /** The fake clock, in ms since the epoch; the provisioner's sleeps move it. */
   clock(): number;
@@ -94,6 +97,7 @@ export function harness(options: HarnessOptions = {}): Harness {
   const memory = createMemoryStore();
   const store = options.wrapStore ? options.wrapStore(memory) : memory;
   const statuses = createMemoryStatusPort();
+  const queue = createMemoryQueue();
   const logs = captureLog();
   const config = options.config ?? runConfig();
   const deps: RunTestDeps = {
@@ -106,6 +110,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     sourceRoot: '/srv/vmci',
     leaseMs: LEASE_MS,
     statuses,
+    queue,
     log: logs.log,
     now: () => new Date(clock),
     statusContext: 'ci/{platform}',
@@ -121,6 +126,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     store: memory,
     vms,
     statuses,
+    queue,
     logs,
     clock: () => clock,
     advance: (ms) => {

@@ -39,7 +39,12 @@ describe.each(storeKinds('vmci-cancel'))('cancelTest ($name)', ({ make }) => {
       updatedAt: NOW,
       timeline: [...before.timeline, { at: NOW, status: 'canceled', message: 'PR closed' }],
     };
-    expect(result).toEqual({ canceled: true, test: expected, vmDeletionRecorded: false });
+    expect(result).toEqual({
+      canceled: true,
+      test: expected,
+      vmDeletionRecorded: false,
+      slotReleased: false,
+    });
     expect(await store.getTest('t1')).toEqual(expected);
   });
 
@@ -55,7 +60,12 @@ describe.each(storeKinds('vmci-cancel'))('cancelTest ($name)', ({ make }) => {
     const result = await cancelTest(deps, 't1', 'Superseded by abcdef0');
 
     const stored = await store.getTest('t1');
-    expect(result).toEqual({ canceled: true, test: stored, vmDeletionRecorded: true });
+    expect(result).toEqual({
+      canceled: true,
+      test: stored,
+      vmDeletionRecorded: true,
+      slotReleased: true,
+    });
     expect(stored).toMatchObject({
       status: 'canceled',
       finishedAt: NOW,

@@ -1,0 +1,74 @@
+// A VM's progress report, after the door parsed it: check the per-test token
+// (the same 401 for an unknown test and a wrong token), decide what the report
+// means for the test (report.ts), and carry it out by compare-and-set. A lost
+// race (a cancel, a sweep, a duplicate report in flight) is decided again from
+// the fresh state, a few times at most.
+import { vmTokenMatches } from '../auth/vm-token';
+import { publishTestStatus } from '../github/publish';
+import type { TestRecord } from '../domain/test';
+import type { AfterEndDeps } from '../tests/after-end';
+import { endTest } from '../tests/end-test';
+import { decideReport, type ProgressReport } from './report';
+
+export type ReportDeps = AfterEndDeps;
+
+export type ReportAnswer =
+  | { http: 200; outcome: 'stage' | 'ended' | 'unchanged'; test: TestRecord }
+  | { http: 401 }
+  | {
+      http: 409;
+      reason: 'canceled' | 'ended' | 'stage_regression' | 'not_running';
+      test: TestRecord;
+    }
+  | { http: 503; reason: 'not_ready' | 'busy' };
+
+/** Each lost race means another writer moved the test; a live test has few moves left. */
+const DECIDE_ATTEMPTS = 4;
+
+export async function handleReport(
+  deps: ReportDeps,
+  token: string | null,
+  report: ProgressReport,
+): Promise<ReportAnswer> {
+  let test = await deps.store.getTest(report.testId);
+  if (!test || token === null || !vmTokenMatches(token, test.tokenHash)) return { http: 401 };
+  for (let attempt = 1; attempt <= DECIDE_ATTEMPTS; attempt++) {
+    const decision = decideReport(test, report);
+    switch (decision.kind) {
+      case 'unchanged':
+        return { http: 200, outcome: 'unchanged', test };
+      case 'conflict':
+        return { http: 409, reason: decision.reason, test };
+      case 'not_ready':
+        return { http: 503, reason: 'not_ready' };
+      case 'stage': {
+        const moved = await deps.store.transition(test.id, {
+          from: ['running'],
+          to: 'running',
+          at: deps.now(),
+          message: decision.message,
+          stage: decision.stage,
+          expect: { stage: [test.stage] },
+        });
+        if (moved.ok) {
+          await publishTestStatus(deps, moved.test);
+          return { http: 200, outcome: 'stage', test: moved.test };
+        }
+        if (moved.reason === 'not_found') return { http: 401 };
+        test = moved.current;
+        break;
+      }
+      case 'end': {
+        const ended = await endTest(deps, test, decision.end, { stage: test.stage });
+        if (ended.ended) return { http: 200, outcome: 'ended', test: ended.test };
+        if (ended.refusal.reason === 'not_found') return { http: 401 };
+        test = ended.refusal.current;
+        break;
+      }
+    }
+    // The token was checked against the test as first read; a test that moved
+    // on keeps its token unless runTest re-armed it for another VM.
+    if (!vmTokenMatches(token, test.tokenHash)) return { http: 401 };
+  }
+  return { http: 503, reason: 'busy' };
+}

@@ -1,0 +1,111 @@
+// The progress API's body and what a report does to a test (DESIGN §6): pure
+// decisions, so every rule is unit-tested without a store. Stages only move
+// forward; a canceled or ended test refuses reports (409), except the very
+// report that ended it, which answers 200 again and changes nothing.
+import { z } from 'zod';
+import {
+  isPassingResult,
+  resultMessage,
+  stageMessage,
+  vmReportedFailure,
+} from '../domain/messages';
+import { isTerminal, type Stage, type TestRecord, type TestResult } from '../domain/test';
+import type { TestEnd } from '../tests/end-test';
+
+/** Longest summary kept from a result; the VM's scripts cut theirs to 1000. */
+export const SUMMARY_MAX = 1000;
+
+const count = z.int().min(0).max(1_000_000_000).nullable().optional();
+
+export const progressReportSchema = z.discriminatedUnion('stage', [
+  z.strictObject({
+    testId: z.string().min(1).max(200),
+    stage: z.enum(['preparation', 'testing']),
+    message: z.string().max(1000).optional(),
+  }),
+  z.strictObject({
+    testId: z.string().min(1).max(200),
+    stage: z.literal('completed'),
+    message: z.string().max(1000).optional(),
+    result: z.strictObject({
+      exitCode: z.int().min(-2_147_483_648).max(4_294_967_295),
+      passed: count,
+      failed: count,
+      summary: z.string().max(10_000).optional(),
+    }),
+  }),
+  z.strictObject({
+    testId: z.string().min(1).max(200),
+    stage: z.literal('failed'),
+    message: z.string().max(1000),
+  }),
+]);
+export type ProgressReport = z.infer<typeof progressReportSchema>;
+
+export type ReportDecision =
+  | { kind: 'stage'; stage: Stage; message: string }
+  | { kind: 'end'; end: TestEnd }
+  /** Nothing to change: a repeated report. */
+  | { kind: 'unchanged' }
+  /** The VM must stop: the test was canceled, ended otherwise, or the stage went back. */
+  | { kind: 'conflict'; reason: 'canceled' | 'ended' | 'stage_regression' | 'not_running' }
+  /** The VM reported before runTest recorded it running: ask it to retry. */
+  | { kind: 'not_ready' };
+
+const STAGE_RANK: Readonly<Record<Stage, number>> = { preparation: 1, testing: 2 };
+
+/** The result as stored: counts null when not given, the summary on one bounded line. */
+export function storedResult(result: Extract<ProgressReport, { stage: 'completed' }>['result']) {
+  const summary = (result.summary ?? '').replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  return {
+    exitCode: result.exitCode,
+    passed: result.passed ?? null,
+    failed: result.failed ?? null,
+    summary: summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX - 1)}…` : summary,
+  } satisfies TestResult;
+}
+
+/** The end a terminal report asks for. */
+export function endOf(report: Extract<ProgressReport, { stage: 'completed' | 'failed' }>): TestEnd {
+  if (report.stage === 'failed') {
+    return { status: 'error', message: vmReportedFailure(report.message) };
+  }
+  const result = storedResult(report.result);
+  return {
+    status: isPassingResult(result) ? 'passed' : 'failed',
+    message: resultMessage(result),
+    result,
+  };
+}
+
+export function decideReport(test: TestRecord, report: ProgressReport): ReportDecision {
+  if (test.status === 'canceled') return { kind: 'conflict', reason: 'canceled' };
+  const terminalReport = report.stage === 'completed' || report.stage === 'failed';
+  if (isTerminal(test.status)) {
+    return terminalReport && endedBy(test, endOf(report))
+      ? { kind: 'unchanged' }
+      : { kind: 'conflict', reason: 'ended' };
+  }
+  if (test.status === 'starting') return { kind: 'not_ready' };
+  if (test.status !== 'running') return { kind: 'conflict', reason: 'not_running' };
+  if (terminalReport) return { kind: 'end', end: endOf(report) };
+  const current = test.stage ? STAGE_RANK[test.stage] : 0;
+  const next = STAGE_RANK[report.stage];
+  if (next < current) return { kind: 'conflict', reason: 'stage_regression' };
+  if (next === current) return { kind: 'unchanged' };
+  return { kind: 'stage', stage: report.stage, message: stageMessage(report.stage) };
+}
+
+/** The test ended exactly as `end` would end it: the same report, delivered again. */
+function endedBy(test: TestRecord, end: TestEnd): boolean {
+  if (test.status !== end.status || test.message !== end.message) return false;
+  if (!end.result) return test.result === null;
+  const r = test.result;
+  return (
+    r !== null &&
+    r.exitCode === end.result.exitCode &&
+    r.passed === end.result.passed &&
+    r.failed === end.result.failed &&
+    r.summary === end.result.summary
+  );
+}

@@ -1,0 +1,41 @@
+// Ending a live test with an outcome (a result, a failure, later a time-out):
+// the one compare-and-set end move from the status the caller read, then what
+// follows every end (after-end.ts). Losing the race is data: the caller reads
+// the test again and decides anew.
+import type { TerminalStatus, TestRecord, TestResult } from '../domain/test';
+import type { TransitionResult } from '../store/port';
+import { afterTestEnded, type AfterEndDeps, type AfterEndOutcome } from './after-end';
+import { endMove } from './end-move';
+
+export interface TestEnd {
+  status: TerminalStatus;
+  /** The friendly line (the final status description). */
+  message: string;
+  result?: TestResult;
+}
+
+export type EndTestResult =
+  | { ended: true; test: TestRecord; after: AfterEndOutcome }
+  | { ended: false; refusal: Exclude<TransitionResult, { ok: true }> };
+
+export async function endTest(
+  deps: AfterEndDeps,
+  test: TestRecord,
+  end: TestEnd,
+  expect?: { stage: TestRecord['stage'] },
+): Promise<EndTestResult> {
+  const move = endMove(test, end.status, end.message, deps.now());
+  if (end.result) move.patch = { ...move.patch, result: end.result };
+  if (expect) move.expect = { stage: [expect.stage] };
+  const moved = await deps.store.transition(test.id, move);
+  if (!moved.ok) return { ended: false, refusal: moved };
+  deps.log.child({ testId: test.id, platform: test.platform }).info('Test ended', {
+    from: test.status,
+    status: end.status,
+    statusMessage: end.message,
+    exitCode: end.result?.exitCode,
+  });
+  const slotReleased = moved.slot?.op === 'release' && moved.slot.released;
+  const after = await afterTestEnded(deps, moved.test, { slotReleased });
+  return { ended: true, test: moved.test, after };
+}
