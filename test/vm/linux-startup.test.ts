@@ -452,6 +452,20 @@ describe('the script itself', () => {
     expect(text).not.toMatch(/^\s*set\s+(-\w*x|-o\s+xtrace)/m);
   });
 
+  it("blocks the runner from the metadata server but keeps it as the runner's DNS resolver", () => {
+    // A stand-in for iptables that prints the rules it is given, in order.
+    const rules = sourced(`fake() { echo "$*"; }; block_metadata fake 169.254.169.254`)
+      .trim()
+      .split('\n');
+
+    const who = '-d 169.254.169.254 -m owner --uid-owner vmci-runner';
+    expect(rules).toEqual([
+      `-w -I OUTPUT 1 ${who} -p udp --dport 53 -j ACCEPT`,
+      `-w -I OUTPUT 2 ${who} -p tcp --dport 53 -j ACCEPT`,
+      `-w -I OUTPUT 3 ${who} -j REJECT`,
+    ]);
+  });
+
   it('runs nothing when sourced', () => {
     expect(sourced('echo sourced')).toBe('sourced\n');
   });

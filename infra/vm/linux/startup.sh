@@ -305,6 +305,15 @@ runner_git() {
   return "$rc"
 }
 
+# block_metadata TOOL ADDRESS: the runner may ask ADDRESS for DNS, nothing else.
+block_metadata() {
+  local tool=$1 address=$2
+  local -a who=(-d "$address" -m owner --uid-owner "$RUNNER_USER")
+  "$tool" -w -I OUTPUT 1 "${who[@]}" -p udp --dport 53 -j ACCEPT &&
+    "$tool" -w -I OUTPUT 2 "${who[@]}" -p tcp --dport 53 -j ACCEPT &&
+    "$tool" -w -I OUTPUT 3 "${who[@]}" -j REJECT
+}
+
 # Root's part, on a real VM only: packages, the runner, its firewall rule.
 prepare_vm() {
   export DEBIAN_FRONTEND=noninteractive
@@ -322,11 +331,10 @@ prepare_vm() {
       { log "useradd failed"; return 2; }
   fi
   # The metadata server holds the token: the code under test must not reach it.
-  iptables -w -I OUTPUT -d 169.254.169.254 -m owner --uid-owner "$RUNNER_USER" -j REJECT ||
-    { log "iptables failed"; return 3; }
+  # It is also the VM's DNS resolver, so port 53 stays open (above the reject).
+  block_metadata iptables 169.254.169.254 || { log "iptables failed"; return 3; }
   if command -v ip6tables >/dev/null; then
-    ip6tables -w -I OUTPUT -d fd20:ce::254 -m owner --uid-owner "$RUNNER_USER" -j REJECT ||
-      { log "ip6tables failed"; return 3; }
+    block_metadata ip6tables fd20:ce::254 || { log "ip6tables failed"; return 3; }
   fi
   if runuser -u "$RUNNER_USER" -- curl -s --noproxy '*' --max-time 5 -o /dev/null \
     -H 'Metadata-Flavor: Google' http://169.254.169.254/computeMetadata/v1/; then
