@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { startLocalCloud } from './cloud';
+import { removeStateFile, stateFilePath, writeStateFile } from './demo/state-file';
 
 const DEFAULT_CONFIG = resolve(__dirname, '../../config/vmci.local.yaml');
 
@@ -20,10 +21,16 @@ async function main(): Promise<void> {
     log: env.VMCI_LOCAL_VERBOSE ? (line) => console.error(line) : undefined,
   });
 
+  // How `npm run demo` finds this cloud and its (maybe generated) secret.
+  const stateFile = stateFilePath();
+  const forget = () => removeStateFile(stateFile);
+  process.on('exit', forget);
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    forget();
     console.log(`\n${signal}: stopping the local cloud…`);
     cloud.close().then(
       () => process.exit(0),
@@ -53,9 +60,12 @@ async function main(): Promise<void> {
       : 'Webhook secret: from GITHUB_WEBHOOK_SECRET',
     'Send a signed example webhook:',
     `  GITHUB_WEBHOOK_SECRET=${generatedSecret ? webhookSecret : '$GITHUB_WEBHOOK_SECRET'} npm run send-webhook -- push ${u}/webhook`,
+    'Or watch a passing and a failing commit go through it (in another terminal):',
+    '  npm run demo',
     '',
     `ready: ${u}`,
   ];
+  writeStateFile(stateFile, { url: u, webhookSecret, pid: process.pid });
   console.log(lines.join('\n'));
 }
 
