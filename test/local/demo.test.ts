@@ -1,0 +1,303 @@
+// `npm run demo`: how it finds a cloud (a running `npm start`'s state file, or
+// one of its own), its commits and webhook payloads, and the whole demo against
+// a local cloud whose VMs run the real Linux startup script.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalCloud, type LocalCloud } from '../../infra/local/cloud';
+import { runDemo } from '../../infra/local/demo';
+import { chooseCloud } from '../../infra/local/demo/cloud';
+import { pushPayload } from '../../infra/local/demo/payload';
+import { addCommit, ensureRepo } from '../../infra/local/demo/repo';
+import {
+  findRunningCloud,
+  readStateFile,
+  removeStateFile,
+  writeStateFile,
+} from '../../infra/local/demo/state-file';
+import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
+import { examplePayload } from '../../infra/local/send-webhook';
+
+const ROOT = join(__dirname, '../..');
+const REPO = 'Codertocat/Hello-World';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'vmci-demo-test-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn('true');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+/** A server that answers the status API's listing as the local cloud does. */
+async function statusApi(): Promise<{ url: string; server: Server; asked: string[] }> {
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    const ok = req.url?.startsWith('/status/tests?');
+    res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(ok ? { tests: [] } : { error: 'Not found' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, server, asked };
+}
+
+describe('the state file of a running `npm start`', () => {
+  it('is written whole, for its owner only, and removed only by the process it names', () => {
+    const file = join(tmp, 'state', 'local-cloud.json');
+    writeStateFile(file, { url: 'http://127.0.0.1:8080', webhookSecret: 's3cret', pid: 4242 });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readStateFile(file)).toEqual({
+      url: 'http://127.0.0.1:8080',
+      webhookSecret: 's3cret',
+      pid: 4242,
+    });
+    removeStateFile(file, 4243); // another `npm start` replaced it: not ours to remove
+    expect(readStateFile(file)).toBeDefined();
+    removeStateFile(file, 4242);
+    expect(readStateFile(file)).toBeUndefined();
+  });
+
+  it('names a running cloud only when its pid is alive and its status API answers', async () => {
+    const api = await statusApi();
+    try {
+      const file = join(tmp, 'lookup.json');
+      expect(await findRunningCloud(file, REPO)).toMatchObject({ found: false });
+
+      writeFileSync(file, 'not json');
+      expect(await findRunningCloud(file, REPO)).toMatchObject({ found: false });
+
+      const dead = await deadPid();
+      writeStateFile(file, { url: api.url, webhookSecret: 's', pid: dead });
+      expect(await findRunningCloud(file, REPO)).toEqual({
+        found: false,
+        reason: `${file} is stale (pid ${dead} is gone)`,
+      });
+      expect(api.asked).toEqual([]); // a dead pid is not even asked
+
+      writeStateFile(file, { url: api.url, webhookSecret: 's', pid: process.pid });
+      expect(await findRunningCloud(file, REPO)).toEqual({
+        found: true,
+        state: { url: api.url, webhookSecret: 's', pid: process.pid },
+      });
+      expect(api.asked).toEqual([
+        `/status/tests?repo=Codertocat%2FHello-World&sha=${'0'.repeat(40)}`,
+      ]);
+
+      writeStateFile(file, { url: `${api.url}/elsewhere`, webhookSecret: 's', pid: process.pid });
+      expect(await findRunningCloud(file, REPO)).toMatchObject({ found: false });
+    } finally {
+      api.server.close();
+    }
+  });
+
+  it('makes the demo use the running cloud, or start (and later close) its own', async () => {
+    const api = await statusApi();
+    const file = join(tmp, 'choose.json');
+    let closed = 0;
+    const start = jest.fn(async () => ({
+      url: 'http://127.0.0.1:1',
+      webhookSecret: 'own',
+      firestore: { host: '127.0.0.1:1', projectId: 'vmci-demo-x' },
+      close: async () => {
+        closed += 1;
+      },
+    }));
+    try {
+      writeStateFile(file, { url: api.url, webhookSecret: 'running', pid: process.pid });
+      const running = await chooseCloud({ stateFile: file, repo: REPO, start });
+      expect(start).not.toHaveBeenCalled();
+      expect(running.cloud).toMatchObject({ url: api.url, webhookSecret: 'running', own: false });
+      expect(running.note).toBe(
+        `Using the running \`npm start\` at ${api.url} (pid ${process.pid})`,
+      );
+
+      writeStateFile(file, { url: api.url, webhookSecret: 'running', pid: await deadPid() });
+      const own = await chooseCloud({ stateFile: file, repo: REPO, start });
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(own.cloud).toMatchObject({
+        url: 'http://127.0.0.1:1',
+        webhookSecret: 'own',
+        own: true,
+      });
+      expect(own.note).toMatch(
+        /^Started a local cloud in this process at http:\/\/127\.0\.0\.1:1 \(.+ is stale/,
+      );
+      await own.cloud.close();
+      expect(closed).toBe(1);
+    } finally {
+      api.server.close();
+    }
+  });
+});
+
+describe('the demo repository and its pushes', () => {
+  it('adds a passing and a failing commit on top of what is there, every run', () => {
+    const dir = join(tmp, 'repo', 'Hello-World');
+    expect(ensureRepo(dir)).toEqual({ created: true });
+    const first = [addCommit(dir, 'passing'), addCommit(dir, 'failing')];
+    expect(ensureRepo(dir)).toEqual({ created: false });
+    const second = addCommit(dir, 'passing');
+    expect(second.parent).toBe(first[1]!.sha);
+    expect(first[1]!.parent).toBe(first[0]!.sha);
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+    expect(git('symbolic-ref', '--short', 'HEAD')).toBe('main');
+    expect(git('log', '--format=%s').split('\n')).toEqual([
+      'Demo: a suite that passes (3 checks)',
+      'Demo: a suite that fails (1 of 3)',
+      'Demo: a suite that passes (3 checks)',
+      'Initial commit',
+    ]);
+  });
+
+  it.each([
+    ['passing', 0, { passed: 3, failed: 0, summary: '3 passed' }, '3 passed, 0 failed'],
+    ['failing', 1, { passed: 2, failed: 1, summary: '2 passed, 1 failed' }, '2 passed, 1 failed'],
+  ] as const)('the %s suite exits %d and writes its counts', (suite, code, summary, lastLine) => {
+    const dir = join(tmp, `suite-${suite}`);
+    ensureRepo(dir);
+    addCommit(dir, suite);
+    const results = join(tmp, `results-${suite}`);
+    let status = 0;
+    let output: string;
+    try {
+      output = execFileSync('sh', ['run-tests.sh'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, VMCI_RESULTS_DIR: results },
+        encoding: 'utf8',
+      });
+    } catch (err) {
+      status = (err as { status: number }).status;
+      output = (err as { stdout: string }).stdout;
+    }
+    expect(status).toBe(code);
+    expect(output.trim().split('\n').at(-1)).toBe(lastLine);
+    expect(JSON.parse(readFileSync(join(results, 'summary.json'), 'utf8'))).toEqual(summary);
+  });
+
+  it('pushes a commit as the real example push with its sha swapped in', () => {
+    const commit = {
+      sha: 'a'.repeat(40),
+      parent: 'b'.repeat(40),
+      tree: 'c'.repeat(40),
+      message: 'Demo: a suite that passes (3 checks)',
+      suite: 'passing' as const,
+    };
+    const example = examplePayload('push').payload;
+    const payload = pushPayload(commit);
+    expect(JSON.stringify(payload)).not.toContain(String(example.after));
+    expect(payload).toMatchObject({
+      ref: 'refs/heads/main',
+      before: commit.parent,
+      after: commit.sha,
+      created: false,
+      repository: { full_name: REPO },
+      head_commit: { id: commit.sha, tree_id: commit.tree, message: commit.message },
+    });
+    const commits = payload.commits as { id: string }[];
+    expect(commits.at(-1)).toMatchObject({ id: commit.sha, message: commit.message });
+    expect(Object.keys(payload).sort()).toEqual(Object.keys(example).sort());
+  });
+});
+
+describe('npm run demo, end to end', () => {
+  let cloud: LocalCloud;
+  let repoDir: string;
+  beforeAll(async () => {
+    repoDir = join(tmp, 'e2e', 'Hello-World');
+    cloud = await startLocalCloud({
+      configPath: join(ROOT, 'config/vmci.local.yaml'),
+      configure: (c) => ({ ...c, cloneUrls: { [REPO]: repoDir } }),
+      port: 0,
+      bootVms: true,
+      firestoreProject: `vmci-demo-it-${randomBytes(4).toString('hex')}`,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    if (!cloud) return;
+    await clearEmulatorProject(cloud.firestore.host, cloud.firestore.projectId).catch(() => {});
+    await cloud.close();
+  });
+
+  it('ends the passing commit success and the failing one failure, and leaves no VM', async () => {
+    const lines: string[] = [];
+    const code = await runDemo({
+      cloud: { url: cloud.url, webhookSecret: cloud.webhookSecret },
+      repoDir,
+      timeoutMs: 100_000,
+      out: (line) => lines.push(line),
+    });
+    const text = lines.join('\n');
+    expect({ code, text }).toMatchObject({ code: 0 });
+
+    const shas = execFileSync('git', ['-C', repoDir, 'log', '-2', '--format=%H'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .reverse();
+    const [pass, fail] = shas.map((sha) => sha.slice(0, 7)) as [string, string];
+    expect(lines).toContain(`Created ${repoDir}: ${pass} (passing suite), ${fail} (failing suite)`);
+    expect(lines).toContain(`push ${pass} → HTTP 202, 1 test queued`);
+    expect(lines).toContain(`push ${fail} → HTTP 202, 1 test queued`);
+
+    // Each test's lines are the pipeline's steps in order (those the polls saw), ending in its result.
+    const steps = ['queued', 'starting', 'running', 'running: preparation', 'running: testing'];
+    for (const [sha, end] of [
+      [pass, 'passed  All tests passed (3 passed)'],
+      [fail, 'failed  1 of 3 tests failed'],
+    ]) {
+      const seen = lines
+        .filter((l) => l.startsWith(`${sha} linux `))
+        .map((l) => l.slice(`${sha} linux   `.length).replace(/\s+\d+\.\d s$/, ''));
+      expect(seen.at(-1)).toBe(end);
+      const order = seen.slice(0, -1).map((step) => steps.indexOf(step));
+      expect(order).not.toContain(-1);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    expect(text).toMatch(
+      new RegExp(
+        `  ${pass} \\(passing suite\\)\\n(    pending .*\\n)+    success  ci/linux  All tests passed \\(3 passed\\)\\n`,
+      ),
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `  ${fail} \\(failing suite\\)\\n(    pending .*\\n)+    failure  ci/linux  1 of 3 tests failed\\n`,
+      ),
+    );
+    expect(lines.at(-1)).toBe(
+      'OK: the passing commit is success, the failing commit is failure, as expected.',
+    );
+
+    // What the local GitHub holds (newest first).
+    for (const [sha, state, description] of [
+      [shas[0]!, 'success', 'All tests passed (3 passed)'],
+      [shas[1]!, 'failure', '1 of 3 tests failed'],
+    ]) {
+      const posted = (await (
+        await fetch(`${cloud.url}/github/repos/${REPO}/commits/${sha}/statuses`)
+      ).json()) as { state: string; context: string; description: string }[];
+      expect(posted[0]).toMatchObject({ state, context: 'ci/linux', description });
+    }
+
+    // Each VM is deleted once its test ended (the deletion may trail the final status).
+    let live: unknown[] = [];
+    for (let i = 0; i < 100; i++) {
+      live = (await (await fetch(`${cloud.url}/_local/compute/instances`)).json()) as unknown[];
+      if (live.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(live).toEqual([]);
+  }, 120_000);
+});
