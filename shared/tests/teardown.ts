@@ -43,7 +43,8 @@ export async function teardownTestVm(
   const gone = deleted.ok && deleted.gone;
   const deletion: VmDeletion = { ...recorded, attempts, doneAt: gone ? deps.now() : null };
   const { recorded: noted } = await deps.store.recordDeletion(test.id, deletion);
-  if (!noted) log.warn('VM deletion not noted: the test records another deletion now', {});
+  // The test is gone, or records another VM's deletion now: nothing of this one to note.
+  if (!noted) log.warn('VM deletion not noted on the test', {});
   if (!deleted.ok) {
     log.warn('VM deletion failed; it will be retried', {
       zone: recorded.zone,

@@ -40,7 +40,13 @@ export interface WebhookCloud {
 }
 
 export interface WebhookCloudOptions {
+  /** The configuration file; default the two-platform test configuration. */
+  configPath?: string;
   configure?: (config: VmciConfig) => VmciConfig;
+  /** Run each VM's startup script as a local process (default false). */
+  bootVms?: boolean;
+  /** Extra environment for the local VMs' processes. */
+  vmEnv?: Record<string, string>;
   /** Fresh stand-ins and Firestore before each test (default), or only once before all. */
   fresh?: 'each' | 'once';
   /** The functions to mount; default the webhook and the status function. */
@@ -81,10 +87,11 @@ export function useWebhookCloud(options: WebhookCloudOptions = {}): WebhookCloud
   beforeAll(async () => {
     restoreStdout = captureLogLines(lines);
     const cloudOptions: LocalCloudOptions = {
-      configPath: LOCAL_CONFIG_PATH,
+      configPath: options.configPath ?? LOCAL_CONFIG_PATH,
       port: 0,
       timeScale: 0.01,
-      bootVms: false,
+      bootVms: options.bootVms ?? false,
+      ...(options.vmEnv ? { vmEnv: options.vmEnv } : {}),
       // By default only what the webhook tests call: no runTest to take the tasks, no sweeps.
       functions: options.functions ?? ['webhook', 'status'],
       firestoreProject: `vmci-it-${randomBytes(4).toString('hex')}`,
