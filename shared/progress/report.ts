@@ -4,6 +4,7 @@
 // report that ended it, which answers 200 again and changes nothing.
 import { z } from 'zod';
 import {
+  fitStatusLine,
   isPassingResult,
   resultMessage,
   stageMessage,
@@ -56,12 +57,12 @@ const STAGE_RANK: Readonly<Record<Stage, number>> = { preparation: 1, testing: 2
 
 /** The result as stored: counts null when not given, the summary on one bounded line. */
 export function storedResult(result: Extract<ProgressReport, { stage: 'completed' }>['result']) {
-  const summary = (result.summary ?? '').replace(/[\s\p{Cc}]+/gu, ' ').trim();
   return {
     exitCode: result.exitCode,
     passed: result.passed ?? null,
     failed: result.failed ?? null,
-    summary: summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX - 1)}…` : summary,
+    // One line, cut without splitting a character, so a resent report reads back equal.
+    summary: fitStatusLine(result.summary ?? '', SUMMARY_MAX),
   } satisfies TestResult;
 }
 

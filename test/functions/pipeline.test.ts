@@ -192,7 +192,7 @@ describe('a push, run on a local VM by the real startup script', () => {
     await noVmsLeft(h);
     // Each deletion was checked done, and the slots are free.
     for (const id of [goodId, badId]) {
-      const test = await waitForTest(h, id, (t) => t.deletion?.doneAt != null);
+      const test = await waitForTest(h, id, (t) => (t.deletion?.doneAt ?? null) !== null);
       expect(test.deletion!.name).toBe(test.instance!.name);
     }
     expect(await h.store.slotHolders('linux')).toEqual([]);
@@ -201,7 +201,7 @@ describe('a push, run on a local VM by the real startup script', () => {
   it('the same completed report again answers 200 and changes nothing', async () => {
     const sha = commitSuite('again', `${summaryOf(1, 0)}; exit 0`);
     const id = await pushed(h, sha);
-    const test = await waitForTest(h, id, (t) => t.deletion?.doneAt != null);
+    const test = await waitForTest(h, id, (t) => (t.deletion?.doneAt ?? null) !== null);
     await noVmsLeft(h);
     const statusesBefore = await statusesOf(h, sha);
 
