@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../infra/local/cloud';
 import { runDemo } from '../../infra/local/demo';
-import { chooseCloud } from '../../infra/local/demo/cloud';
+import { chooseCloud, startFailure } from '../../infra/local/demo/cloud';
+import { ConfigError } from '../../shared/config';
 import { pushPayload } from '../../infra/local/demo/payload';
 import { addCommit, ensureRepo } from '../../infra/local/demo/repo';
 import {
@@ -138,6 +139,29 @@ describe('the state file of a running `npm start`', () => {
     } finally {
       api.server.close();
     }
+  });
+  it('says in one line why it could not start a cloud of its own', () => {
+    const busy = Object.assign(new Error('listen EADDRINUSE: address already in use'), {
+      code: 'EADDRINUSE',
+    });
+    expect(startFailure(busy, 8080)).toBe(
+      'Port 8080 is in use: stop what uses it, or run with PORT=0 (any free port).',
+    );
+    expect(
+      startFailure(new Error('Firestore emulator not found. Install the gcloud SDK component.'), 0),
+    ).toBe(
+      'Firestore emulator not found. Install the gcloud SDK component. (see README: "What you need")',
+    );
+    expect(
+      startFailure(
+        new Error('Firestore emulator did not start on 127.0.0.1:1:\nJava not found'),
+        0,
+      ),
+    ).toBe('Firestore emulator did not start on 127.0.0.1:1 (see README: "What you need")');
+    expect(startFailure(new ConfigError(['project: required'], 'vmci.yaml'), 0)).toBe(
+      'Invalid vm-ci configuration in vmci.yaml:\n  project: required',
+    );
+    expect(startFailure(new Error('something else'), 0)).toBeUndefined();
   });
 });
 

@@ -70,7 +70,7 @@ export function startFailure(err: unknown, port: number): string | undefined {
   const message = err instanceof Error ? err.message : String(err);
   if (e?.name === 'ConfigError') return message; // its problems, one per line
   if (message.startsWith('Firestore emulator')) {
-    return `${message.split('\n')[0]} (see README: "What you need")`;
+    return `${message.split('\n')[0]!.replace(/:$/, '')} (see README: "What you need")`;
   }
   return undefined;
 }
