@@ -837,3 +837,60 @@ describe('runTest: the queue line', () => {
     ]);
   });
 });
+
+describe('runTest: the teardown of an ended test (DESIGN §3.4)', () => {
+  /** A test that ran on a VM and was canceled: its deletion recorded, the VM still there. */
+  async function endedWithVm(h: ReturnType<typeof harness>) {
+    const test = await h.addTest();
+    await h.run(test.id);
+    const result = await cancelTest(
+      { store: h.store, log: silentLogger, now: h.deps.now },
+      test.id,
+      'PR closed',
+    );
+    expect(result.canceled).toBe(true);
+    expect(h.vms.vms()).toHaveLength(1);
+    return h.get(test.id);
+  }
+
+  it('deletes the VM and notes the deletion done; another delivery changes nothing', async () => {
+    const h = harness();
+    const test = await endedWithVm(h);
+
+    const first = await h.run(test.id);
+    const again = await h.run(test.id);
+
+    expect([first.http, again.http]).toEqual([200, 200]);
+    expect(h.vms.vms()).toEqual([]);
+    const after = await h.get(test.id);
+    expect(after.deletion).toEqual({ ...test.deletion, attempts: 1, doneAt: expect.any(Date) });
+    expect(after.status).toBe('canceled');
+  });
+
+  it('a VM already gone (404) counts as deleted', async () => {
+    const h = harness();
+    const test = await endedWithVm(h);
+    h.vms.remove(test.instance!.name, test.instance!.zone);
+
+    const outcome = await h.run(test.id);
+
+    expect(outcome.http).toBe(200);
+    expect((await h.get(test.id)).deletion?.doneAt).toEqual(expect.any(Date));
+  });
+
+  it('a failed deletion asks the queue to retry, and is left to the sweep after the last attempt', async () => {
+    const h = harness();
+    const test = await endedWithVm(h);
+    const unavailable = classifyGcpError({ errors: [{ code: 'RATE_LIMIT_EXCEEDED' }] });
+    h.vms.failNext('deleteVm', unavailable, 2);
+
+    const retried = await h.run(test.id);
+    const last = await h.run(test.id, LAST);
+
+    expect(retried.http).toBe(503);
+    expect(last.http).toBe(200);
+    expect(h.vms.vms()).toHaveLength(1);
+    expect((await h.get(test.id)).deletion).toMatchObject({ attempts: 2, doneAt: null });
+    expect(h.logs.text()).toContain('left to the expired sweep');
+  });
+});
