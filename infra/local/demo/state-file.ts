@@ -65,7 +65,8 @@ export type RunningCloudLookup =
 export async function findRunningCloud(
   path: string,
   repo: string,
-  timeoutMs = 2000,
+  // A fresh `npm start` answers its first Firestore query in seconds (a cold emulator).
+  timeoutMs = 15_000,
 ): Promise<RunningCloudLookup> {
   const state = readStateFile(path);
   if (!state) return { found: false, reason: 'no running `npm start` found' };
