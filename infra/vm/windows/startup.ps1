@@ -1,0 +1,837 @@
+# vm-ci's Windows VM startup script (DESIGN section 6). runTest passes it to every
+# Windows VM as the `windows-startup-script-ps1` metadata value; the GCE guest agent
+# runs it at every boot as SYSTEM with Windows PowerShell 5.1 and forwards what it
+# writes to the serial console and Cloud Logging. It:
+#   1. reads the test from the metadata server (vmci-test-id, vmci-callback-url,
+#      vmci-token, vmci-sha, vmci-clone-url, vmci-test-command; vmci-repo and
+#      vmci-platform for the logs and the tests' environment);
+#   2. reports `preparation`; installs git if the image lacks it (MinGit, pinned by
+#      version and SHA-256); creates the unprivileged local user `vmci-runner`;
+#      blocks that user from the metadata server with a Windows Firewall rule, and
+#      checks, as that user, that the server no longer answers;
+#   3. fetches exactly the commit, as that user;
+#   4. reports `testing`; runs the test command (a PowerShell command line) in the
+#      checkout, as that user, with VMCI_RESULTS_DIR set to an empty directory;
+#   5. reports `completed` with {exitCode, passed, failed, summary} (counts from
+#      VMCI_RESULTS_DIR/summary.json, else JUnit XML there), or `failed` with a
+#      reason if the tests could not run; then powers off.
+# Reports retry with back-off on no answer, 408, 429 and 5xx. A 409 (the test was
+# canceled or has ended) or a refusal (400, 401, another 4xx) stops the run.
+#
+# The token lives only in this process's memory: it is never written to a file,
+# to the console, to the tests' environment or to a command line.
+#
+# Why scheduled tasks run the runner's commands: Start-Process -Credential (and
+# Process.Start with a user name) call CreateProcessWithLogonW, which Windows
+# refuses to a process running as LocalSystem, as this script does. A scheduled
+# task registered with the runner's password is the built-in way for SYSTEM to
+# start a process as another user: Task Scheduler logs the user on (batch logon,
+# with its own profile and a fresh environment, none of this process's), runs
+# the command and records its exit code. Output goes through cmd.exe redirection
+# to a log file that this script reads as it grows and writes to its own output.
+#
+# Local mode (VMCI_LOCAL=1): no user, no firewall rule, no installs and no power
+# off; the commands run as the current user with an allow-listed environment, and
+# the script exits instead of powering off. VMCI_STATE_DIR (default
+# .\vmci-state) holds its files.
+#
+# Keep this file ASCII: PowerShell 5.1 reads a file without a byte-order mark in
+# the system's ANSI code page.
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Set-StrictMode -Version 2.0
+
+$RunnerName = 'vmci-runner'
+$FirewallRuleName = 'vmci: the tests cannot reach the metadata server'
+$MetadataAddresses = @('169.254.169.254', 'fd20:ce::254')
+# Git for Windows' MinGit, when the image has no git: a zip that needs no
+# installer, pinned by version and by the SHA-256 its release publishes.
+$MinGitVersion = '2.50.1'
+$MinGitUrl = "https://github.com/git-for-windows/git/releases/download/v$MinGitVersion.windows.1/MinGit-$MinGitVersion-64-bit.zip"
+$MinGitSha256 = '6f672aebe9e488a246efd6875f9197dbc0d9a40100e218acc3877cba2b206c45'
+$ReportTimeoutSeconds = 30
+$ReportMaxDelaySeconds = 60
+$SummaryMaxChars = 1000
+$MessageMaxChars = 300
+$ResultsFileMaxBytes = 1048576
+$JUnitFileMaxBytes = 67108864
+# Get-ScheduledTaskInfo's LastTaskResult while a task runs, and before it has run.
+$TaskRunning = 0x41301
+$TaskHasNotRun = 0x41303
+
+# --- small helpers ---------------------------------------------------------------
+
+# Log lines go to the host, not to the output stream, so that a function's
+# return value never picks them up. The guest agent forwards both.
+function Write-Log([string]$Text) {
+    Write-Host ('{0} vmci: {1}' -f [DateTime]::UtcNow.ToString('HH:mm:ss'), $Text)
+}
+
+function Get-EnvValue([string]$Name) {
+    return [Environment]::GetEnvironmentVariable($Name)
+}
+
+function Get-EnvNumber([string]$Name, [double]$Default, [double]$Minimum) {
+    $raw = Get-EnvValue $Name
+    $value = 0.0
+    if ($raw -and [double]::TryParse($raw, [Globalization.NumberStyles]::Float, [Globalization.CultureInfo]::InvariantCulture, [ref]$value) -and $value -ge $Minimum) {
+        return $value
+    }
+    return $Default
+}
+
+# TEXT on one line (control characters as spaces), at most MAX characters.
+function Get-OneLine([string]$Text, [int]$Max) {
+    if ($null -eq $Text) { return '' }
+    $line = ([regex]::Replace($Text, '[\x00-\x1F\x7F]+', ' ')).Trim()
+    if ($line.Length -gt $Max) {
+        $cut = $Max
+        if ([char]::IsHighSurrogate($line[$cut - 1])) { $cut-- }
+        $line = $line.Substring(0, $cut)
+    }
+    return $line
+}
+
+function Get-ErrorLine($ErrorRecord) {
+    return Get-OneLine ([string]$ErrorRecord.Exception.Message) 500
+}
+
+# The HTTP status in an error from Invoke-WebRequest or Invoke-RestMethod; 0 when
+# no answer came (DNS, connection, time-out).
+function Get-HttpStatus($ErrorRecord) {
+    $exception = $ErrorRecord.Exception
+    while ($null -ne $exception) {
+        if ($exception -is [System.Net.WebException] -and $null -ne $exception.Response) {
+            return [int]$exception.Response.StatusCode
+        }
+        $exception = $exception.InnerException
+    }
+    return 0
+}
+
+# Runs a native program; throws with its output when it exits non-zero.
+function Invoke-Native([string]$FilePath, [string[]]$ArgumentList) {
+    # Continue: PowerShell 5.1 turns a native program's stderr into errors.
+    $ErrorActionPreference = 'Continue'
+    $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { [string]$_ })
+    $code = $LASTEXITCODE
+    if ($code -ne 0) {
+        throw ('{0} exited with {1}: {2}' -f $FilePath, $code, (Get-OneLine ($output -join ' ') 400))
+    }
+}
+
+# A PowerShell single-quoted literal of VALUE (escapes every kind of single quote).
+function ConvertTo-Literal([string]$Value) {
+    return "'" + [System.Management.Automation.Language.CodeGeneration]::EscapeSingleQuotedStringContent($Value) + "'"
+}
+
+# UTF-8 with a byte-order mark: PowerShell 5.1 reads BOM-less scripts as ANSI.
+function Write-TextFile([string]$Path, [string]$Text) {
+    [System.IO.File]::WriteAllText($Path, $Text, (New-Object System.Text.UTF8Encoding $true))
+}
+
+function Test-ReparsePoint([string]$Path) {
+    $item = Get-Item -LiteralPath $Path -Force
+    return [bool]($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint)
+}
+
+# --- the metadata server ----------------------------------------------------------
+
+# The instance attribute KEY, exactly as stored; $null when it is missing (404)
+# or the metadata server does not answer. Invoke-WebRequest's raw bytes, not
+# Invoke-RestMethod: 5.1's Invoke-RestMethod may parse a value that looks like
+# JSON or XML (a quoted command line, an all-digit id) into something else.
+function Get-Attribute([string]$Key) {
+    $uri = "$MetadataUrl/instance/attributes/$Key"
+    for ($try = 1; ; $try++) {
+        try {
+            $response = Invoke-WebRequest -Uri $uri -Headers @{ 'Metadata-Flavor' = 'Google' } -UseBasicParsing -TimeoutSec 20
+            return [System.Text.Encoding]::UTF8.GetString($response.RawContentStream.ToArray())
+        } catch {
+            $status = Get-HttpStatus $_
+            if ($status -eq 404) { return $null }
+            if ($try -ge 10) {
+                Write-Log ('cannot read {0} from the metadata server (HTTP {1}): {2}' -f $Key, $status, (Get-ErrorLine $_))
+                return $null
+            }
+            Start-Sleep -Seconds 1
+        }
+    }
+}
+
+# --- reports to `progress` ----------------------------------------------------------
+
+# Posts STAGE (with MESSAGE or RESULT) to the callback URL. Returns 'delivered',
+# 'stop' (409: the test was canceled or has ended; 400, 401 or another 4xx: it
+# will never be taken) or 'undelivered' (no 2xx after every attempt).
+function Send-Report([string]$Stage, [string]$Message, $Result) {
+    $body = [ordered]@{ testId = $TestId; stage = $Stage }
+    if ($Message) { $body['message'] = Get-OneLine $Message $MessageMaxChars }
+    if ($null -ne $Result) { $body['result'] = $Result }
+    # -Compress: one line. ConvertTo-Json escapes quotes, backslashes and control
+    # characters (and, in 5.1, <>'& as \u003c...: still valid JSON). The body is
+    # flat (depth 2), and sent as UTF-8 bytes: 5.1 encodes a string body as Latin-1.
+    $json = ConvertTo-Json -InputObject $body -Depth 5 -Compress
+    $bytes = [System.Text.Encoding]::UTF8.GetBytes($json)
+    $headers = @{ Authorization = "Bearer $Token" }
+    $delay = $ReportDelaySeconds
+    for ($attempt = 1; ; $attempt++) {
+        $status = 0
+        $why = ''
+        try {
+            $response = Invoke-WebRequest -Uri $CallbackUrl -Method Post -Headers $headers -ContentType 'application/json' -Body $bytes -UseBasicParsing -DisableKeepAlive -TimeoutSec $ReportTimeoutSeconds
+            $status = [int]$response.StatusCode
+        } catch {
+            $status = Get-HttpStatus $_
+            if ($status -eq 0) { $why = ': ' + (Get-ErrorLine $_) }
+        }
+        if ($status -ge 200 -and $status -lt 300) {
+            Write-Log "reported $Stage"
+            return 'delivered'
+        }
+        if ($status -eq 409) {
+            Write-Log "progress answered 409 to ${Stage}: the test was canceled or has ended"
+            return 'stop'
+        }
+        $retry = $status -eq 0 -or $status -eq 408 -or $status -eq 429 -or $status -ge 500
+        if (-not $retry) {
+            Write-Log "progress refused $Stage (HTTP $status); it will not take this test's reports"
+            return 'stop'
+        }
+        if ($attempt -ge $ReportAttempts) {
+            Write-Log "could not report $Stage (HTTP $status$why) after $attempt attempts"
+            return 'undelivered'
+        }
+        Write-Log "report ${Stage}: HTTP $status$why, retrying in ${delay}s"
+        Start-Sleep -Milliseconds ([int]($delay * 1000))
+        $delay = [Math]::Min($delay * 2, $ReportMaxDelaySeconds)
+    }
+}
+
+# --- the end --------------------------------------------------------------------------
+
+function Stop-Vm([int]$Code) {
+    if ($Local) {
+        Write-Log 'done (local mode: exiting instead of powering off)'
+        exit $Code
+    }
+    Write-Log 'powering off'
+    try {
+        Stop-Computer -Force
+    } catch {
+        Write-Log ('Stop-Computer failed: {0}' -f (Get-ErrorLine $_))
+        & shutdown.exe /s /t 0 /f
+    }
+    exit $Code
+}
+
+function Set-Done {
+    try { New-Item -ItemType File -Force -Path (Join-Path $State 'done') | Out-Null } catch { }
+}
+
+# Reports that the tests could not run (one short line), then powers off.
+function Stop-WithFailure([string]$Reason) {
+    Write-Log "failed: $Reason"
+    Stop-RunnerProcesses
+    [void](Send-Report 'failed' $Reason $null)
+    Set-Done
+    Stop-Vm 1
+}
+
+# After a preparation or testing report: stop when progress wants no more.
+function Stop-UnlessWanted([string]$Outcome) {
+    if ($Outcome -eq 'stop') {
+        Stop-RunnerProcesses
+        Set-Done
+        Stop-Vm 0
+    }
+}
+
+# Runs ACTION; any error in it fails the test with REASON (the details go to the
+# console only).
+function Invoke-Stage([string]$Reason, [scriptblock]$Action) {
+    try {
+        & $Action
+    } catch {
+        Write-Log ('{0}: {1}' -f $Reason, (Get-ErrorLine $_))
+        Stop-WithFailure $Reason
+    }
+}
+
+# --- preparation (as SYSTEM) ----------------------------------------------------------
+
+function Initialize-Directories {
+    foreach ($dir in @($Root, $State, $Steps, $RunnerDir)) {
+        New-Item -ItemType Directory -Force -Path $dir | Out-Null
+    }
+    if (-not $Local) {
+        # Only SYSTEM and Administrators: the runner user can neither read nor
+        # change this script's state (C:\ lets every user write in new folders).
+        Invoke-Native 'icacls.exe' @($Root, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F')
+    }
+}
+
+function Install-Git {
+    $found = Get-Command 'git.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($found) { return $found.Path }
+    if ($Local) { throw 'git is not installed' }
+    Write-Log "installing MinGit $MinGitVersion"
+    $zip = Join-Path $State 'mingit.zip'
+    for ($try = 1; ; $try++) {
+        try {
+            Invoke-WebRequest -Uri $MinGitUrl -OutFile $zip -UseBasicParsing -TimeoutSec 300
+            break
+        } catch {
+            if ($try -ge 3) { throw }
+            Write-Log ('downloading MinGit failed ({0}); retrying' -f (Get-ErrorLine $_))
+            Start-Sleep -Seconds (5 * $try)
+        }
+    }
+    $hash = (Get-FileHash -LiteralPath $zip -Algorithm SHA256).Hash
+    if ($hash -ne $MinGitSha256) { throw "MinGit's SHA-256 is $hash, not $MinGitSha256" }
+    $dir = Join-Path $env:ProgramFiles 'MinGit'
+    if (Test-Path -LiteralPath $dir) { Remove-Item -LiteralPath $dir -Recurse -Force }
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    [System.IO.Compression.ZipFile]::ExtractToDirectory($zip, $dir)
+    Remove-Item -LiteralPath $zip -Force
+    $git = Join-Path $dir 'cmd\git.exe'
+    if (-not (Test-Path -LiteralPath $git -PathType Leaf)) { throw "no $git in MinGit" }
+    # On the machine's PATH, so that the runner's logons (and the tests) find it.
+    $cmdDir = Join-Path $dir 'cmd'
+    $machinePath = [Environment]::GetEnvironmentVariable('Path', 'Machine')
+    [Environment]::SetEnvironmentVariable('Path', ($machinePath.TrimEnd(';') + ';' + $cmdDir), 'Machine')
+    $env:Path = $env:Path.TrimEnd(';') + ';' + $cmdDir
+    return $git
+}
+
+function New-RunnerPassword {
+    $bytes = New-Object byte[] 24
+    $rng = [System.Security.Cryptography.RandomNumberGenerator]::Create()
+    $rng.GetBytes($bytes)
+    $rng.Dispose()
+    # Upper, lower, digit and symbol, whatever the random part holds.
+    return 'Vm1-' + [Convert]::ToBase64String($bytes)
+}
+
+# Creates (or resets) the runner user: not an administrator; like every signed-in
+# user it gets BUILTIN\Users through Authenticated Users. Returns its SID.
+function New-Runner([string]$Password) {
+    $secure = ConvertTo-SecureString -String $Password -AsPlainText -Force
+    $user = Get-LocalUser -Name $RunnerName -ErrorAction SilentlyContinue
+    if ($user) {
+        Set-LocalUser -Name $RunnerName -Password $secure -PasswordNeverExpires $true
+        Enable-LocalUser -Name $RunnerName
+    } else {
+        New-LocalUser -Name $RunnerName -Password $secure -PasswordNeverExpires -AccountNeverExpires -UserMayNotChangePassword -Description 'vm-ci: runs the tests' | Out-Null
+    }
+    return (Get-LocalUser -Name $RunnerName).SID.Value
+}
+
+# Task Scheduler logs the runner on as a batch job: grants it that right
+# (secedit, the built-in tool for user rights) unless it already has it.
+function Grant-BatchLogonRight([string]$Sid) {
+    $exported = Join-Path $State 'rights-export.inf'
+    $wanted = Join-Path $State 'rights-batch.inf'
+    $database = Join-Path $State 'rights.sdb'
+    Invoke-Native 'secedit.exe' @('/export', '/cfg', $exported, '/areas', 'USER_RIGHTS', '/quiet')
+    $current = ''
+    foreach ($line in [System.IO.File]::ReadAllLines($exported)) {
+        if ($line -match '^\s*SeBatchLogonRight\s*=(.*)$') { $current = $Matches[1].Trim() }
+    }
+    $holders = @($current -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+    if ($holders -contains "*$Sid") { return }
+    $holders += "*$Sid"
+    $inf = @(
+        '[Unicode]', 'Unicode=yes', '[Version]', 'signature="$CHICAGO$"', 'Revision=1',
+        '[Privilege Rights]', ('SeBatchLogonRight = ' + ($holders -join ','))
+    ) -join "`r`n"
+    [System.IO.File]::WriteAllText($wanted, $inf + "`r`n", [System.Text.Encoding]::Unicode)
+    Invoke-Native 'secedit.exe' @('/configure', '/db', $database, '/cfg', $wanted, '/areas', 'USER_RIGHTS', '/quiet')
+}
+
+# The runner works in RunnerDir (its checkout and results) and reads the step
+# scripts in Steps; it can change neither Steps nor the rest of Root.
+function Grant-RunnerDirectories([string]$Sid) {
+    Invoke-Native 'icacls.exe' @($RunnerDir, '/grant', "*${Sid}:(OI)(CI)M")
+    Invoke-Native 'icacls.exe' @($Steps, '/grant', "*${Sid}:(OI)(CI)RX")
+}
+
+# Blocks everything the runner's processes send to the metadata server. Name
+# lookups still work: Windows resolves names in the DNS Client service, which
+# runs as NETWORK SERVICE, not as the runner.
+function Block-RunnerFromMetadata([string]$Sid) {
+    Get-NetFirewallRule -DisplayName $FirewallRuleName -ErrorAction SilentlyContinue | Remove-NetFirewallRule
+    New-NetFirewallRule -DisplayName $FirewallRuleName -Direction Outbound -Action Block -Profile Any -RemoteAddress $MetadataAddresses -LocalUser "D:(A;;CC;;;$Sid)" | Out-Null
+    # A rule does nothing while the firewall is off.
+    Set-NetFirewallProfile -Profile @('Domain', 'Private', 'Public') -Enabled True
+}
+
+# --- running as the runner ------------------------------------------------------------
+
+# The start of every step script: the tests' environment (never the token).
+function Get-StepPreamble {
+    return @"
+`$ErrorActionPreference = 'Continue'
+`$ProgressPreference = 'SilentlyContinue'
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding `$false } catch { }
+`$env:CI = 'true'
+`$env:VMCI = 'true'
+`$env:GIT_TERMINAL_PROMPT = '0'
+`$env:GCM_INTERACTIVE = 'never'
+`$env:VMCI_TEST_ID = $(ConvertTo-Literal $TestId)
+`$env:VMCI_REPO = $(ConvertTo-Literal $Repo)
+`$env:VMCI_SHA = $(ConvertTo-Literal $Sha)
+`$env:VMCI_PLATFORM = $(ConvertTo-Literal $Platform)
+`$env:VMCI_RESULTS_DIR = $(ConvertTo-Literal $ResultsDir)
+Write-Output ('vmci: running as {0}' -f [Environment]::UserName)
+
+"@
+}
+
+# Reads what a step has added to its log, and writes each whole line to this
+# script's output (all of it when FLUSH).
+function Write-NewLogLines($Reader, [switch]$Flush) {
+    $buffer = New-Object byte[] 65536
+    while (($count = $Reader.Stream.Read($buffer, 0, $buffer.Length)) -gt 0) {
+        $Reader.Bytes += $count
+        $chars = New-Object char[] ($count + 8)
+        $decoded = $Reader.Decoder.GetChars($buffer, 0, $count, $chars, 0)
+        [void]$Reader.Pending.Append($chars, 0, $decoded)
+    }
+    $text = $Reader.Pending.ToString()
+    $end = $text.LastIndexOf("`n")
+    if ($end -ge 0) {
+        foreach ($line in ($text.Substring(0, $end) -split "`n")) {
+            Write-Host $line.TrimEnd("`r")
+        }
+        $text = $text.Substring($end + 1)
+        [void]$Reader.Pending.Clear().Append($text)
+    }
+    if ($Flush -and $text.Length -gt 0) {
+        Write-Host $text.TrimEnd("`r")
+        [void]$Reader.Pending.Clear()
+    }
+}
+
+# The environment of a local-mode step: the current user's basics, nothing else.
+$LocalEnvironment = @(
+    'ALLUSERSPROFILE', 'APPDATA', 'CommonProgramFiles', 'CommonProgramFiles(x86)', 'CommonProgramW6432',
+    'COMPUTERNAME', 'ComSpec', 'HOMEDRIVE', 'HOMEPATH', 'LOCALAPPDATA', 'NUMBER_OF_PROCESSORS', 'OS',
+    'Path', 'PATHEXT', 'PROCESSOR_ARCHITECTURE', 'PROCESSOR_IDENTIFIER', 'PROCESSOR_LEVEL',
+    'PROCESSOR_REVISION', 'ProgramData', 'ProgramFiles', 'ProgramFiles(x86)', 'ProgramW6432', 'PUBLIC',
+    'SystemDrive', 'SystemRoot', 'TEMP', 'TMP', 'USERDOMAIN', 'USERNAME', 'USERPROFILE', 'windir'
+)
+
+# Runs BODY (PowerShell) as the runner, after the step preamble; streams its
+# output (and that of everything it starts) to this script's output. Returns
+# the exit code; throws when the step could not be started at all.
+function Invoke-AsRunner([string]$Name, [string]$Body) {
+    $script = Join-Path $Steps "$Name.ps1"
+    $log = Join-Path $Steps "$Name.log"
+    Write-TextFile $script ((Get-StepPreamble) + $Body)
+    [System.IO.File]::WriteAllText($log, '')
+    if (-not $Local) {
+        Invoke-Native 'icacls.exe' @($log, '/grant', "*${RunnerSid}:(R,W)")
+    }
+    $powershell = Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'
+    $cmd = Join-Path $env:SystemRoot 'System32\cmd.exe'
+    $cmdArgs = '/d /s /c ""{0}" -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{1}" >> "{2}" 2>&1"' -f $powershell, $script, $log
+    $reader = @{
+        Stream  = New-Object System.IO.FileStream($log, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, ([System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete))
+        Decoder = (New-Object System.Text.UTF8Encoding $false).GetDecoder()
+        Pending = New-Object System.Text.StringBuilder
+        Bytes   = 0
+    }
+    try {
+        if ($Local) {
+            $start = New-Object System.Diagnostics.ProcessStartInfo
+            $start.FileName = $cmd
+            $start.Arguments = $cmdArgs
+            $start.UseShellExecute = $false
+            $start.CreateNoWindow = $true
+            $start.WorkingDirectory = $Steps
+            $start.EnvironmentVariables.Clear()
+            foreach ($variable in $LocalEnvironment) {
+                $value = Get-EnvValue $variable
+                if ($value) { $start.EnvironmentVariables[$variable] = $value }
+            }
+            $process = [System.Diagnostics.Process]::Start($start)
+            while (-not $process.WaitForExit(1000)) { Write-NewLogLines $reader }
+            $process.WaitForExit()
+            $code = $process.ExitCode
+        } else {
+            $taskName = "vmci-$Name"
+            $action = New-ScheduledTaskAction -Execute $cmd -Argument $cmdArgs -WorkingDirectory $Steps
+            # No time limit (vm-ci's own limit deletes the VM), normal priority
+            # (a task's default is below normal).
+            $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit ([TimeSpan]::Zero) -MultipleInstances IgnoreNew -Priority 4
+            Register-ScheduledTask -TaskName $taskName -TaskPath '\vmci\' -Action $action -Settings $settings -User "$env:COMPUTERNAME\$RunnerName" -Password $RunnerPassword -RunLevel Limited -Force | Out-Null
+            Start-ScheduledTask -TaskName $taskName -TaskPath '\vmci\' | Out-Null
+            $since = [DateTime]::UtcNow
+            while ($true) {
+                Write-NewLogLines $reader
+                $task = Get-ScheduledTask -TaskName $taskName -TaskPath '\vmci\'
+                $taskState = [string]$task.State
+                if ($taskState -ne 'Running' -and $taskState -ne 'Queued') {
+                    $result = [int64](Get-ScheduledTaskInfo -TaskName $taskName -TaskPath '\vmci\').LastTaskResult
+                    if ($result -lt 0) { $result += 4294967296 }
+                    if ($result -ne $TaskRunning -and $result -ne $TaskHasNotRun) { break }
+                    if (([DateTime]::UtcNow - $since).TotalSeconds -gt 300) {
+                        throw "the scheduled task $taskName did not start"
+                    }
+                }
+                Start-Sleep -Seconds 1
+            }
+            Unregister-ScheduledTask -TaskName $taskName -TaskPath '\vmci\' -Confirm:$false -ErrorAction SilentlyContinue
+            # LastTaskResult is the exit code as an unsigned 32-bit number.
+            if ($result -ge 2147483648) { $result -= 4294967296 }
+            $code = [int]$result
+        }
+        Write-NewLogLines $reader -Flush
+    } finally {
+        $reader.Stream.Dispose()
+    }
+    # Every step script prints a line first: an empty log means it never ran.
+    if ($reader.Bytes -eq 0) {
+        throw ('the step {0} did not start as {1} (result 0x{2:X8})' -f $Name, $RunnerName, $code)
+    }
+    return $code
+}
+
+# Ends whatever the runner left running (not in local mode: it is the current user).
+function Stop-RunnerProcesses {
+    if ($Local -or -not $RunnerSid) { return }
+    try {
+        Get-ScheduledTask -TaskPath '\vmci\' -ErrorAction SilentlyContinue | Stop-ScheduledTask -ErrorAction SilentlyContinue
+        for ($round = 1; $round -le 3; $round++) {
+            Get-Process -IncludeUserName | Where-Object { $_.UserName -like "*\$RunnerName" } | Stop-Process -Force -ErrorAction SilentlyContinue
+            Start-Sleep -Milliseconds 500
+        }
+    } catch {
+        Write-Log ('could not stop the runner''s processes: {0}' -f (Get-ErrorLine $_))
+    }
+}
+
+# --- the steps run as the runner --------------------------------------------------------
+
+# Exits 0 when no metadata server address answers the runner, else 1.
+function Get-IsolationCheckBody {
+    $urls = @("$MetadataUrl/instance/id", 'http://169.254.169.254/computeMetadata/v1/instance/id',
+        'http://metadata.google.internal/computeMetadata/v1/instance/id', 'http://[fd20:ce::254]/computeMetadata/v1/instance/id')
+    $list = ($urls | ForEach-Object { ConvertTo-Literal $_ }) -join ', '
+    return @"
+foreach (`$url in @($list)) {
+    try {
+        Invoke-WebRequest -Uri `$url -Headers @{ 'Metadata-Flavor' = 'Google' } -UseBasicParsing -TimeoutSec 5 -ErrorAction Stop | Out-Null
+        Write-Output "vmci: `$url answered"
+        exit 1
+    } catch [System.Net.WebException] {
+        if (`$null -ne `$_.Exception.Response) {
+            Write-Output "vmci: `$url answered (`$([int]`$_.Exception.Response.StatusCode))"
+            exit 1
+        }
+    } catch {
+        # No route, no name: not an answer.
+    }
+}
+exit 0
+"@
+}
+
+# git init; remote; the commit alone, else every branch; checkout; HEAD check.
+function Get-FetchBody {
+    return @"
+`$git = $(ConvertTo-Literal $Git)
+`$work = $(ConvertTo-Literal $WorkDir)
+`$sha = $(ConvertTo-Literal $Sha)
+`$url = $(ConvertTo-Literal $CloneUrl)
+function Invoke-GitWithRetries([string[]]`$GitArgs) {
+    for (`$try = 1; `$try -le 3; `$try++) {
+        & `$git -c credential.helper= @GitArgs
+        if (`$LASTEXITCODE -eq 0) { return }
+        if (`$try -lt 3) { Start-Sleep -Seconds (5 * `$try) }
+    }
+}
+if (Test-Path -LiteralPath `$work) { Remove-Item -LiteralPath `$work -Recurse -Force }
+New-Item -ItemType Directory -Path `$work | Out-Null
+Set-Location -LiteralPath `$work
+& `$git init -q
+if (`$LASTEXITCODE -ne 0) { exit 1 }
+& `$git config core.longpaths true
+& `$git remote add origin `$url
+if (`$LASTEXITCODE -ne 0) { exit 1 }
+Invoke-GitWithRetries @('fetch', '-q', '--no-tags', '--depth', '1', 'origin', `$sha)
+if (`$LASTEXITCODE -ne 0) {
+    Write-Output "vmci: fetching `$sha alone failed; fetching the branches"
+    Invoke-GitWithRetries @('fetch', '-q', 'origin')
+    if (`$LASTEXITCODE -ne 0) { exit 1 }
+}
+& `$git -c advice.detachedHead=false checkout -q --detach `$sha
+if (`$LASTEXITCODE -ne 0) { exit 1 }
+if (Test-Path -LiteralPath '.gitmodules') {
+    Invoke-GitWithRetries @('submodule', 'update', '-q', '--init', '--recursive', '--depth', '1')
+    if (`$LASTEXITCODE -ne 0) { Invoke-GitWithRetries @('submodule', 'update', '-q', '--init', '--recursive') }
+    if (`$LASTEXITCODE -ne 0) { exit 1 }
+}
+`$head = ((& `$git rev-parse HEAD) | Out-String).Trim()
+if (`$head -ne `$sha) {
+    Write-Output "vmci: HEAD is `$head, not `$sha"
+    exit 1
+}
+exit 0
+"@
+}
+
+# A fresh results directory; the command, in the checkout. The exit code: the
+# one it exits with (exit N, or its last program's), 1 if it throws, else 0.
+function Get-TestBody {
+    return @"
+`$results = $(ConvertTo-Literal $ResultsDir)
+if (Test-Path -LiteralPath `$results) { Remove-Item -LiteralPath `$results -Recurse -Force }
+New-Item -ItemType Directory -Path `$results | Out-Null
+Set-Location -LiteralPath $(ConvertTo-Literal $WorkDir)
+`$vmciCommand = $(ConvertTo-Literal $TestCommand)
+`$global:LASTEXITCODE = 0
+try {
+    . ([scriptblock]::Create(`$vmciCommand))
+} catch {
+    Write-Output ('vmci: the test command failed: ' + `$_)
+    exit 1
+}
+if (`$LASTEXITCODE -is [int] -and `$LASTEXITCODE -ne 0) { exit `$LASTEXITCODE }
+exit 0
+"@
+}
+
+# --- the result ---------------------------------------------------------------------
+
+# A count from summary.json: a non-negative integer, else $null.
+function Get-CountValue($Data, [string]$Name) {
+    $property = $Data.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    $value = $property.Value
+    if (($value -is [int] -or $value -is [long]) -and $value -ge 0) { return [long]$value }
+    return $null
+}
+
+# An XML file, without DTDs or external entities. The comma keeps PowerShell from
+# enumerating the document's child nodes on return.
+function Read-XmlFile([string]$Path) {
+    $settings = New-Object System.Xml.XmlReaderSettings
+    $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
+    $settings.XmlResolver = $null
+    $reader = [System.Xml.XmlReader]::Create($Path, $settings)
+    try {
+        $document = New-Object System.Xml.XmlDocument
+        $document.XmlResolver = $null
+        $document.Load($reader)
+        return , $document
+    } finally {
+        $reader.Close()
+    }
+}
+
+function Get-IntAttribute($Element, [string]$Name) {
+    $raw = $Element.GetAttribute($Name)
+    if (-not $raw) { return 0 }
+    $value = 0
+    if (-not [int]::TryParse($raw.Trim(), [Globalization.NumberStyles]::Integer, [Globalization.CultureInfo]::InvariantCulture, [ref]$value) -or $value -lt 0) {
+        throw "$Name=`"$raw`" is not a count"
+    }
+    return $value
+}
+
+# {passed, failed} summed over the JUnit XML files in DIR, or $null when none
+# can be read. Elements are read through their .NET methods: PowerShell's XML
+# adapter would answer an attribute called "name" for .Name.
+function Get-JUnitCounts([string]$Dir) {
+    $tests = 0; $failures = 0; $errors = 0; $skipped = 0
+    $found = $false
+    foreach ($file in @(Get-ChildItem -LiteralPath $Dir -Filter '*.xml' -File -Force)) {
+        try {
+            if ([bool]($file.Attributes -band [System.IO.FileAttributes]::ReparsePoint)) { throw 'it is a link' }
+            if ($file.Length -gt $JUnitFileMaxBytes) { throw 'it is over 64 MB' }
+            $root = (Read-XmlFile $file.FullName).get_DocumentElement()
+            $rootName = $root.get_LocalName()
+            if ($rootName -eq 'testsuites' -and $root.HasAttribute('tests')) {
+                $suites = @($root)
+            } elseif ($rootName -eq 'testsuites') {
+                $suites = @($root.get_ChildNodes() | Where-Object { $_.get_NodeType() -eq [System.Xml.XmlNodeType]::Element -and $_.get_LocalName() -eq 'testsuite' })
+            } elseif ($rootName -eq 'testsuite') {
+                $suites = @($root)
+            } else {
+                continue
+            }
+            $sums = @(0, 0, 0, 0)
+            foreach ($suite in $suites) {
+                $sums[0] += Get-IntAttribute $suite 'tests'
+                $sums[1] += Get-IntAttribute $suite 'failures'
+                $sums[2] += Get-IntAttribute $suite 'errors'
+                $sums[3] += Get-IntAttribute $suite 'skipped'
+            }
+            $tests += $sums[0]; $failures += $sums[1]; $errors += $sums[2]; $skipped += $sums[3]
+            $found = $true
+        } catch {
+            Write-Log ('skipping {0}: {1}' -f $file.Name, (Get-ErrorLine $_))
+        }
+    }
+    if (-not $found) { return $null }
+    return @{ Passed = [long][Math]::Max(0, $tests - $failures - $errors - $skipped); Failed = [long]($failures + $errors) }
+}
+
+# The `completed` result for EXITCODE, with counts from the results directory.
+function Get-TestResult([int]$ExitCode) {
+    $passed = $null
+    $failed = $null
+    $summary = ''
+    try {
+        if (Test-ReparsePoint $ResultsDir) { throw 'the results directory is a link' }
+        $summaryFile = Join-Path $ResultsDir 'summary.json'
+        if (Test-Path -LiteralPath $summaryFile -PathType Leaf) {
+            if (Test-ReparsePoint $summaryFile) { throw 'summary.json is a link' }
+            if ((Get-Item -LiteralPath $summaryFile).Length -gt $ResultsFileMaxBytes) { throw 'summary.json is over 1 MB' }
+            $data = [System.IO.File]::ReadAllText($summaryFile) | ConvertFrom-Json
+            if ($data -is [System.Management.Automation.PSCustomObject]) {
+                $passed = Get-CountValue $data 'passed'
+                $failed = Get-CountValue $data 'failed'
+                $text = $data.PSObject.Properties['summary']
+                if ($null -ne $text -and $text.Value -is [string]) { $summary = Get-OneLine $text.Value $SummaryMaxChars }
+            } else {
+                Write-Log 'summary.json does not hold an object'
+            }
+        } else {
+            $counts = Get-JUnitCounts $ResultsDir
+            if ($null -ne $counts) {
+                $passed = $counts.Passed
+                $failed = $counts.Failed
+            }
+        }
+    } catch {
+        Write-Log ('could not read the results: {0}' -f (Get-ErrorLine $_))
+    }
+    if (-not $summary) {
+        if ($null -ne $passed -and $null -ne $failed) {
+            $summary = "$passed passed, $failed failed"
+        } else {
+            $summary = "exit code $ExitCode"
+        }
+    }
+    return [ordered]@{ exitCode = $ExitCode; passed = $passed; failed = $failed; summary = $summary }
+}
+
+# --- main -------------------------------------------------------------------------------
+
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+# 5.1 runs on .NET Framework, whose default may still be TLS 1.0: HTTPS needs 1.2.
+[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+$Local = (Get-EnvValue 'VMCI_LOCAL') -eq '1'
+$MetadataUrl = Get-EnvValue 'VMCI_METADATA_URL'
+if ($MetadataUrl) { $MetadataUrl = $MetadataUrl.TrimEnd('/') } else { $MetadataUrl = 'http://metadata.google.internal/computeMetadata/v1' }
+$ReportAttempts = [int][Math]::Floor((Get-EnvNumber 'VMCI_REPORT_ATTEMPTS' 8 1))
+$ReportDelaySeconds = Get-EnvNumber 'VMCI_REPORT_DELAY_SECONDS' 2 0
+if ($Local) {
+    $Root = Get-EnvValue 'VMCI_STATE_DIR'
+    if (-not $Root) { $Root = Join-Path (Get-Location).Path 'vmci-state' }
+} else {
+    $Root = Join-Path $env:SystemDrive 'vmci'
+}
+$State = Join-Path $Root 'state'
+$Steps = Join-Path $Root 'steps'
+$RunnerDir = Join-Path $Root 'runner'
+$WorkDir = Join-Path $RunnerDir 'work'
+$ResultsDir = Join-Path $RunnerDir 'results'
+$RunnerSid = $null
+$RunnerPassword = $null
+$Git = $null
+
+# 1. The test. Without somewhere to report to, there is nothing to do.
+$TestId = Get-OneLine (Get-Attribute 'vmci-test-id') 200
+$CallbackUrl = ([string](Get-Attribute 'vmci-callback-url')).Trim()
+$Token = ([string](Get-Attribute 'vmci-token')).Trim()
+if (-not $TestId -or -not $CallbackUrl -or -not $Token) {
+    Write-Log 'vmci-test-id, vmci-callback-url or vmci-token is missing from the metadata: nothing to report to'
+    Stop-Vm 1
+}
+$Sha = Get-OneLine (Get-Attribute 'vmci-sha') 100
+$CloneUrl = Get-OneLine (Get-Attribute 'vmci-clone-url') 2000
+$TestCommand = Get-Attribute 'vmci-test-command'
+if ($null -eq $TestCommand) { $TestCommand = '' }
+$Repo = Get-OneLine (Get-Attribute 'vmci-repo') 200
+$Platform = Get-OneLine (Get-Attribute 'vmci-platform') 100
+Write-Log ('test {0}: {1} at {2} on {3}' -f $TestId, $Repo, $Sha, $Platform)
+
+try {
+    Initialize-Directories
+} catch {
+    Write-Log ('cannot create {0}: {1}' -f $Root, (Get-ErrorLine $_))
+    [void](Send-Report 'failed' 'The VM could not create its work directories' $null)
+    Stop-Vm 1
+}
+# Startup scripts run at every boot: a second boot is not a second run.
+if (Test-Path -LiteralPath (Join-Path $State 'done')) {
+    Write-Log 'this VM already ran its test'
+    Stop-Vm 0
+}
+if (Test-Path -LiteralPath (Join-Path $State 'started')) {
+    Stop-WithFailure 'The VM restarted before the tests finished'
+}
+New-Item -ItemType File -Force -Path (Join-Path $State 'started') | Out-Null
+
+# 2.
+Stop-UnlessWanted (Send-Report 'preparation' '' $null)
+
+try {
+    if (-not $Sha -or -not $CloneUrl -or -not $TestCommand.Trim()) {
+        Stop-WithFailure 'The VM is missing its test settings (vmci-sha, vmci-clone-url or vmci-test-command)'
+    }
+    if ($Sha -cnotmatch '^[0-9a-f]{40}([0-9a-f]{24})?$') { Stop-WithFailure 'The commit id is not valid' }
+    $Sha7 = $Sha.Substring(0, 7)
+
+    # 3. Prepare, as SYSTEM.
+    $Git = Invoke-Stage 'Could not install git on the VM' { Install-Git }
+    if ($Local) {
+        Write-Log ('local mode: the tests run as {0}, not isolated from the metadata server' -f [Environment]::UserName)
+    } else {
+        $RunnerPassword = New-RunnerPassword
+        $RunnerSid = Invoke-Stage 'Could not create the user that runs the tests' {
+            $sid = New-Runner $RunnerPassword
+            Grant-RunnerDirectories $sid
+            Grant-BatchLogonRight $sid
+            $sid
+        }
+        Invoke-Stage 'Could not isolate the tests from the metadata server' {
+            Block-RunnerFromMetadata $RunnerSid
+            $isolation = Invoke-AsRunner 'isolation' (Get-IsolationCheckBody)
+            if ($isolation -ne 0) { throw "the runner can reach the metadata server (check exited with $isolation)" }
+            Write-Log "the metadata server does not answer $RunnerName"
+        }
+    }
+
+    # 4. The commit, as the runner.
+    Write-Log "fetching $Sha from $CloneUrl"
+    $fetched = Invoke-Stage "Could not fetch commit $Sha7" { Invoke-AsRunner 'fetch' (Get-FetchBody) }
+    if ($fetched -ne 0) { Stop-WithFailure "Could not fetch commit $Sha7" }
+} catch {
+    Stop-WithFailure ("The VM's startup script failed: " + (Get-ErrorLine $_))
+}
+
+# 5.
+Stop-UnlessWanted (Send-Report 'testing' '' $null)
+
+# 6. The tests, as the runner.
+Write-Log "running: $TestCommand"
+try {
+    $ExitCode = Invoke-AsRunner 'test' (Get-TestBody)
+} catch {
+    Write-Log ('could not run the test command: {0}' -f (Get-ErrorLine $_))
+    Stop-WithFailure 'Could not run the test command'
+}
+Write-Log "the test command exited with $ExitCode"
+Stop-RunnerProcesses
+
+# 7, 8.
+$Outcome = Send-Report 'completed' '' (Get-TestResult $ExitCode)
+Set-Done
+if ($Outcome -eq 'undelivered') { Stop-Vm 1 }
+Stop-Vm 0

@@ -1,0 +1,518 @@
+// The Windows startup script (infra/vm/windows/startup.ps1) cannot run here (no
+// PowerShell on Linux), so these tests parse it with a real PowerShell grammar
+// and check its structure against the VM contract (DESIGN section 6): it parses,
+// the scripts it writes for the runner user parse, every command and variable
+// it uses exists, and it reads, reports, isolates and keeps the token as the
+// contract says.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodesOfType, parsePowerShell, syntaxProblems, type Node } from './powershell-parse';
+
+const scriptPath = join(__dirname, '..', '..', 'infra', 'vm', 'windows', 'startup.ps1');
+const source = readFileSync(scriptPath, 'utf8');
+
+async function problemsIn(text: string): Promise<string[]> {
+  return syntaxProblems(await parsePowerShell(text));
+}
+
+/** A command invocation: its name and its elements (parameters and arguments), as text. */
+interface Invocation {
+  name: string;
+  elements: string[];
+  node: Node;
+}
+
+function invocations(root: Node): Invocation[] {
+  return nodesOfType(root, 'command').map((node) => {
+    const name = node.childForFieldName('command_name')?.text ?? '';
+    const elements = (node.childForFieldName('command_elements')?.namedChildren ?? [])
+      .filter((n): n is Node => n !== null && n.type !== 'command_argument_sep')
+      .map((n) => n.text);
+    return { name, elements, node };
+  });
+}
+
+/** The argument after PARAMETER (undefined when absent; '' for a switch). */
+function argumentOf(call: Invocation, parameter: string): string | undefined {
+  const i = call.elements.findIndex((e) => e.toLowerCase() === parameter.toLowerCase());
+  if (i < 0) return undefined;
+  const next = call.elements[i + 1];
+  return next === undefined || next.startsWith('-') ? '' : next;
+}
+
+function callsTo(root: Node, name: string): Invocation[] {
+  return invocations(root).filter((c) => c.name.toLowerCase() === name.toLowerCase());
+}
+
+function functionNamed(root: Node, name: string): Node {
+  const found = nodesOfType(root, 'function_statement').find(
+    (f) => f.namedChildren.find((c) => c?.type === 'function_name')?.text === name,
+  );
+  if (!found) throw new Error(`no function ${name}`);
+  return found;
+}
+
+/** A variable's name without `$`, braces or a scope (`script:`, ...); `env:X` stays. */
+function variableName(text: string): string {
+  let name = text.replace(/^\$/, '').replace(/^@/, '');
+  if (name.startsWith('{') && name.endsWith('}')) name = name.slice(1, -1);
+  return name.replace(/^(script|global|local|private|using):/i, '').toLowerCase();
+}
+
+/**
+ * The text of a step script that Get-<name> returns: an expandable here-string in
+ * which the only expansions are `$(ConvertTo-Literal $X)` (a quoted literal at run
+ * time) and `$list` (a list of them); everything else is escaped with a backtick.
+ */
+function stepScript(root: Node, functionName: string): string {
+  const strings = nodesOfType(functionNamed(root, functionName), 'expandable_here_string_literal');
+  expect(strings).toHaveLength(1);
+  const raw = strings[0]!.text.replace(/^@"\r?\n/, '').replace(/\r?\n"@$/, '');
+  const expanded = raw
+    .replace(/\$\(ConvertTo-Literal \$(\w+)\)/g, (_, name: string) => `'<${name}>'`)
+    .replace(/(?<!`)\$list\b/g, "'http://a/', 'http://b/'");
+  // No other expansion at run time: a forgotten backtick would splice in a value.
+  expect(expanded.match(/(?<!`)\$[\w({]/g) ?? []).toEqual([]);
+  // `$ is the only escape used: others (`n, `t...) would mean something else here.
+  expect(expanded.match(/`[^$]/g) ?? []).toEqual([]);
+  return expanded.replace(/`\$/g, '$');
+}
+
+/**
+ * The variables that ROOT reads but never sets: not assigned, not a parameter,
+ * not a foreach variable, not automatic, not $env:. Here-strings are left out:
+ * they are the step scripts, checked on their own.
+ */
+function unsetVariables(root: Node): string[] {
+  const assigned = new Set(['_', 'true', 'false', 'null', 'lastexitcode', 'matches']);
+  for (const n of nodesOfType(root, 'left_assignment_expression')) {
+    for (const v of nodesOfType(n, 'variable')) assigned.add(variableName(v.text));
+  }
+  for (const n of [
+    ...nodesOfType(root, 'script_parameter'),
+    ...nodesOfType(root, 'foreach_statement'),
+  ]) {
+    const v = n.namedChildren.find((c) => c?.type === 'variable');
+    if (v) assigned.add(variableName(v.text));
+  }
+  const inHereString = (v: Node): boolean => {
+    for (let p = v.parent; p; p = p.parent)
+      if (p.type === 'expandable_here_string_literal') return true;
+    return false;
+  };
+  const unset = nodesOfType(root, 'variable')
+    .filter((v) => !inHereString(v))
+    .map((v) => variableName(v.text))
+    .filter((name) => !name.startsWith('env:') && !assigned.has(name));
+  return [...new Set(unset)];
+}
+
+// The Windows PowerShell 5.1 commands the script may call (besides its own
+// functions): a misspelt name would only fail on the VM.
+const builtIns = new Set(
+  [
+    'Add-Type',
+    'ConvertFrom-Json',
+    'ConvertTo-Json',
+    'ConvertTo-SecureString',
+    'Enable-LocalUser',
+    'ForEach-Object',
+    'Get-ChildItem',
+    'Get-Command',
+    'Get-FileHash',
+    'Get-Item',
+    'Get-LocalUser',
+    'Get-Location',
+    'Get-NetFirewallRule',
+    'Get-Process',
+    'Get-ScheduledTask',
+    'Get-ScheduledTaskInfo',
+    'Invoke-WebRequest',
+    'Join-Path',
+    'New-Item',
+    'New-LocalUser',
+    'New-NetFirewallRule',
+    'New-Object',
+    'New-ScheduledTaskAction',
+    'New-ScheduledTaskSettingsSet',
+    'Out-Null',
+    'Register-ScheduledTask',
+    'Remove-Item',
+    'Remove-NetFirewallRule',
+    'Select-Object',
+    'Set-LocalUser',
+    'Set-NetFirewallProfile',
+    'Set-StrictMode',
+    'Start-ScheduledTask',
+    'Start-Sleep',
+    'Stop-Computer',
+    'Stop-Process',
+    'Stop-ScheduledTask',
+    'Test-Path',
+    'Unregister-ScheduledTask',
+    'Where-Object',
+    'Write-Host',
+    'shutdown.exe',
+  ].map((n) => n.toLowerCase()),
+);
+
+function unknownCommands(root: Node): string[] {
+  const defined = new Set(nodesOfType(root, 'function_name').map((n) => n.text.toLowerCase()));
+  return nodesOfType(root, 'command_name')
+    .map((n) => n.text)
+    .filter((n) => !defined.has(n.toLowerCase()) && !builtIns.has(n.toLowerCase()));
+}
+
+// Broken copies of the script, each of which the parser must reject.
+const breakages: [string, (s: string) => string][] = [
+  [
+    'an unclosed brace (the end of Send-Report removed)',
+    (s) => s.replace(/\n}\n\n# --- the end/, '\n\n# --- the end'),
+  ],
+  ['an unclosed double-quoted string', (s) => s.replace('"reported $Stage"', '"reported $Stage')],
+  [
+    'an unclosed single-quoted string',
+    (s) => s.replace('Stop-Vm 0\n}', "Stop-Vm 0\n    Write-Log 'oops\n}"),
+  ],
+  [
+    'an unclosed parenthesis',
+    (s) => s.replace('if ($status -eq 409) {', 'if (($status -eq 409) {'),
+  ],
+  [
+    // The last one: an earlier one would run on to the next terminator, in PowerShell too.
+    'a here-string without its terminator',
+    (s) => s.replace(/\nexit 0\n"@\n}\n\n# --- the result/, '\nexit 0\n}\n\n# --- the result'),
+  ],
+  ['a stray closing brace', (s) => s.replace('function Set-Done {', 'function Set-Done { }}')],
+  [
+    'a hash entry without its value',
+    (s) => s.replace('@{ testId = $TestId; stage = $Stage }', '@{ testId = $TestId; stage = }'),
+  ],
+  ['a foreach without `in`', (s) => s.replace('foreach ($dir in @(', 'foreach ($dir @(')],
+  ['an unclosed method call', (s) => s.replace('$rng.GetBytes($bytes)', '$rng.GetBytes($bytes')],
+];
+
+describe('infra/vm/windows/startup.ps1', () => {
+  let root: Node;
+  beforeAll(async () => {
+    root = (await parsePowerShell(source)).rootNode;
+  });
+
+  describe('syntax (tree-sitter-powershell)', () => {
+    it('parses without an error or a missing token', async () => {
+      expect(await problemsIn(source)).toEqual([]);
+    });
+
+    it.each(breakages)('rejects a copy with %s', async (_, breakIt) => {
+      const broken = breakIt(source);
+      expect(broken).not.toBe(source); // the breakage applied
+      expect((await problemsIn(broken)).length).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['Get-StepPreamble'],
+      ['Get-IsolationCheckBody'],
+      ['Get-FetchBody'],
+      ['Get-TestBody'],
+    ])('writes a step script that parses: %s', async (name) => {
+      const step = stepScript(root, name);
+      expect(step.length).toBeGreaterThan(50);
+      expect(await problemsIn(step)).toEqual([]);
+      expect(unsetVariables((await parsePowerShell(step)).rootNode)).toEqual([]);
+      // ... and the same check does fail on a broken step script.
+      expect((await problemsIn(`if ($true) {\n${step}`)).length).toBeGreaterThan(0);
+    });
+
+    it('is ASCII only (5.1 reads a file without a byte-order mark as ANSI)', () => {
+      expect([...source].filter((c) => c.charCodeAt(0) > 0x7f)).toEqual([]);
+    });
+
+    it('calls only its own functions and commands that Windows PowerShell 5.1 has', async () => {
+      expect(unknownCommands(root)).toEqual([]);
+      // ... and the check does see a misspelt one.
+      const typo = source.replace(
+        'Unregister-ScheduledTask -TaskName',
+        'Unregister-ScheduledTasks -TaskName',
+      );
+      expect(unknownCommands((await parsePowerShell(typo)).rootNode)).toEqual([
+        'Unregister-ScheduledTasks',
+      ]);
+    });
+
+    it('reads no variable that it never sets (a typo would read $null)', async () => {
+      expect(unsetVariables(root)).toEqual([]);
+      // ... and the check does see one.
+      const typo = source.replace(
+        '-TimeoutSec $ReportTimeoutSeconds',
+        '-TimeoutSec $ReportTimeoutSecond',
+      );
+      expect(unsetVariables((await parsePowerShell(typo)).rootNode)).toEqual([
+        'reporttimeoutsecond',
+      ]);
+    });
+
+    it('puts no "$name:" in a string (PowerShell reads it as a scope or a drive)', () => {
+      const strings = nodesOfType(root, 'expandable_string_literal').map((n) => n.text);
+      const scoped = strings.filter((s) => /(?<!`)\$(?!env:|script:|global:)\w+:/i.test(s));
+      expect(scoped).toEqual([]);
+    });
+  });
+
+  describe('the VM contract', () => {
+    it('reads every metadata key from the metadata server, with Metadata-Flavor: Google', () => {
+      const keys = callsTo(root, 'Get-Attribute').map((c) => c.elements[0]);
+      expect(new Set(keys)).toEqual(
+        new Set(
+          [
+            'vmci-test-id',
+            'vmci-callback-url',
+            'vmci-token',
+            'vmci-repo',
+            'vmci-sha',
+            'vmci-platform',
+            'vmci-clone-url',
+            'vmci-test-command',
+          ].map((k) => `'${k}'`),
+        ),
+      );
+      const getAttribute = functionNamed(root, 'Get-Attribute').text;
+      expect(getAttribute).toContain('"$MetadataUrl/instance/attributes/$Key"');
+      expect(getAttribute).toContain("@{ 'Metadata-Flavor' = 'Google' }");
+      expect(source).toContain("Get-EnvValue 'VMCI_METADATA_URL'");
+      expect(source).toContain("'http://metadata.google.internal/computeMetadata/v1'");
+    });
+
+    it('powers off, reporting nothing, when the test id, callback URL or token is missing', () => {
+      const check = source.indexOf('if (-not $TestId -or -not $CallbackUrl -or -not $Token) {');
+      expect(check).toBeGreaterThan(0);
+      const block = source.slice(check, source.indexOf('}', check));
+      expect(block).toContain('Stop-Vm 1');
+      expect(block).not.toContain('Send-Report');
+      // ... and that check comes before the first report.
+      expect(check).toBeLessThan(source.indexOf("Send-Report 'preparation'"));
+    });
+
+    it('reports each stage, in the contract order', () => {
+      const stages = callsTo(root, 'Send-Report').map((c) => c.elements[0]);
+      expect(new Set(stages)).toEqual(
+        new Set(["'preparation'", "'testing'", "'completed'", "'failed'"]),
+      );
+      const at = (s: string): number =>
+        source.indexOf(`Send-Report '${s}'`, source.indexOf('# 1.'));
+      expect(at('preparation')).toBeLessThan(at('testing'));
+      expect(at('testing')).toBeLessThan(at('completed'));
+      const fetch = source.indexOf("Invoke-AsRunner 'fetch'");
+      expect(at('preparation')).toBeLessThan(fetch);
+      expect(fetch).toBeLessThan(at('testing'));
+      expect(at('testing')).toBeLessThan(source.indexOf("Invoke-AsRunner 'test'"));
+    });
+
+    it('posts the contract bodies: testId, stage, message or result', () => {
+      const send = functionNamed(root, 'Send-Report').text;
+      expect(send).toContain('[ordered]@{ testId = $TestId; stage = $Stage }');
+      expect(send).toContain("$body['message'] = Get-OneLine $Message $MessageMaxChars");
+      expect(send).toContain("$body['result'] = $Result");
+      expect(send).toContain('ConvertTo-Json -InputObject $body -Depth 5 -Compress');
+      expect(source).toContain('$MessageMaxChars = 300');
+      const result = functionNamed(root, 'Get-TestResult').text;
+      expect(result).toContain(
+        '[ordered]@{ exitCode = $ExitCode; passed = $passed; failed = $failed; summary = $summary }',
+      );
+      expect(result).toContain('"$passed passed, $failed failed"');
+      expect(result).toContain('"exit code $ExitCode"');
+      expect(result).toContain("Join-Path $ResultsDir 'summary.json'");
+      expect(source).toContain('$SummaryMaxChars = 1000');
+      expect(functionNamed(root, 'Get-JUnitCounts').text).toContain("-Filter '*.xml'");
+    });
+
+    it('sends the Bearer token and JSON with a time-out on each try', () => {
+      const [post] = callsTo(functionNamed(root, 'Send-Report'), 'Invoke-WebRequest');
+      expect(post).toBeDefined();
+      expect(argumentOf(post!, '-Uri')).toBe('$CallbackUrl');
+      expect(argumentOf(post!, '-Method')).toBe('Post');
+      expect(argumentOf(post!, '-Headers')).toBe('$headers');
+      expect(argumentOf(post!, '-ContentType')).toBe("'application/json'");
+      expect(argumentOf(post!, '-TimeoutSec')).toBe('$ReportTimeoutSeconds');
+      expect(functionNamed(root, 'Send-Report').text).toContain(
+        '$headers = @{ Authorization = "Bearer $Token" }',
+      );
+      expect(source).toContain('$ReportTimeoutSeconds = 30');
+    });
+
+    it('retries 429, 5xx and no answer with capped doubling back-off; stops on 409 and refusals', () => {
+      const send = functionNamed(root, 'Send-Report').text;
+      expect(send).toContain(
+        '$retry = $status -eq 0 -or $status -eq 408 -or $status -eq 429 -or $status -ge 500',
+      );
+      // Each answer's branch: its condition, its log line, what it returns.
+      const branch = (condition: string): string[] => {
+        const lines = send.split('\n').map((l) => l.trim());
+        const i = lines.indexOf(condition);
+        expect(i).toBeGreaterThan(0);
+        return lines.slice(i, i + 4);
+      };
+      expect(branch('if ($status -ge 200 -and $status -lt 300) {')[2]).toBe("return 'delivered'");
+      expect(branch('if ($status -eq 409) {')[2]).toBe("return 'stop'");
+      expect(branch('if (-not $retry) {')[2]).toBe("return 'stop'");
+      expect(branch('if ($attempt -ge $ReportAttempts) {')[2]).toBe("return 'undelivered'");
+      expect(send).toContain('$delay = [Math]::Min($delay * 2, $ReportMaxDelaySeconds)');
+      expect(source).toContain('$ReportMaxDelaySeconds = 60');
+      expect(source).toContain("Get-EnvNumber 'VMCI_REPORT_ATTEMPTS' 8 1");
+      expect(source).toContain("Get-EnvNumber 'VMCI_REPORT_DELAY_SECONDS' 2 0");
+      // A stop after preparation or testing powers off; so does the end of the final report.
+      expect(source).toContain("Stop-UnlessWanted (Send-Report 'preparation' '' $null)");
+      expect(source).toContain("Stop-UnlessWanted (Send-Report 'testing' '' $null)");
+      expect(functionNamed(root, 'Stop-UnlessWanted').text).toContain('Stop-Vm 0');
+    });
+
+    it('runs git and the tests as vmci-runner, a new non-admin user, via a scheduled task', () => {
+      expect(source).toContain("$RunnerName = 'vmci-runner'");
+      const [create] = callsTo(root, 'New-LocalUser');
+      expect(argumentOf(create!, '-Name')).toBe('$RunnerName');
+      expect(source).not.toMatch(/Add-LocalGroupMember|localgroup/i);
+      const [register] = callsTo(root, 'Register-ScheduledTask');
+      expect(argumentOf(register!, '-User')).toBe('"$env:COMPUTERNAME\\$RunnerName"');
+      expect(argumentOf(register!, '-RunLevel')).toBe('Limited');
+      expect(callsTo(root, 'Start-Process')).toEqual([]); // -Credential fails as SYSTEM
+      const invoked = callsTo(root, 'Invoke-AsRunner').map((c) => c.elements[0]);
+      expect(invoked).toEqual(["'isolation'", "'fetch'", "'test'"]);
+    });
+
+    it('blocks the runner from the metadata server and checks it as the runner', () => {
+      const [rule] = callsTo(root, 'New-NetFirewallRule');
+      expect(argumentOf(rule!, '-Direction')).toBe('Outbound');
+      expect(argumentOf(rule!, '-Action')).toBe('Block');
+      expect(argumentOf(rule!, '-RemoteAddress')).toBe('$MetadataAddresses');
+      expect(argumentOf(rule!, '-LocalUser')).toBe('"D:(A;;CC;;;$Sid)"');
+      expect(source).toContain("$MetadataAddresses = @('169.254.169.254', 'fd20:ce::254')");
+      const check = stepScript(root, 'Get-IsolationCheckBody');
+      expect(check).toContain("-Headers @{ 'Metadata-Flavor' = 'Google' }");
+      expect(check).toContain('-ErrorAction Stop');
+      expect(functionNamed(root, 'Get-IsolationCheckBody').text).toContain(
+        "'http://169.254.169.254/computeMetadata/v1/instance/id'",
+      );
+    });
+
+    it('fetches exactly the commit as the contract says, and checks HEAD', () => {
+      const fetch = stepScript(root, 'Get-FetchBody');
+      const order = [
+        '& $git init -q',
+        '& $git remote add origin $url',
+        "Invoke-GitWithRetries @('fetch', '-q', '--no-tags', '--depth', '1', 'origin', $sha)",
+        "Invoke-GitWithRetries @('fetch', '-q', 'origin')",
+        '& $git -c advice.detachedHead=false checkout -q --detach $sha',
+        '& $git rev-parse HEAD',
+        'if ($head -ne $sha) {',
+      ];
+      let at = -1;
+      for (const step of order) {
+        const next = fetch.indexOf(step);
+        expect({ step, found: next > at }).toEqual({ step, found: true });
+        at = next;
+      }
+      expect(source).toContain('Stop-WithFailure "Could not fetch commit $Sha7"');
+      expect(source).toContain('$Sha7 = $Sha.Substring(0, 7)');
+    });
+
+    it('gives the tests an empty results directory outside the checkout, and their exit code', () => {
+      expect(stepScript(root, 'Get-StepPreamble')).toContain(
+        "$env:VMCI_RESULTS_DIR = '<ResultsDir>'",
+      );
+      expect(source).toContain("$WorkDir = Join-Path $RunnerDir 'work'");
+      expect(source).toContain("$ResultsDir = Join-Path $RunnerDir 'results'");
+      const test = stepScript(root, 'Get-TestBody');
+      expect(test).toContain('Remove-Item -LiteralPath $results -Recurse -Force');
+      expect(test).toContain("Set-Location -LiteralPath '<WorkDir>'");
+      expect(test).toContain('. ([scriptblock]::Create($vmciCommand))');
+      expect(test).toContain('exit $LASTEXITCODE');
+    });
+
+    it('keeps the token out of the output, the files and the runner', () => {
+      const uses = nodesOfType(root, 'variable')
+        .filter((v) => variableName(v.text) === 'token')
+        .map((v) => source.split('\n')[v.startPosition.row]!.trim());
+      expect(uses.sort()).toEqual(
+        [
+          "$Token = ([string](Get-Attribute 'vmci-token')).Trim()",
+          'if (-not $TestId -or -not $CallbackUrl -or -not $Token) {',
+          '$headers = @{ Authorization = "Bearer $Token" }',
+        ].sort(),
+      );
+      // The header table is used once, as the request's headers.
+      const headerUses = nodesOfType(root, 'variable').filter(
+        (v) => variableName(v.text) === 'headers',
+      );
+      expect(headerUses).toHaveLength(2);
+      const writers = invocations(root).filter((c) =>
+        /^(write-(host|output|log|verbose|warning|error|information|debug)|out-\w+|set-content|add-content)$/i.test(
+          c.name,
+        ),
+      );
+      expect(writers.length).toBeGreaterThan(10);
+      for (const w of writers) expect(w.node.text).not.toMatch(/\$(token|headers|body|json)\b/i);
+      // Nothing in what the runner runs mentions it.
+      for (const step of [
+        'Get-StepPreamble',
+        'Get-IsolationCheckBody',
+        'Get-FetchBody',
+        'Get-TestBody',
+      ]) {
+        expect(functionNamed(root, step).text).not.toMatch(/token|authorization/i);
+      }
+      expect(source).not.toMatch(/Start-Transcript|Set-PSDebug/);
+    });
+
+    it("keeps the runner's password to the calls that need it", () => {
+      const uses = nodesOfType(root, 'variable')
+        .filter((v) => variableName(v.text) === 'runnerpassword')
+        .map((v) => source.split('\n')[v.startPosition.row]!.trim());
+      expect(uses.sort()).toEqual(
+        [
+          '$RunnerPassword = $null',
+          '$RunnerPassword = New-RunnerPassword',
+          '$sid = New-Runner $RunnerPassword',
+          'Register-ScheduledTask -TaskName $taskName -TaskPath \'\\vmci\\\' -Action $action -Settings $settings -User "$env:COMPUTERNAME\\$RunnerName" -Password $RunnerPassword -RunLevel Limited -Force | Out-Null',
+        ].sort(),
+      );
+    });
+
+    it('powers off with Stop-Computer -Force, and skips only the VM-wide steps locally', () => {
+      const stopVm = functionNamed(root, 'Stop-Vm').text;
+      expect(stopVm).toContain('Stop-Computer -Force');
+      expect(stopVm.indexOf('if ($Local) {')).toBeLessThan(stopVm.indexOf('Stop-Computer'));
+      expect(source).toContain("$Local = (Get-EnvValue 'VMCI_LOCAL') -eq '1'");
+      const main = source.slice(source.indexOf('# 3. Prepare, as SYSTEM.'));
+      const local = main.indexOf('if ($Local) {');
+      const orElse = main.indexOf('} else {', local);
+      const prepared = main.slice(orElse, main.indexOf('# 4.'));
+      for (const step of ['New-Runner', 'Grant-BatchLogonRight', 'Block-RunnerFromMetadata']) {
+        expect(prepared).toContain(step);
+      }
+      expect(functionNamed(root, 'Install-Git').text).toContain(
+        "if ($Local) { throw 'git is not installed' }",
+      );
+    });
+
+    it('reports any failure after preparation as `failed` with a short reason', () => {
+      expect(source).toContain("$ErrorActionPreference = 'Stop'");
+      expect(source).toContain(
+        'Stop-WithFailure ("The VM\'s startup script failed: " + (Get-ErrorLine $_))',
+      );
+      const reasons = callsTo(root, 'Invoke-Stage').map((c) => c.elements[0]);
+      expect(reasons).toEqual([
+        "'Could not install git on the VM'",
+        "'Could not create the user that runs the tests'",
+        "'Could not isolate the tests from the metadata server'",
+        '"Could not fetch commit $Sha7"',
+      ]);
+    });
+
+    it('installs a pinned MinGit and checks its SHA-256', () => {
+      expect(source).toMatch(/\$MinGitVersion = '\d+\.\d+\.\d+'/);
+      expect(source).toMatch(/\$MinGitSha256 = '[0-9a-f]{64}'/);
+      const install = functionNamed(root, 'Install-Git').text;
+      expect(install).toContain('Get-FileHash -LiteralPath $zip -Algorithm SHA256');
+      expect(install).toContain('if ($hash -ne $MinGitSha256) { throw');
+    });
+  });
+});
