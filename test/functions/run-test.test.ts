@@ -54,6 +54,8 @@ function configure(config: VmciConfig): VmciConfig {
         {
           ...platform,
           startupScript: SCRIPTS[name]!,
+          // Compute's maxRunDuration (scaled by the cloud's clock) must not end a VM mid-test.
+          maxRunMinutes: 240,
           ...(name === 'linux' ? { maxConcurrent: MAX_CONCURRENT } : {}),
         },
       ]),
@@ -487,9 +489,12 @@ describe('runTest through the local cloud', () => {
     await waitFor('the test ended', async () => (await getTest(env, test.id)).status === 'error');
     await cloud.tasks.whenIdle();
 
-    expect(attemptsOf(cloud, test.id)).toEqual([...Array(attempts - 1).fill(503), 200]);
+    // The run task's attempts, then the teardown task that checks that the VM the
+    // last attempt meant to make is not there (404: done).
+    expect(attemptsOf(cloud, test.id)).toEqual([...Array(attempts - 1).fill(503), 200, 200]);
     const after = await getTest(env, test.id);
     expect(after).toMatchObject({ status: 'error', message: 'GCP quota limit reached.' });
+    expect(after.deletion).toMatchObject({ attempts: 1, doneAt: expect.any(Date) });
     expect(latestStatuses(cloud, test.sha)['ci/linux']).toMatchObject({
       state: 'error',
       description: 'GCP quota limit reached.',
