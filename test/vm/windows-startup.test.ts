@@ -322,7 +322,12 @@ describe('infra/vm/windows/startup.ps1', () => {
       expect(result).toContain('"exit code $ExitCode"');
       expect(result).toContain("Join-Path $ResultsDir 'summary.json'");
       expect(source).toContain('$SummaryMaxChars = 1000');
-      expect(functionNamed(root, 'Get-JUnitCounts').text).toContain("-Filter '*.xml'");
+      expect(functionNamed(root, 'Get-XmlFiles').text).toContain("$item.Name -like '*.xml'");
+      expect(functionNamed(root, 'Get-JUnitCounts').text).toContain('Get-XmlFiles $Dir 0');
+      const junit = functionNamed(root, 'Get-JUnitDocumentCounts').text;
+      expect(junit).toContain(
+        'Passed = [long][Math]::Max(0, $tests - $failures - $errors - $skipped); Failed = [long]($failures + $errors)',
+      );
     });
 
     it('sends the Bearer token and JSON with a time-out on each try', () => {
@@ -396,17 +401,17 @@ describe('infra/vm/windows/startup.ps1', () => {
     it('fetches exactly the commit as the contract says, and checks HEAD', () => {
       const fetch = stepScript(root, 'Get-FetchBody');
       const order = [
-        '& $git init -q',
-        '& $git remote add origin $url',
-        "Invoke-GitWithRetries @('fetch', '-q', '--no-tags', '--depth', '1', 'origin', $sha)",
-        "Invoke-GitWithRetries @('fetch', '-q', 'origin')",
+        '& $git init -q .',
+        "& $git remote add origin '<CloneUrl>'",
+        '& $git -c credential.helper= fetch -q --depth 1 origin $sha\nif ($LASTEXITCODE -ne 0) {',
+        '& $git -c credential.helper= fetch -q origin',
         '& $git -c advice.detachedHead=false checkout -q --detach $sha',
         '& $git rev-parse HEAD',
         'if ($head -ne $sha) {',
       ];
       let at = -1;
       for (const step of order) {
-        const next = fetch.indexOf(step);
+        const next = fetch.indexOf(step, at + 1);
         expect({ step, found: next > at }).toEqual({ step, found: true });
         at = next;
       }
@@ -495,14 +500,13 @@ describe('infra/vm/windows/startup.ps1', () => {
 
     it('reports any failure after preparation as `failed` with a short reason', () => {
       expect(source).toContain("$ErrorActionPreference = 'Stop'");
-      expect(source).toContain(
-        'Stop-WithFailure ("The VM\'s startup script failed: " + (Get-ErrorLine $_))',
-      );
+      expect(source).toContain("Stop-WithFailure 'The VM startup script stopped unexpectedly'");
       const reasons = callsTo(root, 'Invoke-Stage').map((c) => c.elements[0]);
       expect(reasons).toEqual([
-        "'Could not install git on the VM'",
-        "'Could not create the user that runs the tests'",
-        "'Could not isolate the tests from the metadata server'",
+        "'Could not install the packages the test needs'",
+        "'Could not create the test user'",
+        "'Could not cut the test user off from the metadata server'",
+        "'Could not run commands as the test user'",
         '"Could not fetch commit $Sha7"',
       ]);
     });

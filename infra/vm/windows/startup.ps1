@@ -1,7 +1,8 @@
-# vm-ci's Windows VM startup script (DESIGN section 6). runTest passes it to every
-# Windows VM as the `windows-startup-script-ps1` metadata value; the GCE guest agent
-# runs it at every boot as SYSTEM with Windows PowerShell 5.1 and forwards what it
-# writes to the serial console and Cloud Logging. It:
+# vm-ci's Windows VM startup script (DESIGN section 6; the contract is in
+# infra/vm/README.md). runTest passes it to every Windows VM as the
+# `windows-startup-script-ps1` metadata value; the GCE guest agent runs it at
+# every boot as SYSTEM with Windows PowerShell 5.1 and forwards what it writes
+# to the serial console and Cloud Logging. It:
 #   1. reads the test from the metadata server (vmci-test-id, vmci-callback-url,
 #      vmci-token, vmci-sha, vmci-clone-url, vmci-test-command; vmci-repo and
 #      vmci-platform for the logs and the tests' environment);
@@ -32,8 +33,7 @@
 #
 # Local mode (VMCI_LOCAL=1): no user, no firewall rule, no installs and no power
 # off; the commands run as the current user with an allow-listed environment, and
-# the script exits instead of powering off. VMCI_STATE_DIR (default
-# .\vmci-state) holds its files.
+# the script exits instead of powering off. Its files are in .\vmci.
 #
 # Keep this file ASCII: PowerShell 5.1 reads a file without a byte-order mark in
 # the system's ANSI code page.
@@ -65,7 +65,7 @@ $TaskHasNotRun = 0x41303
 # Log lines go to the host, not to the output stream, so that a function's
 # return value never picks them up. The guest agent forwards both.
 function Write-Log([string]$Text) {
-    Write-Host ('{0} vmci: {1}' -f [DateTime]::UtcNow.ToString('HH:mm:ss'), $Text)
+    Write-Host ('vmci: ' + $Text)
 }
 
 function Get-EnvValue([string]$Name) {
@@ -75,7 +75,7 @@ function Get-EnvValue([string]$Name) {
 function Get-EnvNumber([string]$Name, [double]$Default, [double]$Minimum) {
     $raw = Get-EnvValue $Name
     $value = 0.0
-    if ($raw -and [double]::TryParse($raw, [Globalization.NumberStyles]::Float, [Globalization.CultureInfo]::InvariantCulture, [ref]$value) -and $value -ge $Minimum) {
+    if ($raw -and [double]::TryParse($raw, [Globalization.NumberStyles]::Float, [Globalization.CultureInfo]::InvariantCulture, [ref]$value) -and $value -ge $Minimum -and -not [double]::IsInfinity($value)) {
         return $value
     }
     return $Default
@@ -151,7 +151,7 @@ function Get-Attribute([string]$Key) {
         } catch {
             $status = Get-HttpStatus $_
             if ($status -eq 404) { return $null }
-            if ($try -ge 10) {
+            if ($try -ge 5) {
                 Write-Log ('cannot read {0} from the metadata server (HTTP {1}): {2}' -f $Key, $status, (Get-ErrorLine $_))
                 return $null
             }
@@ -329,7 +329,9 @@ function New-Runner([string]$Password) {
 }
 
 # Task Scheduler logs the runner on as a batch job: grants it that right
-# (secedit, the built-in tool for user rights) unless it already has it.
+# (secedit, the built-in tool for user rights) unless it already has it. Task
+# Scheduler may grant it by itself when the task is registered, so a failure
+# here is only logged; the first step run as the runner tells.
 function Grant-BatchLogonRight([string]$Sid) {
     $exported = Join-Path $State 'rights-export.inf'
     $wanted = Join-Path $State 'rights-batch.inf'
@@ -376,7 +378,6 @@ function Get-StepPreamble {
 `$ProgressPreference = 'SilentlyContinue'
 try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding `$false } catch { }
 `$env:CI = 'true'
-`$env:VMCI = 'true'
 `$env:GIT_TERMINAL_PROMPT = '0'
 `$env:GCM_INTERACTIVE = 'never'
 `$env:VMCI_TEST_ID = $(ConvertTo-Literal $TestId)
@@ -427,16 +428,16 @@ $LocalEnvironment = @(
 # output (and that of everything it starts) to this script's output. Returns
 # the exit code; throws when the step could not be started at all.
 function Invoke-AsRunner([string]$Name, [string]$Body) {
-    $script = Join-Path $Steps "$Name.ps1"
+    $stepFile = Join-Path $Steps "$Name.ps1"
     $log = Join-Path $Steps "$Name.log"
-    Write-TextFile $script ((Get-StepPreamble) + $Body)
+    Write-TextFile $stepFile ((Get-StepPreamble) + $Body)
     [System.IO.File]::WriteAllText($log, '')
     if (-not $Local) {
         Invoke-Native 'icacls.exe' @($log, '/grant', "*${RunnerSid}:(R,W)")
     }
     $powershell = Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'
     $cmd = Join-Path $env:SystemRoot 'System32\cmd.exe'
-    $cmdArgs = '/d /s /c ""{0}" -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{1}" >> "{2}" 2>&1"' -f $powershell, $script, $log
+    $cmdArgs = '/d /s /c ""{0}" -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{1}" >> "{2}" 2>&1"' -f $powershell, $stepFile, $log
     $reader = @{
         Stream  = New-Object System.IO.FileStream($log, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, ([System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete))
         Decoder = (New-Object System.Text.UTF8Encoding $false).GetDecoder()
@@ -539,41 +540,30 @@ exit 0
 "@
 }
 
-# git init; remote; the commit alone, else every branch; checkout; HEAD check.
+# git init; remote; the commit alone, else the whole repository; checkout;
+# HEAD check. The runner creates the checkout, so it owns it (git refuses to
+# work in a directory another user owns).
 function Get-FetchBody {
     return @"
 `$git = $(ConvertTo-Literal $Git)
-`$work = $(ConvertTo-Literal $WorkDir)
 `$sha = $(ConvertTo-Literal $Sha)
-`$url = $(ConvertTo-Literal $CloneUrl)
-function Invoke-GitWithRetries([string[]]`$GitArgs) {
-    for (`$try = 1; `$try -le 3; `$try++) {
-        & `$git -c credential.helper= @GitArgs
-        if (`$LASTEXITCODE -eq 0) { return }
-        if (`$try -lt 3) { Start-Sleep -Seconds (5 * `$try) }
-    }
-}
+`$work = $(ConvertTo-Literal $WorkDir)
 if (Test-Path -LiteralPath `$work) { Remove-Item -LiteralPath `$work -Recurse -Force }
 New-Item -ItemType Directory -Path `$work | Out-Null
 Set-Location -LiteralPath `$work
-& `$git init -q
+& `$git init -q .
 if (`$LASTEXITCODE -ne 0) { exit 1 }
 & `$git config core.longpaths true
-& `$git remote add origin `$url
+& `$git remote add origin $(ConvertTo-Literal $CloneUrl)
 if (`$LASTEXITCODE -ne 0) { exit 1 }
-Invoke-GitWithRetries @('fetch', '-q', '--no-tags', '--depth', '1', 'origin', `$sha)
+& `$git -c credential.helper= fetch -q --depth 1 origin `$sha
 if (`$LASTEXITCODE -ne 0) {
-    Write-Output "vmci: fetching `$sha alone failed; fetching the branches"
-    Invoke-GitWithRetries @('fetch', '-q', 'origin')
+    Write-Output 'vmci: fetching the commit alone failed; fetching the whole repository'
+    & `$git -c credential.helper= fetch -q origin
     if (`$LASTEXITCODE -ne 0) { exit 1 }
 }
 & `$git -c advice.detachedHead=false checkout -q --detach `$sha
 if (`$LASTEXITCODE -ne 0) { exit 1 }
-if (Test-Path -LiteralPath '.gitmodules') {
-    Invoke-GitWithRetries @('submodule', 'update', '-q', '--init', '--recursive', '--depth', '1')
-    if (`$LASTEXITCODE -ne 0) { Invoke-GitWithRetries @('submodule', 'update', '-q', '--init', '--recursive') }
-    if (`$LASTEXITCODE -ne 0) { exit 1 }
-}
 `$head = ((& `$git rev-parse HEAD) | Out-String).Trim()
 if (`$head -ne `$sha) {
     Write-Output "vmci: HEAD is `$head, not `$sha"
@@ -632,52 +622,95 @@ function Read-XmlFile([string]$Path) {
     }
 }
 
+# Attribute NAME of ELEMENT as a non-negative integer; $null when absent or not one.
 function Get-IntAttribute($Element, [string]$Name) {
     $raw = $Element.GetAttribute($Name)
-    if (-not $raw) { return 0 }
-    $value = 0
-    if (-not [int]::TryParse($raw.Trim(), [Globalization.NumberStyles]::Integer, [Globalization.CultureInfo]::InvariantCulture, [ref]$value) -or $value -lt 0) {
-        throw "$Name=`"$raw`" is not a count"
-    }
+    if ($raw -notmatch '^[0-9]{1,15}$') { return $null }
+    return [long]$raw
+}
+
+function Get-IntOrZero($Element, [string]$Name) {
+    $value = Get-IntAttribute $Element $Name
+    if ($null -eq $value) { return [long]0 }
     return $value
 }
 
-# {passed, failed} summed over the JUnit XML files in DIR, or $null when none
-# can be read. Elements are read through their .NET methods: PowerShell's XML
+# Adds to SUMS every <testsuite tests=...> under NODE that is not inside a
+# counted one. Elements are read through their .NET methods: PowerShell's XML
 # adapter would answer an attribute called "name" for .Name.
+function Add-SuiteCounts($Node, [hashtable]$Sums) {
+    foreach ($child in $Node.get_ChildNodes()) {
+        if ($child.get_NodeType() -ne [System.Xml.XmlNodeType]::Element) { continue }
+        if ($child.get_Name() -ceq 'testsuite' -and $null -ne (Get-IntAttribute $child 'tests')) {
+            $Sums['Counted'] += 1
+            $Sums['Tests'] += Get-IntOrZero $child 'tests'
+            $Sums['Failures'] += Get-IntOrZero $child 'failures'
+            $Sums['Errors'] += Get-IntOrZero $child 'errors'
+            $Sums['Skipped'] += Get-IntOrZero $child 'skipped'
+        } else {
+            Add-SuiteCounts $child $Sums
+        }
+    }
+}
+
+# {Passed, Failed} of one JUnit XML document, or $null when it holds no counts.
+# The outermost totals count: the first <testsuites> with tests=, else every
+# <testsuite tests=...> not inside a counted one. A <testsuites> without
+# skipped= (jest-junit) takes it from its suites.
+function Get-JUnitDocumentCounts($Document) {
+    $sums = @{ Counted = 0; Tests = [long]0; Failures = [long]0; Errors = [long]0; Skipped = [long]0 }
+    Add-SuiteCounts $Document $sums
+    $top = $null
+    foreach ($element in $Document.GetElementsByTagName('testsuites')) {
+        if ($null -ne (Get-IntAttribute $element 'tests')) { $top = $element; break }
+    }
+    if ($null -ne $top) {
+        $tests = Get-IntOrZero $top 'tests'
+        $failures = Get-IntOrZero $top 'failures'
+        $errors = Get-IntOrZero $top 'errors'
+        $skipped = Get-IntAttribute $top 'skipped'
+        if ($null -eq $skipped) { $skipped = $sums['Skipped'] }
+    } elseif ($sums['Counted'] -gt 0) {
+        $tests = $sums['Tests']; $failures = $sums['Failures']; $errors = $sums['Errors']; $skipped = $sums['Skipped']
+    } else {
+        return $null
+    }
+    return @{ Passed = [long][Math]::Max(0, $tests - $failures - $errors - $skipped); Failed = [long]($failures + $errors) }
+}
+
+# The *.xml files in DIR and below it, through no link (a junction could lead
+# this SYSTEM script to files the runner cannot read).
+function Get-XmlFiles([string]$Dir, [int]$Depth) {
+    foreach ($item in @(Get-ChildItem -LiteralPath $Dir -Force)) {
+        if ([bool]($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint)) { continue }
+        if ($item.PSIsContainer) {
+            if ($Depth -lt 32) { Get-XmlFiles $item.FullName ($Depth + 1) }
+        } elseif ($item.Name -like '*.xml') {
+            $item
+        }
+    }
+}
+
+# {Passed, Failed} summed over the JUnit XML files under DIR, or $null when none
+# holds counts. A file that is not XML is skipped.
 function Get-JUnitCounts([string]$Dir) {
-    $tests = 0; $failures = 0; $errors = 0; $skipped = 0
+    $passed = [long]0
+    $failed = [long]0
     $found = $false
-    foreach ($file in @(Get-ChildItem -LiteralPath $Dir -Filter '*.xml' -File -Force)) {
+    foreach ($file in @(Get-XmlFiles $Dir 0)) {
         try {
-            if ([bool]($file.Attributes -band [System.IO.FileAttributes]::ReparsePoint)) { throw 'it is a link' }
             if ($file.Length -gt $JUnitFileMaxBytes) { throw 'it is over 64 MB' }
-            $root = (Read-XmlFile $file.FullName).get_DocumentElement()
-            $rootName = $root.get_LocalName()
-            if ($rootName -eq 'testsuites' -and $root.HasAttribute('tests')) {
-                $suites = @($root)
-            } elseif ($rootName -eq 'testsuites') {
-                $suites = @($root.get_ChildNodes() | Where-Object { $_.get_NodeType() -eq [System.Xml.XmlNodeType]::Element -and $_.get_LocalName() -eq 'testsuite' })
-            } elseif ($rootName -eq 'testsuite') {
-                $suites = @($root)
-            } else {
-                continue
-            }
-            $sums = @(0, 0, 0, 0)
-            foreach ($suite in $suites) {
-                $sums[0] += Get-IntAttribute $suite 'tests'
-                $sums[1] += Get-IntAttribute $suite 'failures'
-                $sums[2] += Get-IntAttribute $suite 'errors'
-                $sums[3] += Get-IntAttribute $suite 'skipped'
-            }
-            $tests += $sums[0]; $failures += $sums[1]; $errors += $sums[2]; $skipped += $sums[3]
+            $counts = Get-JUnitDocumentCounts (Read-XmlFile $file.FullName)
+            if ($null -eq $counts) { continue }
+            $passed += $counts.Passed
+            $failed += $counts.Failed
             $found = $true
         } catch {
-            Write-Log ('skipping {0}: {1}' -f $file.Name, (Get-ErrorLine $_))
+            Write-Log ('skipping {0}: {1}' -f $file.FullName, (Get-ErrorLine $_))
         }
     }
     if (-not $found) { return $null }
-    return @{ Passed = [long][Math]::Max(0, $tests - $failures - $errors - $skipped); Failed = [long]($failures + $errors) }
+    return @{ Passed = $passed; Failed = $failed }
 }
 
 # The `completed` result for EXITCODE, with counts from the results directory.
@@ -731,8 +764,7 @@ if ($MetadataUrl) { $MetadataUrl = $MetadataUrl.TrimEnd('/') } else { $MetadataU
 $ReportAttempts = [int][Math]::Floor((Get-EnvNumber 'VMCI_REPORT_ATTEMPTS' 8 1))
 $ReportDelaySeconds = Get-EnvNumber 'VMCI_REPORT_DELAY_SECONDS' 2 0
 if ($Local) {
-    $Root = Get-EnvValue 'VMCI_STATE_DIR'
-    if (-not $Root) { $Root = Join-Path (Get-Location).Path 'vmci-state' }
+    $Root = Join-Path (Get-Location).Path 'vmci'
 } else {
     $Root = Join-Path $env:SystemDrive 'vmci'
 }
@@ -753,19 +785,24 @@ if (-not $TestId -or -not $CallbackUrl -or -not $Token) {
     Write-Log 'vmci-test-id, vmci-callback-url or vmci-token is missing from the metadata: nothing to report to'
     Stop-Vm 1
 }
-$Sha = Get-OneLine (Get-Attribute 'vmci-sha') 100
-$CloneUrl = Get-OneLine (Get-Attribute 'vmci-clone-url') 2000
-$TestCommand = Get-Attribute 'vmci-test-command'
-if ($null -eq $TestCommand) { $TestCommand = '' }
 $Repo = Get-OneLine (Get-Attribute 'vmci-repo') 200
 $Platform = Get-OneLine (Get-Attribute 'vmci-platform') 100
-Write-Log ('test {0}: {1} at {2} on {3}' -f $TestId, $Repo, $Sha, $Platform)
+$Absent = @()
+$Sha = Get-Attribute 'vmci-sha'
+if ($null -eq $Sha) { $Absent += 'vmci-sha' }
+$Sha = Get-OneLine $Sha 100
+$CloneUrl = Get-Attribute 'vmci-clone-url'
+if ($null -eq $CloneUrl) { $Absent += 'vmci-clone-url' }
+$CloneUrl = Get-OneLine $CloneUrl 2000
+$TestCommand = Get-Attribute 'vmci-test-command'
+if ($null -eq $TestCommand) { $Absent += 'vmci-test-command'; $TestCommand = '' }
+Write-Log ('test {0}: {1}@{2} on {3}' -f $TestId, $Repo, $Sha, $Platform)
 
 try {
     Initialize-Directories
 } catch {
     Write-Log ('cannot create {0}: {1}' -f $Root, (Get-ErrorLine $_))
-    [void](Send-Report 'failed' 'The VM could not create its work directories' $null)
+    [void](Send-Report 'failed' 'Could not create the work directory' $null)
     Stop-Vm 1
 }
 # Startup scripts run at every boot: a second boot is not a second run.
@@ -782,30 +819,41 @@ New-Item -ItemType File -Force -Path (Join-Path $State 'started') | Out-Null
 Stop-UnlessWanted (Send-Report 'preparation' '' $null)
 
 try {
-    if (-not $Sha -or -not $CloneUrl -or -not $TestCommand.Trim()) {
-        Stop-WithFailure 'The VM is missing its test settings (vmci-sha, vmci-clone-url or vmci-test-command)'
+    if ($Absent.Count -gt 0) { Stop-WithFailure ('The VM metadata lacks ' + ($Absent -join ' ')) }
+    if ($Sha -cnotmatch '^[0-9a-f]{40}$') { Stop-WithFailure 'The VM metadata has no valid commit (vmci-sha)' }
+    # https://, file://, or an absolute path (C:\..., \\server\..., /...).
+    if ($CloneUrl -notmatch '^(https?://|file://|/|\\\\|[A-Za-z]:[\\/])') {
+        Stop-WithFailure 'The VM metadata has no valid clone URL (vmci-clone-url)'
     }
-    if ($Sha -cnotmatch '^[0-9a-f]{40}([0-9a-f]{24})?$') { Stop-WithFailure 'The commit id is not valid' }
+    if (-not $TestCommand.Trim()) { Stop-WithFailure 'The VM metadata has an empty test command' }
     $Sha7 = $Sha.Substring(0, 7)
 
     # 3. Prepare, as SYSTEM.
-    $Git = Invoke-Stage 'Could not install git on the VM' { Install-Git }
+    $Git = Invoke-Stage 'Could not install the packages the test needs' { Install-Git }
     if ($Local) {
         Write-Log ('local mode: the tests run as {0}, not isolated from the metadata server' -f [Environment]::UserName)
     } else {
         $RunnerPassword = New-RunnerPassword
-        $RunnerSid = Invoke-Stage 'Could not create the user that runs the tests' {
+        $RunnerSid = Invoke-Stage 'Could not create the test user' {
             $sid = New-Runner $RunnerPassword
             Grant-RunnerDirectories $sid
-            Grant-BatchLogonRight $sid
+            try {
+                Grant-BatchLogonRight $sid
+            } catch {
+                Write-Log ('could not grant {0} the batch logon right: {1}' -f $RunnerName, (Get-ErrorLine $_))
+            }
             $sid
         }
-        Invoke-Stage 'Could not isolate the tests from the metadata server' {
-            Block-RunnerFromMetadata $RunnerSid
-            $isolation = Invoke-AsRunner 'isolation' (Get-IsolationCheckBody)
-            if ($isolation -ne 0) { throw "the runner can reach the metadata server (check exited with $isolation)" }
-            Write-Log "the metadata server does not answer $RunnerName"
+        Invoke-Stage 'Could not cut the test user off from the metadata server' { Block-RunnerFromMetadata $RunnerSid }
+        # The first step as the runner: also shows that steps can run as it.
+        $isolation = Invoke-Stage 'Could not run commands as the test user' {
+            Invoke-AsRunner 'isolation' (Get-IsolationCheckBody)
         }
+        if ($isolation -ne 0) {
+            Write-Log "the metadata server answers $RunnerName (the check exited with $isolation)"
+            Stop-WithFailure 'Could not cut the test user off from the metadata server'
+        }
+        Write-Log "the metadata server does not answer $RunnerName"
     }
 
     # 4. The commit, as the runner.
@@ -813,7 +861,8 @@ try {
     $fetched = Invoke-Stage "Could not fetch commit $Sha7" { Invoke-AsRunner 'fetch' (Get-FetchBody) }
     if ($fetched -ne 0) { Stop-WithFailure "Could not fetch commit $Sha7" }
 } catch {
-    Stop-WithFailure ("The VM's startup script failed: " + (Get-ErrorLine $_))
+    Write-Log ('unexpected error: {0}' -f (Get-ErrorLine $_))
+    Stop-WithFailure 'The VM startup script stopped unexpectedly'
 }
 
 # 5.
@@ -831,7 +880,9 @@ Write-Log "the test command exited with $ExitCode"
 Stop-RunnerProcesses
 
 # 7, 8.
-$Outcome = Send-Report 'completed' '' (Get-TestResult $ExitCode)
+$Result = Get-TestResult $ExitCode
+Write-Log ('result: ' + $Result['summary'])
+$Outcome = Send-Report 'completed' '' $Result
 Set-Done
 if ($Outcome -eq 'undelivered') { Stop-Vm 1 }
 Stop-Vm 0
