@@ -23,7 +23,14 @@ export interface RunningEmulator {
 
 /** Finds the emulator launcher: $VMCI_FIRESTORE_EMULATOR, then the gcloud SDK on PATH, then known SDK roots. */
 export function findEmulatorLauncher(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.VMCI_FIRESTORE_EMULATOR) return env.VMCI_FIRESTORE_EMULATOR;
+  const given = env.VMCI_FIRESTORE_EMULATOR;
+  if (given) {
+    // Said here in one line: a missing file would otherwise surface as a spawn error event.
+    if (!existsSync(given)) {
+      throw new Error(`VMCI_FIRESTORE_EMULATOR is ${given}, which does not exist.`);
+    }
+    return given;
+  }
   const roots: string[] = [];
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     const gcloud = join(dir, 'gcloud');

@@ -1,4 +1,14 @@
+import { findEmulatorLauncher } from '../../infra/local/firestore-emulator';
 import { createTestFirestore } from '../support/firestore';
+
+describe('findEmulatorLauncher', () => {
+  it('takes VMCI_FIRESTORE_EMULATOR when it names a file, and says so in one line when not', () => {
+    expect(findEmulatorLauncher({ VMCI_FIRESTORE_EMULATOR: __filename })).toBe(__filename);
+    expect(() => findEmulatorLauncher({ VMCI_FIRESTORE_EMULATOR: '/no/such/emulator' })).toThrow(
+      'VMCI_FIRESTORE_EMULATOR is /no/such/emulator, which does not exist.',
+    );
+  });
+});
 
 describe('the Firestore emulator harness', () => {
   const fs = createTestFirestore();
