@@ -3,7 +3,7 @@
 // It never throws: a GitHub failure must not fail the transition that caused
 // it, and leaving `githubStatus` as it was lets a later sweep post again.
 import { commitStatus, shouldPostStatus } from '../domain/github';
-import type { TestRecord } from '../domain/test';
+import type { PostedCommitStatus, TestRecord } from '../domain/test';
 import type { Logger } from '../log';
 import type { TestStore } from '../store/port';
 import type { CommitStatusPort, PostResult } from './statuses';
@@ -30,15 +30,42 @@ export function testStatusUrl(publicUrl: string, testId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/status/tests/${encodeURIComponent(testId)}`;
 }
 
+/** Posts after which a publisher stops chasing a test that keeps moving (the next publish catches up). */
+const PUBLISH_ROUNDS = 3;
+
+/**
+ * Two publishers of one test can finish out of order (runTest's "VM started"
+ * after progress's "Running tests"). So after each post the test is read
+ * again, and if its status moved on meanwhile, the newer one is posted too:
+ * the last post on GitHub is then always of the test's latest state.
+ */
 export async function publishTestStatus(
   deps: PublishDeps,
   test: TestRecord,
 ): Promise<PublishOutcome> {
+  let { outcome, posted } = await publishOnce(deps, test);
+  for (let round = 1; posted && round < PUBLISH_ROUNDS; round++) {
+    const fresh = await deps.store.getTest(test.id).catch(() => null);
+    if (!fresh) break;
+    // Compared with what this publisher posted last, whatever the store noted since.
+    const next = await publishOnce(deps, { ...fresh, githubStatus: posted });
+    if (!next.posted) break;
+    ({ outcome, posted } = next);
+  }
+  return outcome;
+}
+
+/** Posts the test's status if it differs from `test.githubStatus`, and notes it. */
+async function publishOnce(
+  deps: PublishDeps,
+  test: TestRecord,
+): Promise<{ outcome: PublishOutcome; posted?: PostedCommitStatus }> {
   const log = deps.log.child({ testId: test.id, platform: test.platform });
   try {
     const desired = commitStatus(test, deps.statusContext, testStatusUrl(deps.publicUrl, test.id));
-    if (!shouldPostStatus(test.githubStatus, desired))
-      return { posted: false, reason: 'unchanged' };
+    if (!shouldPostStatus(test.githubStatus, desired)) {
+      return { outcome: { posted: false, reason: 'unchanged' } };
+    }
 
     const result = await deps.statuses.post(test.repo, test.sha, {
       state: desired.state,
@@ -57,7 +84,7 @@ export async function publishTestStatus(
       const message = `commit status not posted: ${result.detail}`;
       if (result.retriable) log.warn(message, fields);
       else log.error(message, fields);
-      return { posted: false, reason: 'failed', result };
+      return { outcome: { posted: false, reason: 'failed', result } };
     }
 
     const at = deps.now();
@@ -70,10 +97,10 @@ export async function publishTestStatus(
       // Posted but not noted only means the same status is posted again later.
       log.warn('commit status posted but not recorded', { ...where, error });
     }
-    return { posted: true, result };
+    return { outcome: { posted: true, result }, posted };
   } catch (error) {
     // Only a bug gets here (the port never rejects); it must still not fail the caller.
     log.error('publishing the commit status failed', { error });
-    return { posted: false, reason: 'failed' };
+    return { outcome: { posted: false, reason: 'failed' } };
   }
 }

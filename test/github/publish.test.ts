@@ -161,6 +161,29 @@ describe('publishTestStatus', () => {
     );
   });
 
+  it('a publisher that posts an older state after a newer one posts the newer one again', async () => {
+    const port = createMemoryStatusPort();
+    const { deps, store, current } = await setup(port);
+    const old = await current(); // "Tests queued", as a slow publisher read it
+    const moved = await store.transition(TEST_ID, {
+      from: [old.status],
+      to: 'canceled',
+      at: at(3),
+      message: 'PR closed',
+    });
+    expect(moved.ok).toBe(true);
+    // The newer state is published first, then the slow publisher's older one lands.
+    await publishTestStatus(deps, await current());
+    await publishTestStatus(deps, old);
+
+    expect(port.posts().map((p) => p.description)).toEqual([
+      'PR closed',
+      'Tests queued',
+      'PR closed',
+    ]);
+    expect((await current()).githubStatus).toMatchObject({ description: 'PR closed' });
+  });
+
   it('still reports the post when the store cannot note it', async () => {
     const port = createMemoryStatusPort();
     const { deps, current, capture } = await setup(port);
