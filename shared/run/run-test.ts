@@ -302,12 +302,13 @@ async function markRunning(
   });
   const log = deps.log.child({ testId: test.id, platform: test.platform, instance: instance.name });
   if (!result.ok) {
-    // Canceled meanwhile: the cancel recorded the intended VM for deletion, and
-    // its teardown may have run before this VM existed. Delete it now.
+    // Canceled meanwhile: the cancel recorded this VM for deletion, but its
+    // teardown may have run (and found nothing) before the VM existed. Only
+    // this handler knows the VM exists now: it deletes it, done or not.
     log.info('Test moved while its VM started', { reason: result.reason });
     const current = 'current' in result ? result.current : undefined;
-    if (current && isTerminal(current.status) && hasPendingDeletion(current)) {
-      await teardownTestVm(deps, current, { budgetMs: deps.createBudgetMs });
+    if (current && isTerminal(current.status) && current.deletion?.name === instance.name) {
+      await teardownTestVm(deps, current, { budgetMs: deps.createBudgetMs, evenIfDone: true });
     }
     return done(`moved while starting (${result.reason})`);
   }

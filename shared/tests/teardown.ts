@@ -31,10 +31,14 @@ export function hasPendingDeletion(test: Pick<TestRecord, 'deletion'>): boolean 
 export async function teardownTestVm(
   deps: TeardownDeps,
   test: TestRecord,
-  options: { budgetMs: number },
+  options: {
+    budgetMs: number;
+    /** Delete again although a deletion was noted done: the VM appeared after that check. */
+    evenIfDone?: boolean;
+  },
 ): Promise<TeardownOutcome> {
   const recorded = test.deletion;
-  if (!recorded || recorded.doneAt !== null) return { outcome: 'nothing' };
+  if (!recorded || (recorded.doneAt !== null && !options.evenIfDone)) return { outcome: 'nothing' };
   const log = deps.log.child({ testId: test.id, platform: test.platform, instance: recorded.name });
   const deleted = await deps.vms.deleteVm(recorded.name, recorded.zone, {
     budgetMs: options.budgetMs,

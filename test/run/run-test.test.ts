@@ -621,6 +621,37 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     });
     expect(await h.store.slotHolders('linux')).toEqual([]);
   });
+  it('a cancel whose teardown found nothing (404) before the VM existed: runTest still deletes the VM', async () => {
+    let cancelIt: (() => Promise<void>) | undefined;
+    const h = harness({ onSleep: async () => cancelIt?.() });
+    const test = await h.addTest();
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 1_000 });
+    cancelIt = async () => {
+      cancelIt = undefined;
+      const canceled = await cancelTest(
+        { store: h.store, log: silentLogger, now: h.deps.now },
+        test.id,
+        'PR closed',
+      );
+      // The teardown task ran at once, while the insert was still in flight: 404, noted done.
+      if (canceled.canceled && canceled.test.deletion) {
+        await h.store.recordDeletion(test.id, {
+          ...canceled.test.deletion,
+          attempts: 1,
+          doneAt: h.deps.now(),
+        });
+      }
+    };
+
+    const outcome = await h.run(test.id);
+
+    expect(outcome.outcome).toMatch(/^moved while starting/);
+    expect(h.vms.vms()).toHaveLength(0);
+    expect((await h.get(test.id)).deletion).toMatchObject({
+      attempts: 2,
+      doneAt: expect.any(Date),
+    });
+  });
 });
 
 describe('runTest: slots (DESIGN §3.5)', () => {
