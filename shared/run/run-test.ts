@@ -21,8 +21,8 @@ import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
 import { GCP_ERROR_CODES, type GcpErrorClass } from '../gcp/errors';
 import { publishTestStatus } from '../github/publish';
 import type { TestStore, TransitionResult } from '../store/port';
-import { afterTestEnded, type AfterEndDeps } from '../tests/after-end';
-import { endMove } from '../tests/end-move';
+import type { AfterEndDeps } from '../tests/after-end';
+import { endTest } from '../tests/end-test';
 import { hasPendingDeletion, teardownTestVm } from '../tests/teardown';
 import { placementOrder, remainingPlacements, type Placement } from './placement';
 
@@ -322,19 +322,17 @@ async function markRunning(
   return done(adopted ? 'running (adopted VM)' : 'running', result.test);
 }
 
-/** Ends the test `error` (shared/tests/end-move.ts: slot released, VM recorded for deletion). */
+/** Ends the test `error`, as every end goes (shared/tests/end-test.ts). */
 async function fail(
   deps: RunTestDeps,
   test: TestRecord,
   message: string,
   log: RunTestDeps['log'],
 ): Promise<RunTestOutcome> {
-  const result = await deps.store.transition(test.id, endMove(test, 'error', message, deps.now()));
-  if (!result.ok) return done(`moved meanwhile (${result.reason})`);
-  log.warn('Test ended', { status: 'error', statusMessage: message });
-  const slotReleased = result.slot?.op === 'release' && result.slot.released;
-  await afterTestEnded(deps, result.test, { slotReleased });
-  return done('error', result.test);
+  const ended = await endTest(deps, test, { status: 'error', message });
+  if (!ended.ended) return done(`moved meanwhile (${ended.refusal.reason})`);
+  log.warn('Test could not run', { statusMessage: message });
+  return done('error', ended.test);
 }
 
 async function afterFailure(
