@@ -3,6 +3,7 @@
 // decides (shared/progress). Answers tell the VM what to do next: 2xx done,
 // 409 stop now, 401/400 never retry, 503 retry with back-off.
 import type { Request, Response } from '@google-cloud/functions-framework';
+import { bearerToken } from '../../shared/auth/bearer';
 import { formatIssues } from '../../shared/config';
 import { handleReport, type ReportDeps } from '../../shared/progress/handle-report';
 import { progressReportSchema } from '../../shared/progress/report';
@@ -71,11 +72,4 @@ export function makeProgressHandler(deps: ProgressDeps) {
       return answer(503, { error: 'vm-ci could not record this report now; retry.' });
     }
   };
-}
-
-/** The token of `Authorization: Bearer <token>`, or null. */
-export function bearerToken(header: string | string[] | undefined): string | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(value ?? '');
-  return match ? match[1]! : null;
 }

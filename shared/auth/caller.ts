@@ -4,6 +4,7 @@
 // checks the local cloud's stand-in tokens (./local-token.ts). A token that
 // does not prove who sent it is a 401; a proven caller that is not allowed is a 403.
 import { OAuth2Client } from 'google-auth-library';
+import { bearerToken } from './bearer';
 import { verifyLocalToken, LocalTokenError } from './local-token';
 
 export interface CallerExpectation {
@@ -55,13 +56,9 @@ const forbidden = (reason: string): CallerCheck => ({
   userMessage: FORBIDDEN,
 });
 
-// RFC 6750 b64token; the scheme name is case-insensitive.
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-
-function bearerToken(authorization: string | undefined): string | CallerCheck {
+function bearerOrRefusal(authorization: string | undefined): string | CallerCheck {
   if (!authorization) return unauthenticated('no Authorization header');
-  const match = BEARER.exec(authorization.trim());
-  return match ? match[1]! : unauthenticated('Authorization is not a Bearer token');
+  return bearerToken(authorization) ?? unauthenticated('Authorization is not a Bearer token');
 }
 
 /** The checks made once the token is proven genuine: all failures are 403. */
@@ -117,7 +114,7 @@ export function createGoogleCallerVerifier(
   const now = options.now ?? Date.now;
   return {
     async verify(authorization, expect) {
-      const token = bearerToken(authorization);
+      const token = bearerOrRefusal(authorization);
       if (typeof token !== 'string') return token;
       // No key fetch for what cannot be a JWT.
       if (token.split('.').length !== 3) return unauthenticated('Google ID token: malformed token');
@@ -150,7 +147,7 @@ export function createGoogleCallerVerifier(
 export function createLocalCallerVerifier(secret: string): CallerVerifier {
   return {
     async verify(authorization, expect) {
-      const token = bearerToken(authorization);
+      const token = bearerOrRefusal(authorization);
       if (typeof token !== 'string') return token;
       let claims;
       try {
