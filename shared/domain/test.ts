@@ -57,6 +57,8 @@ export interface VmDeletion {
   requestedAt: Date;
   attempts: number;
   doneAt: Date | null;
+  /** When the expired sweep should next check this deletion; null once done or given up. */
+  nextCheckAt: Date | null;
 }
 
 /** The commit status last posted to GitHub for a test: it is posted again only when it changes. */

@@ -43,6 +43,23 @@ export const QUERY_SHAPES = {
     ],
     orderBy: { field: 'updatedAt', direction: 'asc' },
   },
+  byWaitReasonOnPlatform: {
+    collection: 'tests',
+    equals: [
+      { field: 'status', op: '==' },
+      { field: 'platform', op: '==' },
+      { field: 'waitReason', op: '==' },
+    ],
+    orderBy: { field: 'updatedAt', direction: 'asc' },
+  },
+  // `doneAt == null` matches only a deletion whose doneAt is null: a test with
+  // no deletion has no such field. The `<` bound on nextCheckAt matches only
+  // Timestamps, so a null (or missing) nextCheckAt is never due.
+  dueDeletions: {
+    collection: 'tests',
+    equals: [{ field: 'deletion.doneAt', op: '==' }],
+    orderBy: { field: 'deletion.nextCheckAt', direction: 'asc' },
+  },
   pastDeadline: {
     collection: 'tests',
     equals: [{ field: 'status', op: 'in' }],

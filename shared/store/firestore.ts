@@ -31,14 +31,16 @@ import { createKeyedLock } from './keyed-lock';
 import { DEADLINE_STATUSES, type SlotOutcome, type TestStore, type TransitionResult } from './port';
 import {
   assertCreateBatch,
+  assertListByStatusOptions,
   assertMaxConcurrent,
   assertStatusFilter,
   listLimit,
+  mayRecordDeletion,
   normalizeDelivery,
   planAcquire,
+  planReconcile,
   planRelease,
   planTransition,
-  isSameDeletion,
 } from './rules';
 
 /**
@@ -119,15 +121,16 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       );
     },
 
-    async recordDeletion(id, deletion) {
+    async recordDeletion(id, deletion, expect) {
       const ref = tests.doc(id);
       return lock.run([testKey(id)], () =>
         db.runTransaction(
           async (tx) => {
             const snapshot = await tx.get(ref);
             if (!snapshot.exists) return { recorded: false };
-            if (!isSameDeletion(testFromDoc(snapshot).deletion, deletion))
+            if (!mayRecordDeletion(testFromDoc(snapshot).deletion, deletion, expect)) {
               return { recorded: false };
+            }
             tx.update(ref, { deletion: toFirestore(deletion) });
             return { recorded: true };
           },
@@ -196,9 +199,14 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
 
     async listByStatus(status, opts) {
       const limit = listLimit(opts.limit);
+      assertListByStatusOptions(opts);
       const below = opts.updatedBefore;
       if (opts.platform === undefined) {
         return query(QUERY_SHAPES.byStatus, [status], { limit, below });
+      }
+      if (opts.waitReason !== undefined) {
+        const values = [status, opts.platform, opts.waitReason];
+        return query(QUERY_SHAPES.byWaitReasonOnPlatform, values, { limit, below });
       }
       return query(QUERY_SHAPES.byStatusOnPlatform, [status, opts.platform], { limit, below });
     },
@@ -206,6 +214,10 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     async listPastDeadline(now, limit) {
       const statuses: readonly TestStatus[] = DEADLINE_STATUSES;
       return query(QUERY_SHAPES.pastDeadline, [statuses], { limit: listLimit(limit), below: now });
+    },
+
+    async listDueDeletions(now, limit) {
+      return query(QUERY_SHAPES.dueDeletions, [null], { limit: listLimit(limit), below: now });
     },
 
     async recordDelivery(record) {
@@ -266,6 +278,25 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
           { maxAttempts: TRANSACTION_ATTEMPTS },
         );
       });
+    },
+
+    async reconcileSlot(platform, testId, at) {
+      const testRef = tests.doc(testId);
+      const slotRef = capacity.doc(platform);
+      return lock.run([testKey(testId), slotKey(platform)], () =>
+        db.runTransaction(
+          async (tx) => {
+            // Both reads in the transaction: a move that ends the test (and frees
+            // its slot) between them would otherwise be undone by a restore.
+            const [testSnap, slotSnap] = await tx.getAll(testRef, slotRef);
+            const test = testSnap!.exists ? testFromDoc(testSnap!) : null;
+            const plan = planReconcile(holdersFromDoc(slotSnap!), platform, testId, test, at);
+            if (plan.change !== 'none') tx.set(slotRef, capacityToDoc(platform, plan.holders));
+            return { change: plan.change, holders: plan.count };
+          },
+          { maxAttempts: TRANSACTION_ATTEMPTS },
+        ),
+      );
     },
 
     async slotHolders(platform) {

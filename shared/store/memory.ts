@@ -12,23 +12,29 @@ import {
 } from './port';
 import {
   assertCreateBatch,
+  assertListByStatusOptions,
   assertMaxConcurrent,
   assertStatusFilter,
+  isDeletionDue,
   listLimit,
+  mayRecordDeletion,
   normalizeDelivery,
   planAcquire,
+  planReconcile,
   planRelease,
   planTransition,
-  isSameDeletion,
   type Holders,
 } from './rules';
 
 type Order = 'asc' | 'desc';
 
-function byField(field: 'createdAt' | 'updatedAt' | 'deadlineAt', order: Order) {
+type SortKey = (test: TestRecord) => Date | null | undefined;
+
+function byField(field: 'createdAt' | 'updatedAt' | 'deadlineAt' | SortKey, order: Order) {
   const sign = order === 'asc' ? 1 : -1;
+  const key: SortKey = typeof field === 'function' ? field : (test) => test[field];
   return (a: TestRecord, b: TestRecord): number => {
-    const diff = (a[field]?.getTime() ?? 0) - (b[field]?.getTime() ?? 0);
+    const diff = (key(a)?.getTime() ?? 0) - (key(b)?.getTime() ?? 0);
     if (diff !== 0) return sign * diff;
     return sign * (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   };
@@ -99,12 +105,14 @@ export function createMemoryStore(): TestStore {
       );
     },
 
-    async recordDeletion(id, deletion) {
+    async recordDeletion(id, deletion, expect) {
       const copy = clone(deletion);
       return transact(
         () => tests.get(id),
         (snapshot) => {
-          if (!snapshot || !isSameDeletion(snapshot.deletion, copy)) return { recorded: false };
+          if (!snapshot || !mayRecordDeletion(snapshot.deletion, copy, expect)) {
+            return { recorded: false };
+          }
           const test = tests.get(id)!;
           tests.set(id, { ...test, deletion: copy });
           return { recorded: true };
@@ -160,11 +168,13 @@ export function createMemoryStore(): TestStore {
 
     async listByStatus(status, opts) {
       const limit = listLimit(opts.limit);
+      assertListByStatusOptions(opts);
       const before = opts.updatedBefore?.getTime();
       return select(
         (t) =>
           t.status === status &&
           (opts.platform === undefined || t.platform === opts.platform) &&
+          (opts.waitReason === undefined || t.waitReason === opts.waitReason) &&
           (before === undefined || t.updatedAt.getTime() < before),
         byField('updatedAt', 'asc'),
         limit,
@@ -177,6 +187,15 @@ export function createMemoryStore(): TestStore {
       return select(
         (t) => live.includes(t.status) && t.deadlineAt !== null && t.deadlineAt < now,
         byField('deadlineAt', 'asc'),
+        checked,
+      );
+    },
+
+    async listDueDeletions(now, limit) {
+      const checked = listLimit(limit);
+      return select(
+        (t) => isDeletionDue(t.deletion, now),
+        byField((t) => t.deletion?.nextCheckAt, 'asc'),
         checked,
       );
     },
@@ -218,6 +237,18 @@ export function createMemoryStore(): TestStore {
           const plan = planRelease(holders, testId);
           capacity.set(platform, plan.holders);
           return { released: plan.released, holders: plan.count };
+        },
+      );
+    },
+
+    async reconcileSlot(platform, testId, at) {
+      const when = new Date(at);
+      return transact(
+        () => ({ test: tests.get(testId) ?? null, holders: holdersOf(platform) }),
+        ({ test, holders }) => {
+          const plan = planReconcile(holders, platform, testId, test, when);
+          if (plan.change !== 'none') capacity.set(platform, plan.holders);
+          return { change: plan.change, holders: plan.count };
         },
       );
     },

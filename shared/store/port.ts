@@ -2,7 +2,14 @@
 // Conflicts (a lost race, a full platform, a duplicate) come back as data;
 // only programming errors (a bad limit, an oversized batch) and infrastructure
 // failures throw.
-import type { PostedCommitStatus, Stage, TestRecord, TestStatus, VmDeletion } from '../domain/test';
+import type {
+  PostedCommitStatus,
+  Stage,
+  TestRecord,
+  TestStatus,
+  VmDeletion,
+  WaitReason,
+} from '../domain/test';
 
 /** How many timeline entries a test keeps: the newest ones. */
 export const TIMELINE_LIMIT = 100;
@@ -81,7 +88,13 @@ export interface TransitionRequest {
   /** Take or give back the test's platform slot in the same transaction. */
   slot?: SlotRequest;
   /** More of the state the writer read, checked with the status: a mismatch is `unexpected_status`. */
-  expect?: { stage?: readonly (Stage | null)[] };
+  expect?: {
+    stage?: readonly (Stage | null)[];
+    /** The test's `enqueueGeneration` must be exactly this. */
+    enqueueGeneration?: number;
+    /** The test's `attempts` (VM creations) must be exactly this. */
+    attempts?: number;
+  };
 }
 
 export type TransitionResult =
@@ -109,6 +122,14 @@ export interface ListByStatusOptions {
   limit: number;
   /** Only tests last updated strictly before this. */
   updatedBefore?: Date;
+  /** Only tests waiting for this reason. Needs `platform` (RangeError without it). */
+  waitReason?: WaitReason;
+}
+
+/** What `reconcileSlot` did; `holders` counts the platform's slots after it. */
+export interface ReconcileResult {
+  change: 'released' | 'restored' | 'none';
+  holders: number;
 }
 
 export interface ListOptions {
@@ -144,16 +165,29 @@ export interface TestStore {
   /** `starting`/`running` tests whose deadlineAt is before `now`, earliest deadline first. */
   listPastDeadline(now: Date, limit: number): Promise<TestRecord[]>;
   /**
+   * Tests whose VM deletion is not done and is due: `deletion.doneAt` null and
+   * `deletion.nextCheckAt` strictly before `now` (a null nextCheckAt is never
+   * due). Earliest nextCheckAt first, then by id.
+   */
+  listDueDeletions(now: Date, limit: number): Promise<TestRecord[]>;
+  /**
    * Notes the commit status just posted for a test, without changing its
    * status or timeline. Returns false for an unknown test.
    */
   recordStatusPosted(id: string, posted: PostedCommitStatus): Promise<{ recorded: boolean }>;
   /**
-   * Notes progress on the test's VM deletion (attempts, doneAt) without
-   * changing its status or timeline. Returns false for an unknown test, or one
-   * whose recorded deletion is of another VM (name and zone must match).
+   * Notes progress on the test's VM deletion (attempts, doneAt, nextCheckAt)
+   * without changing its status or timeline. Returns false for an unknown test,
+   * or one whose recorded deletion is of another VM (name and zone must match),
+   * or, given `expect`, one whose recorded deletion's attempts differ from
+   * `expect.attempts` (compare-and-set: of racing writers with the same
+   * expectation, one records).
    */
-  recordDeletion(id: string, deletion: VmDeletion): Promise<{ recorded: boolean }>;
+  recordDeletion(
+    id: string,
+    deletion: VmDeletion,
+    expect?: { attempts: number },
+  ): Promise<{ recorded: boolean }>;
   /** Create-if-absent. A record that exists (even past expireAt, until TTL deletes it) wins. */
   recordDelivery(record: DeliveryRecord): Promise<{ first: boolean; record: DeliveryRecord }>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;
@@ -165,6 +199,14 @@ export interface TestStore {
     at: Date,
   ): Promise<SlotResult>;
   releaseSlot(platform: string, testId: string): Promise<{ released: boolean; holders: number }>;
+  /**
+   * Makes `platform`'s slots agree with the test, reading both in one
+   * transaction: the test should hold a slot iff it exists, is on `platform`
+   * and its status holds one (holdsSlot). A slot it holds but should not is
+   * released; one it should hold but does not is restored (taken at `at`, even
+   * past maxConcurrent: the test is already running).
+   */
+  reconcileSlot(platform: string, testId: string, at: Date): Promise<ReconcileResult>;
   /** Test ids holding `platform`'s slots, sorted. */
   slotHolders(platform: string): Promise<string[]>;
 }

@@ -1,7 +1,7 @@
 // The store's policy, shared by every adapter: what a transition does to a
 // test, how slots are counted, which arguments are valid. Adapters only read
 // and write; they decide nothing here.
-import type { TestRecord, TimelineEntry, VmDeletion } from '../domain/test';
+import { holdsSlot, type TestRecord, type TimelineEntry, type VmDeletion } from '../domain/test';
 import { checkMove } from '../domain/transitions';
 import {
   DEFAULT_LIST_LIMIT,
@@ -10,6 +10,7 @@ import {
   PATCHABLE_FIELDS,
   TIMELINE_LIMIT,
   type DeliveryRecord,
+  type ListByStatusOptions,
   type TestPatch,
   type TransitionRequest,
   type TransitionResult,
@@ -24,7 +25,7 @@ export function planTransition(
 ): { ok: true; next: TestRecord } | TransitionRefusal {
   const check = checkMove(current.status, move.from, move.to);
   if (!check.ok) return { ok: false, reason: check.reason, current };
-  if (move.expect?.stage && !move.expect.stage.includes(current.stage)) {
+  if (!meetsExpectation(current, move.expect)) {
     return { ok: false, reason: 'unexpected_status', current };
   }
   const entry: TimelineEntry = { at: move.at, status: move.to, message: move.message };
@@ -41,6 +42,16 @@ export function planTransition(
   return { ok: true, next };
 }
 
+function meetsExpectation(current: TestRecord, expect: TransitionRequest['expect']): boolean {
+  if (!expect) return true;
+  if (expect.stage && !expect.stage.includes(current.stage)) return false;
+  const { enqueueGeneration, attempts } = expect;
+  if (enqueueGeneration !== undefined && enqueueGeneration !== current.enqueueGeneration) {
+    return false;
+  }
+  return attempts === undefined || attempts === current.attempts;
+}
+
 /** Only the patchable fields, whatever the caller passed at run time. */
 function pickPatch(patch: TestPatch | undefined): TestPatch {
   const picked: Record<string, unknown> = {};
@@ -54,6 +65,24 @@ function pickPatch(patch: TestPatch | undefined): TestPatch {
 /** Whether `update` may note progress on `current`'s deletion: the same VM's. */
 export function isSameDeletion(current: VmDeletion | null, update: VmDeletion): boolean {
   return current !== null && current.name === update.name && current.zone === update.zone;
+}
+
+/** `recordDeletion`'s check: the same VM's deletion, at the attempts the writer expects (if it says). */
+export function mayRecordDeletion(
+  current: VmDeletion | null,
+  update: VmDeletion,
+  expect: { attempts: number } | undefined,
+): boolean {
+  if (!isSameDeletion(current, update)) return false;
+  return expect === undefined || current?.attempts === expect.attempts;
+}
+
+/** A deletion that is not done and whose next check is strictly before `now`. */
+export function isDeletionDue(deletion: VmDeletion | null, now: Date): boolean {
+  if (!deletion || deletion.doneAt !== null) return false;
+  // `?? null`: a record written before nextCheckAt existed is never due, as on Firestore.
+  const next = deletion.nextCheckAt ?? null;
+  return next !== null && next.getTime() < now.getTime();
 }
 
 /** A platform's slot holders: test id → when it took the slot. */
@@ -88,6 +117,31 @@ export function planRelease(
   return { released: true, holders: rest, count: Object.keys(rest).length };
 }
 
+/**
+ * Whether `testId` should hold one of `platform`'s slots, given the test as
+ * read (null when it does not exist), and the holders after making it so.
+ */
+export function planReconcile(
+  holders: Holders,
+  platform: string,
+  testId: string,
+  test: Pick<TestRecord, 'platform' | 'status'> | null,
+  at: Date,
+): { change: 'released' | 'restored' | 'none'; holders: Holders; count: number } {
+  const should = test !== null && test.platform === platform && holdsSlot(test.status);
+  const held = testId in holders;
+  if (held && !should) {
+    const release = planRelease(holders, testId);
+    return { change: 'released', holders: release.holders, count: release.count };
+  }
+  if (!held && should) {
+    // maxConcurrent is not asked: the test already runs, whether the count allows it or not.
+    const restored = { ...holders, [testId]: at };
+    return { change: 'restored', holders: restored, count: Object.keys(restored).length };
+  }
+  return { change: 'none', holders, count: Object.keys(holders).length };
+}
+
 export function assertMaxConcurrent(maxConcurrent: number): void {
   if (!Number.isInteger(maxConcurrent) || maxConcurrent < 0) {
     throw new RangeError(`maxConcurrent must be a whole number ≥ 0, got ${maxConcurrent}`);
@@ -100,6 +154,13 @@ export function listLimit(limit: number | undefined): number {
     throw new RangeError(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}, got ${limit}`);
   }
   return value;
+}
+
+/** A waitReason filter is served by one index only: the one that also has the platform. */
+export function assertListByStatusOptions(opts: ListByStatusOptions): void {
+  if (opts.waitReason !== undefined && opts.platform === undefined) {
+    throw new RangeError('listByStatus: waitReason needs platform');
+  }
 }
 
 export function assertStatusFilter(statuses: readonly unknown[]): void {

@@ -30,5 +30,13 @@ function deletionFor(test: TestRecord, at: Date): VmDeletion | null {
   const { instance, deletion } = test;
   if (!instance) return null;
   if (deletion && deletion.name === instance.name && deletion.zone === instance.zone) return null;
-  return { name: instance.name, zone: instance.zone, requestedAt: at, attempts: 0, doneAt: null };
+  // Due at once: whichever comes first, the teardown task or the expired sweep, deletes it.
+  return {
+    name: instance.name,
+    zone: instance.zone,
+    requestedAt: at,
+    attempts: 0,
+    doneAt: null,
+    nextCheckAt: at,
+  };
 }

@@ -1,7 +1,9 @@
 // The TestStore contract: one suite that every adapter must pass
 // (test/store/store.test.ts runs it on the in-memory double and on Firestore).
+import { defineDeletionContractTests } from './store/deletions.contract';
 import { defineDeliveryContractTests } from './store/deliveries.contract';
 import type { MakeStore } from './store/fixtures';
+import { defineReconcileContractTests } from './store/reconcile.contract';
 import { defineRecordContractTests } from './store/records.contract';
 import { defineSlotContractTests } from './store/slots.contract';
 import { defineTransitionContractTests } from './store/transition.contract';
@@ -13,6 +15,8 @@ export function defineStoreContractTests(name: string, makeStore: MakeStore): vo
     defineRecordContractTests(makeStore);
     defineTransitionContractTests(makeStore);
     defineSlotContractTests(makeStore);
+    defineReconcileContractTests(makeStore);
+    defineDeletionContractTests(makeStore);
     defineDeliveryContractTests(makeStore);
   });
 }

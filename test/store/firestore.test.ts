@@ -13,7 +13,14 @@ describe('the Firestore store’s documents', () => {
   it('keeps a test in tests/{id} with every date, nested ones too, as a Timestamp', async () => {
     const test = testRecord({
       id: 't1',
-      deletion: { name: 'vm', zone: 'z', requestedAt: at(2), attempts: 1, doneAt: null },
+      deletion: {
+        name: 'vm',
+        zone: 'z',
+        requestedAt: at(2),
+        attempts: 1,
+        doneAt: null,
+        nextCheckAt: at(3),
+      },
     });
     await store.createTests([test]);
 
@@ -41,6 +48,51 @@ describe('the Firestore store’s documents', () => {
 
     expect(doc.expireAt).toEqual(Timestamp.fromDate(at(60)));
     expect(doc.response).toEqual({ status: 200, bodyJson: '{"ok":true}' });
+  });
+
+  it('lists as due only a deletion whose doneAt is null and nextCheckAt a past Timestamp', async () => {
+    // A collection of its own: the other tests' documents have deletions too.
+    const tests = fs.db.collection('due-tests');
+    const dueStore = createFirestoreStore({ db: fs.db, collections: { tests: 'due-tests' } });
+    const base = {
+      name: 'vm',
+      zone: 'z',
+      requestedAt: Timestamp.fromDate(at(0)),
+      attempts: 0,
+    };
+    const past = Timestamp.fromDate(at(1));
+    // Written as raw documents, including shapes the adapter never writes itself.
+    await Promise.all([
+      tests.doc('due').set({ deletion: { ...base, doneAt: null, nextCheckAt: past } }),
+      tests.doc('no-deletion').set({ deletion: null }),
+      tests.doc('no-field').set({ status: 'canceled' }),
+      tests.doc('done').set({ deletion: { ...base, doneAt: past, nextCheckAt: past } }),
+      tests.doc('no-check').set({ deletion: { ...base, doneAt: null, nextCheckAt: null } }),
+      // A deletion written before nextCheckAt existed: never listed (see the store's report).
+      tests.doc('legacy').set({ deletion: { ...base, doneAt: null } }),
+      tests.doc('no-done-field').set({ deletion: { ...base, nextCheckAt: past } }),
+    ]);
+
+    const due = await dueStore.listDueDeletions(at(5), 10);
+
+    expect(due.map((t) => t.id)).toEqual(['due']);
+    await Promise.all(
+      ['due', 'no-deletion', 'no-field', 'done', 'no-check', 'legacy', 'no-done-field'].map((id) =>
+        tests.doc(id).delete(),
+      ),
+    );
+  });
+
+  it('a restored slot is held from the time given to reconcileSlot', async () => {
+    await store.createTests([testRecord({ id: 'lost', status: 'running', platform: 'macos' })]);
+
+    expect(await store.reconcileSlot('macos', 'lost', at(7))).toEqual({
+      change: 'restored',
+      holders: 1,
+    });
+
+    const doc = (await fs.db.collection('capacity').doc('macos').get()).data()!;
+    expect(doc).toEqual({ platform: 'macos', holders: { lost: Timestamp.fromDate(at(7)) } });
   });
 
   it('keeps a platform’s slots in capacity/{platform} as test id → Timestamp', async () => {

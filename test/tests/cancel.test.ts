@@ -104,6 +104,7 @@ describe.each(storeKinds('vmci-cancel'))('cancelTest ($name)', ({ make }) => {
       requestedAt: at(5),
       attempts: 2,
       doneAt: null,
+      nextCheckAt: at(15),
     };
     await store.createTests([testRecord({ id: 't1', status: 'running', instance: VM, deletion })]);
 

@@ -1,4 +1,5 @@
 // Contract: creating, reading and listing tests.
+import type { TestRecord } from '../../../shared/domain/test';
 import { MAX_CREATE_BATCH } from '../../../shared/store/port';
 import { at, ids, testRecord, useStore, type MakeStore } from './fixtures';
 
@@ -35,6 +36,7 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       requestedAt: at(1),
       attempts: 0,
       doneAt: null,
+      nextCheckAt: at(1),
     };
 
     it('notes progress on the same VM deletion, leaving status, message and timeline alone', async () => {
@@ -82,6 +84,7 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
           requestedAt: at(2),
           attempts: 1,
           doneAt: null,
+          nextCheckAt: at(4),
         },
       });
 
@@ -221,6 +224,65 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       expect(await store.listByStatus('running', { limit: 1 })).toEqual([
         testRecord({ id: 't4', updatedAt: at(0), status: 'running' }),
       ]);
+    });
+
+    it('listByStatus with waitReason: only that reason on that platform; needs the platform', async () => {
+      const { store } = current();
+      const waiting = (id: string, extra: Partial<TestRecord>) =>
+        testRecord({ ...extra, id, status: 'waiting' });
+      await store.createTests([
+        waiting('b2', { waitReason: 'build', updatedAt: at(2) }),
+        waiting('b1', { waitReason: 'build', updatedAt: at(1) }),
+        waiting('b3', { waitReason: 'build', updatedAt: at(1) }),
+        waiting('a1', { waitReason: 'approval', updatedAt: at(0) }),
+        waiting('m1', { waitReason: 'maintenance', updatedAt: at(0) }),
+        waiting('w1', { waitReason: 'build', updatedAt: at(0), platform: 'windows' }),
+        waiting('n1', { waitReason: null, updatedAt: at(0) }),
+        testRecord({ id: 'q1', status: 'queued', waitReason: 'build', updatedAt: at(0) }),
+      ]);
+
+      const build = { platform: 'linux', waitReason: 'build' as const };
+      expect(ids(await store.listByStatus('waiting', { ...build, limit: 10 }))).toEqual([
+        'b1',
+        'b3',
+        'b2',
+      ]);
+      expect(ids(await store.listByStatus('waiting', { ...build, limit: 1 }))).toEqual(['b1']);
+      expect(
+        ids(await store.listByStatus('waiting', { ...build, limit: 10, updatedBefore: at(2) })),
+      ).toEqual(['b1', 'b3']);
+      expect(
+        ids(
+          await store.listByStatus('waiting', {
+            platform: 'linux',
+            waitReason: 'approval',
+            limit: 10,
+          }),
+        ),
+      ).toEqual(['a1']);
+      expect(
+        ids(
+          await store.listByStatus('waiting', {
+            platform: 'windows',
+            waitReason: 'build',
+            limit: 10,
+          }),
+        ),
+      ).toEqual(['w1']);
+      expect(ids(await store.listByStatus('queued', { ...build, limit: 10 }))).toEqual(['q1']);
+      expect(await store.listByStatus('pending', { ...build, limit: 10 })).toEqual([]);
+      // Without waitReason, the platform filter alone still lists every reason.
+      expect(ids(await store.listByStatus('waiting', { platform: 'linux', limit: 10 }))).toEqual([
+        'a1',
+        'm1',
+        'n1',
+        'b1',
+        'b3',
+        'b2',
+      ]);
+      await expect(
+        store.listByStatus('waiting', { waitReason: 'build', limit: 10 }),
+      ).rejects.toThrow(RangeError);
     });
 
     it('listPastDeadline: only starting/running tests strictly past their deadline, earliest first', async () => {

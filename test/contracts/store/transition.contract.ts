@@ -140,6 +140,85 @@ export function defineTransitionContractTests(makeStore: MakeStore): void {
       });
     });
 
+    it('checks an expected enqueueGeneration and attempts: a mismatch refuses and writes nothing', async () => {
+      const { store } = current();
+      const before = testRecord({ id: 'gen', status: 'queued', enqueueGeneration: 3, attempts: 2 });
+      await store.createTests([before]);
+      const move = claimMove({ patch: { attempts: 3 } });
+
+      const refusals = [
+        { enqueueGeneration: 2 },
+        { enqueueGeneration: 4 },
+        { attempts: 1 },
+        { attempts: 0 },
+        { enqueueGeneration: 3, attempts: 3 },
+        { enqueueGeneration: 2, attempts: 2 },
+        { stage: ['testing' as const], enqueueGeneration: 3, attempts: 2 },
+      ];
+      for (const expected of refusals) {
+        expect(await store.transition('gen', { ...move, expect: expected })).toEqual({
+          ok: false,
+          reason: 'unexpected_status',
+          current: before,
+        });
+      }
+      expect(await store.getTest('gen')).toEqual(before);
+
+      const moved = await store.transition('gen', {
+        ...move,
+        expect: { stage: [null], enqueueGeneration: 3, attempts: 2 },
+      });
+      expect(moved).toMatchObject({ ok: true, test: { status: 'starting', attempts: 3 } });
+      // The write moved attempts on: the same expectation is stale now.
+      const again = await store.transition('gen', {
+        ...move,
+        from: ['starting'],
+        expect: { attempts: 2 },
+      });
+      expect(again).toMatchObject({ ok: false, reason: 'unexpected_status' });
+    });
+
+    it('an expected enqueueGeneration of 0 is checked, not taken as absent', async () => {
+      const { store } = current();
+      const before = testRecord({ id: 'zero', status: 'queued', enqueueGeneration: 1 });
+      await store.createTests([before]);
+
+      const result = await store.transition(
+        'zero',
+        claimMove({ expect: { enqueueGeneration: 0 } }),
+      );
+
+      expect(result).toEqual({ ok: false, reason: 'unexpected_status', current: before });
+      expect(await store.getTest('zero')).toEqual(before);
+    });
+
+    it('racing moves that expect the same enqueueGeneration: exactly one wins', async () => {
+      const { store, peer } = current();
+      await store.createTests([
+        testRecord({ id: 'w', status: 'waiting', waitReason: 'build', enqueueGeneration: 1 }),
+      ]);
+      const handles = [store, store, peer(), peer()];
+
+      const results = await Promise.all(
+        handles.map((h, i) =>
+          h.transition('w', {
+            from: ['waiting', 'queued'],
+            to: 'queued',
+            at: at(1),
+            message: `enqueued ${i}`,
+            patch: { waitReason: null, enqueueGeneration: 2 },
+            expect: { enqueueGeneration: 1 },
+          }),
+        ),
+      );
+
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      for (const r of results.filter((r) => !r.ok)) {
+        expect(r).toMatchObject({ reason: 'unexpected_status', current: { enqueueGeneration: 2 } });
+      }
+      expect((await store.getTest('w'))!.timeline).toHaveLength(2);
+    });
+
     it('never moves a terminal test again', async () => {
       const { store } = current();
       const terminal = TERMINAL_STATUSES.map((status) => testRecord({ id: `t-${status}`, status }));
