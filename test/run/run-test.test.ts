@@ -894,7 +894,12 @@ describe('runTest: the teardown of an ended test (DESIGN §3.4)', () => {
     expect([first.http, again.http]).toEqual([200, 200]);
     expect(h.vms.vms()).toEqual([]);
     const after = await h.get(test.id);
-    expect(after.deletion).toEqual({ ...test.deletion, attempts: 1, doneAt: expect.any(Date) });
+    expect(after.deletion).toEqual({
+      ...test.deletion,
+      attempts: 1,
+      doneAt: expect.any(Date),
+      nextCheckAt: null,
+    });
     expect(after.status).toBe('canceled');
   });
 
