@@ -6,6 +6,13 @@
 import { holdsSlot, type TerminalStatus, type TestRecord, type VmDeletion } from '../domain/test';
 import type { TestPatch, TransitionRequest } from '../store/port';
 
+/**
+ * The teardown task asked for with the end goes first; the expired sweep
+ * checks the deletion only if that task has not finished it by then (a failed
+ * attempt sets its own next check, with back-off).
+ */
+export const TEARDOWN_FIRST_MS = 2 * 60_000;
+
 export function endMove(
   test: TestRecord,
   to: TerminalStatus,
@@ -30,13 +37,12 @@ function deletionFor(test: TestRecord, at: Date): VmDeletion | null {
   const { instance, deletion } = test;
   if (!instance) return null;
   if (deletion && deletion.name === instance.name && deletion.zone === instance.zone) return null;
-  // Due at once: whichever comes first, the teardown task or the expired sweep, deletes it.
   return {
     name: instance.name,
     zone: instance.zone,
     requestedAt: at,
     attempts: 0,
     doneAt: null,
-    nextCheckAt: at,
+    nextCheckAt: new Date(at.getTime() + TEARDOWN_FIRST_MS),
   };
 }

@@ -6,7 +6,7 @@ import type { TestRecord, VmDeletion } from '../../shared/domain/test';
 import { classifyGcpError } from '../../shared/gcp/errors';
 import { silentLogger } from '../../shared/log';
 import type { TestStore } from '../../shared/store/port';
-import { endMove } from '../../shared/tests/end-move';
+import { endMove, TEARDOWN_FIRST_MS } from '../../shared/tests/end-move';
 import {
   deletionBackoffMs,
   teardownTestVm,
@@ -80,7 +80,7 @@ describe.each(storeKinds('vmci-teardown'))('teardownTestVm ($name)', ({ make }) 
     return test;
   };
 
-  it('an ended test’s new deletion is due at once, for the sweep', async () => {
+  it('an ended test’s new deletion is due for the sweep once the teardown task had its turn', async () => {
     const instance = { name: 'vmci-linux-x-1', zone: 'local-a', provisioning: 'SPOT' as const };
     const running = testRecord({ id: 't1', status: 'running', instance });
     await store.createTests([running]);
@@ -93,11 +93,15 @@ describe.each(storeKinds('vmci-teardown'))('teardownTestVm ($name)', ({ make }) 
       requestedAt: at(3),
       attempts: 0,
       doneAt: null,
-      nextCheckAt: at(3),
+      nextCheckAt: new Date(at(3).getTime() + TEARDOWN_FIRST_MS),
     });
-    expect(await store.listDueDeletions(at(3), 10)).toEqual([]);
+    expect(await store.listDueDeletions(new Date(at(3).getTime() + TEARDOWN_FIRST_MS), 10)).toEqual(
+      [],
+    );
     expect(
-      (await store.listDueDeletions(new Date(at(3).getTime() + 1), 10)).map((t) => t.id),
+      (await store.listDueDeletions(new Date(at(3).getTime() + TEARDOWN_FIRST_MS + 1), 10)).map(
+        (t) => t.id,
+      ),
     ).toEqual(['t1']);
   });
 
