@@ -6,7 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig, type VmciConfig } from '../../shared/config';
+import {
+  ConfigError,
+  parseConfig,
+  schedulerServiceAccount,
+  type VmciConfig,
+} from '../../shared/config';
 import { ensureFirestoreEmulator, type RunningEmulator } from './firestore-emulator';
 import { createComputeStandIn, type ComputeStandIn } from './compute';
 import { presentFunctions, mountFunctions, type FunctionName } from './functions';
@@ -162,7 +167,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
             uri: `${url}/${name}`,
             httpMethod: 'POST',
             oidcToken: {
-              serviceAccountEmail: config.queue.serviceAccount,
+              serviceAccountEmail: schedulerServiceAccount(config),
               audience: `${url}/${name}`,
             },
           },

@@ -230,8 +230,13 @@ const queueSchema = z
 const sweepsSchema = z.strictObject({
   pendingBatch: z.int().min(1).max(500).default(50), // 500: Firestore's write batch limit
   expiredBatch: z.int().min(1).max(500).default(50),
-  orphanGraceMinutes: z.int().min(1).default(10),
+  orphanGraceMinutes: z.number().positive().default(10),
   deliveryTtlHours: z.int().min(1).default(72),
+  // The OIDC identity Cloud Scheduler calls the sweeps with; default the queue's.
+  serviceAccount: email.optional(),
+  // A recorded VM deletion is retried with back-off from this base, up to the limit.
+  deletionBackoffSeconds: z.number().positive().default(60),
+  deletionMaxAttempts: z.int().min(1).max(100).default(12),
 });
 
 const statusContextSchema = z
@@ -296,3 +301,8 @@ export type VmciConfig = z.output<typeof configSchema>;
 export type PlatformConfig = z.output<typeof platformSchema>;
 export type QueueConfig = VmciConfig['queue'];
 export type SweepsConfig = VmciConfig['sweeps'];
+
+/** Who Cloud Scheduler calls the sweeps as: `sweeps.serviceAccount`, else the queue's account. */
+export function schedulerServiceAccount(config: Pick<VmciConfig, 'sweeps' | 'queue'>): string {
+  return config.sweeps.serviceAccount ?? config.queue.serviceAccount;
+}

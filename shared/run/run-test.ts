@@ -386,7 +386,10 @@ async function teardown(
   test: TestRecord,
   request: RunTestRequest,
 ): Promise<RunTestOutcome> {
-  const outcome = await teardownTestVm(deps, test, { budgetMs: deps.createBudgetMs });
+  const outcome = await teardownTestVm(deps, test, {
+    budgetMs: deps.createBudgetMs,
+    backoffBaseMs: deps.config.sweeps.deletionBackoffSeconds * 1000,
+  });
   if (outcome.outcome === 'gone' || outcome.outcome === 'nothing') return done('VM deleted', test);
   const again = outcome.outcome === 'deleting' || outcome.error.retriable;
   if (again && !isLastAttempt(deps, request)) return retry(`VM deletion ${outcome.outcome}`, test);

@@ -72,7 +72,14 @@ describe('defaults', () => {
         maxDoublings: 4,
         dispatchDeadlineSeconds: 600,
       },
-      sweeps: { pendingBatch: 50, expiredBatch: 50, orphanGraceMinutes: 10, deliveryTtlHours: 72 },
+      sweeps: {
+        pendingBatch: 50,
+        expiredBatch: 50,
+        orphanGraceMinutes: 10,
+        deliveryTtlHours: 72,
+        deletionBackoffSeconds: 60,
+        deletionMaxAttempts: 12,
+      },
     });
   });
 
