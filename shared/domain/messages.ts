@@ -142,6 +142,7 @@ export function timeLimitExceeded(minutes: number): string {
 }
 
 export const VM_STOPPED_WITHOUT_RESULT = 'The test VM stopped without reporting a result';
+export const VM_GONE_WITHOUT_RESULT = 'The test VM was deleted before it reported a result';
 
 /** A failure the VM reported itself (`failed` with a reason). */
 export function vmReportedFailure(reason: string): string {

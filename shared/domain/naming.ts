@@ -200,6 +200,14 @@ export function requestId(
   return uuidV5(JSON.stringify([id, attempt, zone, provisioning]), REQUEST_ID_NAMESPACE);
 }
 
+/**
+ * The Compute `requestId` of one deletion of a VM: callers that share the key
+ * (sweeps racing in one run window) make one operation between them.
+ */
+export function deletionRequestId(name: string, zone: string, key: string): string {
+  return uuidV5(JSON.stringify(['delete', name, zone, key]), REQUEST_ID_NAMESPACE);
+}
+
 // --- VM labels ---------------------------------------------------------------------------
 
 export const LABEL_VALUE_MAX = 63;

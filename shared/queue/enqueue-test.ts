@@ -75,6 +75,8 @@ export async function enqueueTest(
     at,
     message: options.message ?? TESTS_QUEUED,
     patch: { enqueueGeneration: generation, queuedAt: at },
+    // A caller that read an older generation lost to one that queued it first.
+    expect: { enqueueGeneration: test.enqueueGeneration },
   });
   if (!moved.ok) {
     const current = moved.reason === 'not_found' ? null : moved.current;

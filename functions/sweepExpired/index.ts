@@ -1,0 +1,39 @@
+// The `sweepExpired` function, called by Cloud Scheduler every 5 minutes.
+// Importing this module reads the configuration (cold start) and registers it.
+import { http } from '@google-cloud/functions-framework';
+import { callerVerifierFor } from '../../shared/auth/caller';
+import { createComputeClients } from '../../shared/compute/clients';
+import { createComputeProvisioner } from '../../shared/compute/compute-engine';
+import { schedulerServiceAccount } from '../../shared/config';
+import { loadRuntime } from '../../shared/runtime/env';
+import { testRunQueue } from '../../shared/runtime/queue';
+import { coreServices } from '../../shared/runtime/services';
+import { makeSweepHandler } from '../../shared/sweeps/door';
+import { sweepExpired } from '../../shared/sweeps/sweep-expired';
+
+const runtime = loadRuntime('sweepExpired');
+const { config, log } = runtime;
+const services = coreServices(runtime);
+const queue = testRunQueue(runtime);
+const compute = createComputeClients(() => runtime.googleClientOptions());
+const vms = createComputeProvisioner({
+  instances: compute.instances,
+  operations: compute.operations,
+  project: config.project,
+  log,
+});
+
+http(
+  'sweepExpired',
+  makeSweepHandler(
+    'sweepExpired',
+    {
+      callers: callerVerifierFor(runtime),
+      audience: `${config.publicUrl}/sweepExpired`,
+      serviceAccount: schedulerServiceAccount(config),
+      log,
+    },
+    // Deletions are checked again next run: a short wait keeps a run short.
+    (runLog) => sweepExpired({ ...services, queue, vms, deleteBudgetMs: 20_000, log: runLog }),
+  ),
+);

@@ -1,0 +1,49 @@
+// What the expired sweep does with one VM labelled `vmci`, from the VM and the
+// test its metadata names (DESIGN §3.4). Pure, so every case is a unit test.
+import type { VmInfo } from '../compute/port';
+import { testLabel, VM_LABEL_KEYS } from '../domain/naming';
+import { isTerminal, type TestRecord } from '../domain/test';
+
+export type VmVerdict =
+  /** The live test's own VM, doing its work. */
+  | { action: 'keep'; why: 'own' | 'young' | 'deletion_recorded' }
+  /** The running test's VM powered off without reporting: end the test. */
+  | { action: 'end_test'; why: 'stopped_without_result' }
+  | { action: 'delete'; why: 'no_test_id' | 'test_missing' | 'test_ended' | 'not_the_test_vm' };
+
+/** Compute's states of a VM that is not running and will not come back by itself. */
+const POWERED_OFF = ['TERMINATED', 'STOPPED', 'SUSPENDED'];
+
+export function classifyVm(
+  vm: VmInfo,
+  test: TestRecord | null,
+  now: Date,
+  graceMs: number,
+): VmVerdict {
+  // Creating and booting take a moment between "VM inserted" and "state written":
+  // a young VM of a live test may be the one its claim is about to record.
+  const young = !vm.createdAt || now.getTime() - vm.createdAt.getTime() < graceMs;
+  if (!vm.testId) return { action: 'delete', why: 'no_test_id' };
+  // The label is derived from the id: a VM whose two disagree was not made by runTest.
+  if (vm.labels[VM_LABEL_KEYS.test] !== testLabel(vm.testId)) {
+    return { action: 'delete', why: 'no_test_id' };
+  }
+  if (!test) return { action: 'delete', why: 'test_missing' };
+  if (isTerminal(test.status)) {
+    // The deletion path retries it with back-off and reports when it gives up.
+    const recorded = test.deletion?.name === vm.name && test.deletion.zone === vm.zone;
+    if (recorded && test.deletion!.doneAt === null) {
+      return { action: 'keep', why: 'deletion_recorded' };
+    }
+    return { action: 'delete', why: 'test_ended' };
+  }
+  const own = test.instance?.name === vm.name && test.instance.zone === vm.zone;
+  if (own) {
+    if (test.status === 'running' && POWERED_OFF.includes(vm.status)) {
+      return { action: 'end_test', why: 'stopped_without_result' };
+    }
+    return { action: 'keep', why: 'own' };
+  }
+  if (young) return { action: 'keep', why: 'young' };
+  return { action: 'delete', why: 'not_the_test_vm' };
+}

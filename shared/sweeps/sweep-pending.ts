@@ -1,0 +1,188 @@
+// sweepPending (DESIGN §3.3), every minute: no test stays without a way to
+// run. It gives a new task to queued tests whose task is gone and to claims
+// whose handler died, wakes tests that waited for a maintenance that is over,
+// and queues pending tests into free slots, oldest first. Each step reads at
+// most `sweeps.pendingBatch` tests (per platform where it goes by platform);
+// the rest waits for the next run. Every change is a compare-and-set on the
+// status and the enqueue generation it read, and every task is named by that
+// generation, so two runs at once create one task and post one status.
+import { platformInMaintenance, waitingForSlot } from '../domain/messages';
+import type { TestRecord } from '../domain/test';
+import { publishTestStatus } from '../github/publish';
+import { enqueueTest } from '../queue/enqueue-test';
+import { addCounts, eachCandidate, noCounts, type StepCounts, type SweepPendingDeps } from './deps';
+
+/** A queued test this recent is left alone: its enqueuer may still be at work. */
+export const QUEUED_GRACE_MS = 60_000;
+
+export interface SweepPendingSummary {
+  /** Queued tests whose task was gone: queued again under a new task name. */
+  lostTasks: StepCounts;
+  /** `starting` tests whose claim expired with no task left: a new task takes the claim over. */
+  expiredClaims: StepCounts;
+  /** Tests that waited for a platform's maintenance, now over: pending. */
+  woken: StepCounts;
+  /** Pending tests of a platform now in maintenance: waiting. */
+  parked: StepCounts;
+  /** Pending tests queued into free slots. */
+  enqueued: StepCounts;
+}
+
+export async function sweepPending(deps: SweepPendingDeps): Promise<SweepPendingSummary> {
+  const summary: SweepPendingSummary = {
+    lostTasks: await requeueLostTasks(deps),
+    expiredClaims: await takeOverExpiredClaims(deps),
+    woken: noCounts(),
+    parked: noCounts(),
+    enqueued: noCounts(),
+  };
+  for (const platform of Object.keys(deps.config.platforms)) {
+    summary.woken = addCounts(summary.woken, await wakeAfterMaintenance(deps, platform));
+    summary.parked = addCounts(summary.parked, await parkForMaintenance(deps, platform));
+    summary.enqueued = addCounts(summary.enqueued, await fillFreeSlots(deps, platform));
+  }
+  return summary;
+}
+
+async function requeueLostTasks(deps: SweepPendingDeps): Promise<StepCounts> {
+  const limit = deps.config.sweeps.pendingBatch;
+  const updatedBefore = new Date(deps.now().getTime() - QUEUED_GRACE_MS);
+  const tests = await deps.store.listByStatus('queued', { limit, updatedBefore });
+  return eachCandidate(deps.log, 'lostTasks', tests, limit, async (test) => {
+    const task = await deps.queue.taskState({
+      testId: test.id,
+      generation: test.enqueueGeneration,
+    });
+    if (task !== 'missing') return task === 'exists' ? 'skipped' : 'failed';
+    const queued = await enqueueTest(deps, test, { from: ['queued'] });
+    if (!queued.queued) return queued.reason === 'moved' ? 'skipped' : 'failed';
+    deps.log
+      .child({ testId: test.id, platform: test.platform })
+      .warn('The task of a queued test was gone; queued again', {
+        lostGeneration: test.enqueueGeneration,
+        taskName: queued.taskName,
+      });
+    return 'done';
+  });
+}
+
+/**
+ * A claim outlives its lease only when its handler died. While its task is
+ * still in the queue, the queue's next delivery takes the claim over; once the
+ * task is gone, a new one does. Either way runTest looks for the VM the claim
+ * recorded before it creates one, so the takeover adopts rather than duplicates.
+ */
+async function takeOverExpiredClaims(deps: SweepPendingDeps): Promise<StepCounts> {
+  const limit = deps.config.sweeps.pendingBatch;
+  const now = deps.now();
+  const starting = await deps.store.listByStatus('starting', { limit, updatedBefore: now });
+  const expired = starting.filter((t) => t.leaseExpiresAt === null || t.leaseExpiresAt <= now);
+  const counts = await eachCandidate(deps.log, 'expiredClaims', expired, limit, async (test) => {
+    const task = await deps.queue.taskState({
+      testId: test.id,
+      generation: test.enqueueGeneration,
+    });
+    if (task !== 'missing') return task === 'exists' ? 'skipped' : 'failed';
+    const generation = test.enqueueGeneration + 1;
+    const created = await deps.queue.enqueue({ testId: test.id, generation });
+    if (!created.ok) return 'failed';
+    const moved = await deps.store.transition(test.id, {
+      from: ['starting'],
+      to: 'starting',
+      at: deps.now(),
+      message: test.message,
+      patch: { enqueueGeneration: generation },
+      expect: { enqueueGeneration: test.enqueueGeneration, attempts: test.attempts },
+    });
+    if (!moved.ok) return 'skipped';
+    deps.log
+      .child({ testId: test.id, platform: test.platform })
+      .warn('A claim outlived its handler; a new task takes it over', {
+        leaseExpiresAt: test.leaseExpiresAt,
+        instance: test.instance?.name,
+        taskName: created.taskName,
+      });
+    return 'done';
+  });
+  return { ...counts, more: starting.length >= limit };
+}
+
+async function wakeAfterMaintenance(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {
+  if (deps.config.platforms[platform]!.maintenance) return noCounts();
+  const limit = deps.config.sweeps.pendingBatch;
+  const tests = await deps.store.listByStatus('waiting', {
+    platform,
+    waitReason: 'maintenance',
+    limit,
+  });
+  return eachCandidate(deps.log, 'woken', tests, limit, (test) =>
+    moveAndPublish(deps, test, {
+      from: 'waiting',
+      to: 'pending',
+      message: waitingForSlot(platform),
+      waitReason: null,
+    }),
+  );
+}
+
+async function parkForMaintenance(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {
+  if (!deps.config.platforms[platform]!.maintenance) return noCounts();
+  const limit = deps.config.sweeps.pendingBatch;
+  const tests = await deps.store.listByStatus('pending', { platform, limit });
+  return eachCandidate(deps.log, 'parked', tests, limit, (test) =>
+    moveAndPublish(deps, test, {
+      from: 'pending',
+      to: 'waiting',
+      message: platformInMaintenance(platform),
+      waitReason: 'maintenance',
+    }),
+  );
+}
+
+/** Queues as many pending tests as the platform has slots that no claim or task will take. */
+async function fillFreeSlots(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {
+  const config = deps.config.platforms[platform]!;
+  if (config.maintenance) return noCounts();
+  const holders = await deps.store.slotHolders(platform);
+  let free = config.maxConcurrent - holders.length;
+  if (free <= 0) return noCounts();
+  // Queued tests will claim slots when their tasks run: those slots are spoken for.
+  const queued = await deps.store.listByStatus('queued', { platform, limit: free });
+  free -= queued.length;
+  if (free <= 0) return noCounts();
+  const limit = Math.min(free, deps.config.sweeps.pendingBatch);
+  const tests = await deps.store.listByStatus('pending', { platform, limit });
+  const counts = await eachCandidate(deps.log, 'enqueued', tests, limit, async (test) => {
+    const queued = await enqueueTest(deps, test);
+    if (!queued.queued) return queued.reason === 'moved' ? 'skipped' : 'failed';
+    await publishTestStatus(deps, queued.test);
+    return 'done';
+  });
+  // Stopping at the free slots is not a backlog for this step.
+  return { ...counts, more: counts.more && limit === deps.config.sweeps.pendingBatch };
+}
+
+async function moveAndPublish(
+  deps: SweepPendingDeps,
+  test: TestRecord,
+  move: {
+    from: 'waiting' | 'pending';
+    to: 'waiting' | 'pending';
+    message: string;
+    waitReason: TestRecord['waitReason'];
+  },
+): Promise<'done' | 'skipped'> {
+  const moved = await deps.store.transition(test.id, {
+    from: [move.from],
+    to: move.to,
+    at: deps.now(),
+    message: move.message,
+    patch: { waitReason: move.waitReason },
+  });
+  if (!moved.ok) return 'skipped';
+  deps.log
+    .child({ testId: test.id, platform: test.platform })
+    .info(move.to === 'pending' ? 'Maintenance over: test pending' : 'Platform in maintenance', {});
+  await publishTestStatus(deps, moved.test);
+  return 'done';
+}
