@@ -36,39 +36,15 @@ import {
   type LocalInstanceSummary,
   type VmEnd,
 } from './instance';
+import { bootVm } from './boot';
 import { aggregatedInstanceList, instanceList, selectInstances } from './listing';
-import { startMetadataServer, type MetadataView } from './metadata';
 import { OperationStore, type Operation, type OperationJson } from './operations';
+import { resolveOptions, type ComputeStandInOptions, type ResolvedOptions } from './options';
 import { Timers } from './timers';
 import { checkRequestId, validateInsert } from './validate';
-import { VmProcess, type VmExit } from './vm-process';
+import type { VmExit } from './vm-process';
 
-export type { InstanceStatus, LocalInstanceSummary, VmEnd };
-
-export interface ComputeStandInOptions {
-  /** Serve only this project (others answer 404); any project when unset. */
-  project?: string;
-  /** The project number the metadata server reports. Default 123456789012. */
-  projectNumber?: string;
-  /** Scales maxRunDuration and the default operation delay. Default 1. */
-  timeScale?: number;
-  /** Run each VM's startup-script as a local process. Default true. */
-  boot?: boolean;
-  /** How long an insert or delete operation takes. Default 50 ms × timeScale. */
-  operationDelayMs?: number;
-  /** How long operations.wait waits for DONE before answering anyway. Default 1000 ms. */
-  waitBudgetMs?: number;
-  /** Between SIGTERM and SIGKILL when a VM is stopped. Default 2000 ms. */
-  killGraceMs?: number;
-  /** Serial console kept per VM. Default 256 KiB. */
-  consoleLimitBytes?: number;
-  log?: (line: string) => void;
-  /** Extra environment for VM processes. */
-  env?: Record<string, string>;
-}
-
-/** Environment passed through to VM processes (the rest of ours stays out, as on a fresh VM). */
-const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL'];
+export type { ComputeStandInOptions, InstanceStatus, LocalInstanceSummary, VmEnd };
 
 export class ComputeState {
   readonly faults = new FaultQueue();
@@ -77,24 +53,12 @@ export class ComputeState {
   private readonly live = new Map<string, Instance>();
   /** The newest instance of each name, kept after deletion for its console and end. */
   private readonly lastByName = new Map<string, Instance>();
-  private readonly opts: Required<Omit<ComputeStandInOptions, 'project'>> & { project?: string };
+  private readonly opts: ResolvedOptions;
   private baseDir?: string;
   private closed = false;
 
   constructor(options: ComputeStandInOptions = {}) {
-    const timeScale = options.timeScale ?? 1;
-    this.opts = {
-      ...(options.project ? { project: options.project } : {}),
-      projectNumber: options.projectNumber ?? '123456789012',
-      timeScale,
-      boot: options.boot ?? true,
-      operationDelayMs: options.operationDelayMs ?? 50 * timeScale,
-      waitBudgetMs: options.waitBudgetMs ?? 1000,
-      killGraceMs: options.killGraceMs ?? 2000,
-      consoleLimitBytes: options.consoleLimitBytes ?? 256 * 1024,
-      log: options.log ?? (() => {}),
-      env: options.env ?? {},
-    };
+    this.opts = resolveOptions(options);
   }
 
   private checkProject(project: string): void {
@@ -192,56 +156,14 @@ export class ComputeState {
       });
     }
     const script = inst.attributes['startup-script'];
-    if (this.opts.boot && script !== undefined) inst.booting = this.boot(inst, script);
-  }
-
-  private async boot(inst: Instance, script: string): Promise<void> {
-    try {
-      inst.metadataServer = await startMetadataServer(() =>
-        inst.removal ? undefined : this.metadataView(inst),
-      );
-      if (inst.status !== 'RUNNING' || this.closed) {
-        await inst.metadataServer.close(); // stopped or deleted while it booted
-        return;
-      }
-      this.baseDir ??= mkdtempSync(join(tmpdir(), 'vmci-compute-'));
-      inst.dir = mkdtempSync(join(this.baseDir, `${inst.name}-`));
-      const host = `127.0.0.1:${inst.metadataServer.port}`;
-      const passed = Object.fromEntries(
-        PASSED_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])),
-      ) as Record<string, string>;
-      inst.vm = new VmProcess({
-        script,
-        dir: inst.dir,
-        env: {
-          ...passed,
-          ...this.opts.env,
-          VMCI_LOCAL: '1',
-          GCE_METADATA_HOST: host,
-          VMCI_METADATA_URL: `http://${host}/computeMetadata/v1`,
-        },
-        console: inst.console,
-        killGraceMs: this.opts.killGraceMs,
+    if (this.opts.boot && script !== undefined) {
+      inst.booting = bootVm(inst, script, {
+        opts: this.opts,
+        closed: () => this.closed,
+        baseDir: () => (this.baseDir ??= mkdtempSync(join(tmpdir(), 'vmci-compute-'))),
+        exited: (vm, exit) => this.poweredOff(vm, exit),
       });
-      this.opts.log(`compute: ${inst.name} booted: startup-script pid ${inst.vm.pid}`);
-      void inst.vm.exited.then((exit) => this.poweredOff(inst, exit));
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      inst.console.append(`vmci-local: boot failed: ${message}\n`);
-      this.opts.log(`compute: ${inst.name} failed to boot: ${message}`);
     }
-  }
-
-  private metadataView(inst: Instance): MetadataView {
-    return {
-      project: inst.project,
-      projectNumber: this.opts.projectNumber,
-      zone: inst.zone,
-      name: inst.name,
-      id: inst.id,
-      machineType: inst.spec.machineTypeName,
-      attributes: inst.attributes,
-    };
   }
 
   /** The startup script ended on its own, or was stopped by maxRunDuration (STOP). */
