@@ -240,15 +240,10 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
         status: 'timed_out',
         message: timeLimitExceeded(7),
         finishedAt: NOW,
-        deletion: {
-          name: vm.name,
-          zone: vm.zone,
-          requestedAt: NOW,
-          attempts: 0,
-          doneAt: null,
-          nextCheckAt: NOW,
-        },
+        deletion: { name: vm.name, zone: vm.zone, requestedAt: NOW, attempts: 0, doneAt: null },
       });
+      const nextCheckAt = stored?.deletion?.nextCheckAt;
+      expect(nextCheckAt?.getTime()).toBeGreaterThanOrEqual(NOW.getTime());
       expect(entriesOf(stored, 'timed_out')).toHaveLength(1);
       expect(await h.store.slotHolders('linux')).toEqual([]);
       expect(taskGenerations(h.queue)).toEqual({ r1: [3], p1: [1] });
@@ -260,8 +255,8 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       // Its teardown task deletes the VM; this run makes at most one Compute call for it.
       expect(h.vms.deleteOperations().get(`${vm.zone}/${vm.name}`) ?? 0).toBeLessThanOrEqual(1);
 
-      // Should the teardown task never run, the next run deletes the VM.
-      h.clock.advance(minutes(1));
+      // Should the teardown task never run, the first run after the recorded check deletes the VM.
+      h.clock.set(new Date(nextCheckAt!.getTime() + 1));
       await sweepExpired(h.deps);
       expect(h.vms.vms()).toEqual([]);
       expect((await h.store.getTest('r1'))?.deletion?.doneAt).toEqual(h.clock.now());
