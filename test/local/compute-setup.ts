@@ -31,9 +31,13 @@ export interface ComputeHarness {
   waitDone(op: Operation, zone?: string): Promise<Operation>;
   /** insert, then wait until DONE. */
   create(resource: InstanceResource, options?: { zone?: string }): Promise<Operation>;
+  /** instances.delete through the real client (no requestId unless given); its operation. */
+  del(name: string, options?: { zone?: string; requestId?: string }): Promise<Operation>;
   get(name: string, zone?: string): Promise<InstanceResource>;
   /** POST a JSON body to a path of the local port. */
   post(path: string, body: unknown): Promise<{ status: number; body: unknown }>;
+  /** GET a path of the local port as JSON. */
+  getJson(path: string): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
 }
 
@@ -76,6 +80,15 @@ export async function startCompute(options: ComputeStandInOptions = {}): Promise
     insert,
     waitDone,
     create: async (resource, opts = {}) => waitDone(await insert(resource, opts), opts.zone),
+    del: async (name, opts = {}) => {
+      const [lro] = await instances.delete({
+        project: PROJECT,
+        zone: opts.zone ?? ZONE,
+        instance: name,
+        ...(opts.requestId ? { requestId: opts.requestId } : {}),
+      });
+      return lro.latestResponse as Operation;
+    },
     get: async (name, zone = ZONE) =>
       (await instances.get({ project: PROJECT, zone, instance: name }))[0],
     post: async (path, body) => {
@@ -84,6 +97,10 @@ export async function startCompute(options: ComputeStandInOptions = {}): Promise
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
+      return { status: res.status, body: (await res.json()) as unknown };
+    },
+    getJson: async (path) => {
+      const res = await fetch(`${server.url}${path}`);
       return { status: res.status, body: (await res.json()) as unknown };
     },
     close: async () => {

@@ -312,7 +312,9 @@ describe('instances and operations (no boot)', () => {
     expect((await h.create({ name: 'z-other' }, { zone: OTHER_ZONE })).error).toBeFalsy();
     const listed = await fetch(`${h.url}/_local/compute/faults`).then((r) => r.json());
     expect(listed).toEqual({
-      faults: [{ code: 'ZONE_RESOURCE_POOL_EXHAUSTED', zone: ZONE, remaining: 2 }],
+      faults: [
+        { code: 'ZONE_RESOURCE_POOL_EXHAUSTED', operation: 'insert', zone: ZONE, remaining: 2 },
+      ],
     });
     expect((await h.create({ name: 'z-1' })).error?.errors?.[0]?.code).toBe(
       'ZONE_RESOURCE_POOL_EXHAUSTED',

@@ -1,36 +1,54 @@
-// Injected insert faults, shaped like the errors Compute really returns
-// (shared/fixtures/gcp-errors/). `POST /_local/compute/faults` or
-// `injectFault()` with `{code, zone?, count?, zonesAvailable?, delayMs?}`
-// makes the next `count` (default 1) inserts in `zone` (or in any zone) fail.
+// Injected insert and delete faults, shaped like the errors Compute really
+// returns (shared/fixtures/gcp-errors/). `POST /_local/compute/faults` or
+// `injectFault()` with `{code, zone?, count?, operation?, zonesAvailable?, delayMs?}`
+// makes the next `count` (default 1) calls of `operation` (default 'insert')
+// in `zone` (or in any zone) fail. An insert fault is never used up by a
+// delete, nor a delete fault by an insert.
 //
 // Accepted codes:
-//   Failed operation (insert answers 200 with an operation; the operation ends
+//   Failed operation (the call answers 200 with an operation; the operation ends
 //   DONE with `error.errors[0].code` = the code):
 //     ZONE_RESOURCE_POOL_EXHAUSTED              stockout (help + localizedMessage;
 //                                               + ErrorInfo when zonesAvailable is given)
 //     ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS stockout with ErrorInfo
 //                                               {reason: resource_availability, metadatas: {zone, vmType, zonesAvailable?}}
 //     QUOTA_EXCEEDED                            "Quota 'CPUS' exceeded", with quotaInfo
+//     RESOURCE_NOT_READY                        "The resource '…/instances/{name}' is not ready" (400)
+//     INTERNAL_ERROR                            "Internal error. Please try again …" (500)
 //     any other code (e.g. RESOURCE_OPERATION_RATE_EXCEEDED)
-//                                               that code, a generic message
-//   Synchronous HTTP error (insert itself throws):
+//                                               that code, a generic message (400)
+//   Synchronous HTTP error (the call itself throws):
 //     rateLimitExceeded   403 reason rateLimitExceeded (domain usageLimits)
 //     quotaExceeded       403 reason quotaExceeded (domain usageLimits)
 //     RATE_LIMITED_429    429 RESOURCE_EXHAUSTED, reason rateLimitExceeded + ErrorInfo RATE_LIMIT_EXCEEDED
 //     STOCKOUT_503        503 UNAVAILABLE, reason resourceNotAvailable; with zonesAvailable also
 //                         ErrorInfo resource_availability {zone, vmType, zonesAvailable}
-//     NOT_FOUND_IMAGE     404 reason notFound, for the request's boot image
+//     NOT_FOUND_IMAGE     404 reason notFound, for the request's boot image (inserts only)
 //     PERMISSION_DENIED   403 reason forbidden, "Required 'compute.instances.create' permission"
+//                         ('compute.instances.delete' for a delete)
 //   Slow operation (no error):
-//     SLOW_OPERATION      the insert succeeds, but its operation stays RUNNING for
-//                         `delayMs` (default 5000) before the VM comes up
-import { ComputeApiError, instancePath, legacyError, regionOf, zonePath } from './api';
+//     SLOW_OPERATION      the call succeeds, but its operation stays RUNNING for
+//                         `delayMs` (default 5000) before the VM comes up (insert)
+//                         or is gone (delete)
+//
+// Delete faults (`operation: 'delete'`): the VM stays as it was (RUNNING or
+// TERMINATED). A synchronous one is checked before the VM is looked up, as the
+// API front end would (so it is used up even by a delete of a missing VM); a
+// failed-operation one only by a delete of a VM that exists (otherwise: 404).
+// A delete repeated with the requestId of a failed one answers that same failed
+// operation and does nothing, as Compute does.
+import { ComputeApiError, instancePath, legacyError, randomId, regionOf, zonePath } from './api';
 import type { OperationFailure } from './operations';
+
+export type FaultOperation = 'insert' | 'delete';
+export const FAULT_OPERATIONS: readonly FaultOperation[] = ['insert', 'delete'];
 
 export interface FaultSpec {
   code: string;
   zone?: string;
   count?: number;
+  /** Which call the fault fails. Default 'insert'. */
+  operation?: FaultOperation;
   /** Zones named as having capacity, in a stockout's ErrorInfo. */
   zonesAvailable?: string[] | string;
   /** For SLOW_OPERATION: how long the operation stays RUNNING. */
@@ -39,14 +57,16 @@ export interface FaultSpec {
 
 export interface Fault {
   code: string;
+  operation: FaultOperation;
   zone?: string;
   remaining: number;
   zonesAvailable?: string[];
   delayMs?: number;
 }
 
-/** What a fault's payload may mention about the insert it fails. */
+/** What a fault's payload may mention about the call it fails. */
 export interface FaultContext {
+  method: FaultOperation;
   project: string;
   projectNumber: string;
   zone: string;
@@ -129,7 +149,7 @@ const SYNC_FAULTS: Record<string, SyncFault> = {
     legacyError(
       403,
       'forbidden',
-      `Required 'compute.instances.create' permission for '${instancePath(ctx.project, ctx.zone, ctx.name)}'`,
+      `Required 'compute.instances.${ctx.method === 'delete' ? 'delete' : 'create'}' permission for '${instancePath(ctx.project, ctx.zone, ctx.name)}'`,
     ),
 };
 
@@ -247,6 +267,28 @@ export function operationFailure(fault: Fault, ctx: FaultContext): OperationFail
         httpErrorMessage: 'FORBIDDEN',
       };
     }
+    case 'RESOURCE_NOT_READY':
+      return {
+        errors: [
+          {
+            code: fault.code,
+            message: `The resource '${instancePath(ctx.project, ctx.zone, ctx.name)}' is not ready`,
+          },
+        ],
+        httpErrorStatusCode: 400,
+        httpErrorMessage: 'BAD REQUEST',
+      };
+    case 'INTERNAL_ERROR':
+      return {
+        errors: [
+          {
+            code: fault.code,
+            message: `Internal error. Please try again or contact Google Support. (Code: '-${randomId()}')`,
+          },
+        ],
+        httpErrorStatusCode: 500,
+        httpErrorMessage: 'INTERNAL SERVER ERROR',
+      };
     default:
       return {
         errors: [
@@ -288,6 +330,12 @@ export function parseFaultSpec(body: unknown): FaultSpec {
   if (b.delayMs !== undefined && !(typeof b.delayMs === 'number' && b.delayMs >= 0)) {
     throw bad('delayMs must be a non-negative number');
   }
+  if (b.operation !== undefined && !FAULT_OPERATIONS.includes(b.operation as FaultOperation)) {
+    throw bad(`operation must be one of ${FAULT_OPERATIONS.join(', ')}`);
+  }
+  if (b.operation === 'delete' && b.code === 'NOT_FOUND_IMAGE') {
+    throw bad('NOT_FOUND_IMAGE fails inserts only');
+  }
   return b as unknown as FaultSpec;
 }
 
@@ -297,9 +345,10 @@ export class FaultQueue {
 
   /** Validates and queues a fault (a 400 ComputeApiError for a bad one). */
   add(spec: unknown): Fault {
-    const { code, zone, count, zonesAvailable, delayMs } = parseFaultSpec(spec);
+    const { code, zone, count, operation, zonesAvailable, delayMs } = parseFaultSpec(spec);
     const fault: Fault = {
       code,
+      operation: operation ?? 'insert',
       remaining: count ?? 1,
       ...(zone ? { zone } : {}),
       ...(zonesAvailable !== undefined
@@ -318,9 +367,11 @@ export class FaultQueue {
     return { ...fault };
   }
 
-  /** The first pending fault that applies to an insert in `zone`, not yet used up. */
-  peek(zone: string): Fault | undefined {
-    return this.faults.find((f) => f.zone === undefined || f.zone === zone);
+  /** The first pending fault that applies to an `operation` call in `zone`, not yet used up. */
+  peek(operation: FaultOperation, zone: string): Fault | undefined {
+    return this.faults.find(
+      (f) => f.operation === operation && (f.zone === undefined || f.zone === zone),
+    );
   }
 
   consume(fault: Fault): void {

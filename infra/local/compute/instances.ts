@@ -6,7 +6,11 @@
 //   The script exits → STOPPING → TERMINATED, like a VM that powered off.
 //   delete: STOPPING, the process group is stopped (SIGTERM, then SIGKILL), the
 //   instance is removed; its operation is DONE once both that and the
-//   operation delay are over.
+//   operation delay are over. An injected delete fault (faults.ts) leaves the
+//   VM as it was.
+//   powerOff (local): the guest shuts itself down unannounced: its process
+//   group is stopped and it is TERMINATED, as when its script exits.
+//   Every insert and delete call is noted in the call log (calls.ts).
 //   scheduling.maxRunDuration (× timeScale) from RUNNING: the VM is deleted
 //   (instanceTerminationAction DELETE) or stopped (otherwise).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,17 +21,22 @@ import {
   instancePath,
   instanceUrl,
   invalidField,
+  legacyError,
   notFound,
   rfc3339,
   zonePath,
 } from './api';
+import { bootVm } from './boot';
+import { CallLog, type CallNote, type CallResult, type ComputeCall } from './calls';
 import {
   FaultQueue,
   SLOW_OPERATION,
   isSyncFault,
   operationFailure,
   syncFaultError,
+  type Fault,
   type FaultContext,
+  type FaultOperation,
 } from './faults';
 import {
   Instance,
@@ -36,18 +45,18 @@ import {
   type LocalInstanceSummary,
   type VmEnd,
 } from './instance';
-import { bootVm } from './boot';
 import { aggregatedInstanceList, instanceList, selectInstances } from './listing';
 import { OperationStore, type Operation, type OperationJson } from './operations';
 import { resolveOptions, type ComputeStandInOptions, type ResolvedOptions } from './options';
 import { Timers } from './timers';
-import { checkRequestId, validateInsert } from './validate';
+import { checkRequestId, validateInsert, type ValidInsert } from './validate';
 import type { VmExit } from './vm-process';
 
 export type { ComputeStandInOptions, InstanceStatus, LocalInstanceSummary, VmEnd };
 
 export class ComputeState {
   readonly faults = new FaultQueue();
+  private readonly callLog = new CallLog();
   private readonly ops = new OperationStore();
   private readonly timers = new Timers();
   private readonly live = new Map<string, Instance>();
@@ -77,39 +86,43 @@ export class ComputeState {
   // --- instances.insert ---------------------------------------------------------------
 
   insert(project: string, zone: string, rawRequestId: string | null, body: unknown): OperationJson {
+    const b = body as Record<string, unknown> | null;
+    const name = typeof b === 'object' && b !== null && typeof b.name === 'string' ? b.name : '';
+    return this.callLog.track(
+      { method: 'insert', project, zone, name, requestId: rawRequestId },
+      (note) => this.insertCall(project, zone, rawRequestId, body, note),
+    );
+  }
+
+  private insertCall(
+    project: string,
+    zone: string,
+    rawRequestId: string | null,
+    body: unknown,
+    note: CallNote,
+  ): CallResult {
     this.checkProject(project);
     const requestId = checkRequestId(rawRequestId);
     const earlier = this.ops.forRequest(project, requestId);
-    if (earlier) return earlier.snapshot();
+    if (earlier) return { result: earlier.snapshot(), sameRequest: true };
 
     const spec = validateInsert(body, zone);
-    const ctx: FaultContext = {
-      project,
-      projectNumber: this.opts.projectNumber,
-      zone,
-      name: spec.name,
-      machineType: spec.machineTypeName,
-      image: spec.image,
-    };
-    const fault = this.faults.peek(zone);
+    const ctx = this.faultContext('insert', project, zone, spec.name, spec);
+    const fault = this.faults.peek('insert', zone);
     if (fault && isSyncFault(fault)) {
-      this.faults.consume(fault);
+      this.useFault(fault, note);
       this.opts.log(`compute: insert ${spec.name} in ${zone} fails with injected ${fault.code}`);
       throw syncFaultError(fault, ctx);
     }
     const path = instancePath(project, zone, spec.name);
     if (this.live.has(path)) throw alreadyExists(path);
-    if (fault) this.faults.consume(fault);
+    if (fault) this.useFault(fault, note);
 
     const targetLink = instanceUrl(project, zone, spec.name);
     if (fault && fault.code !== SLOW_OPERATION) {
-      const op = this.ops.create({ project, zone, operationType: 'insert', targetLink });
-      this.ops.remember(project, requestId, op);
       this.opts.log(`compute: insert ${spec.name} in ${zone} ends with injected ${fault.code}`);
-      const failure = operationFailure(fault, ctx);
-      this.timers.after(this.opts.operationDelayMs / 2, () => op.start());
-      this.timers.after(this.opts.operationDelayMs, () => op.finish(failure));
-      return op.snapshot();
+      const input = { project, zone, operationType: 'insert', targetLink };
+      return { result: this.failedOperation(input, requestId, fault, ctx), sameRequest: false };
     }
 
     const inst = new Instance(
@@ -139,6 +152,45 @@ export class ComputeState {
       if (!inst.removal) this.started(inst);
       op.finish();
     });
+    return { result: op.snapshot(), sameRequest: false };
+  }
+
+  private faultContext(
+    method: FaultOperation,
+    project: string,
+    zone: string,
+    name: string,
+    spec: ValidInsert | undefined,
+  ): FaultContext {
+    return {
+      method,
+      project,
+      projectNumber: this.opts.projectNumber,
+      zone,
+      name,
+      machineType: spec?.machineTypeName ?? '',
+      image: spec?.image ?? '',
+    };
+  }
+
+  /** Uses up one count of the fault, noted on the call. */
+  private useFault(fault: Fault, note: CallNote): void {
+    this.faults.consume(fault);
+    note.fault = fault.code;
+  }
+
+  /** An operation that ends DONE with the fault's error after the operation delay. */
+  private failedOperation(
+    input: Parameters<OperationStore['create']>[0],
+    requestId: string | undefined,
+    fault: Fault,
+    ctx: FaultContext,
+  ): OperationJson {
+    const op = this.ops.create(input);
+    this.ops.remember(input.project, requestId, op);
+    const failure = operationFailure(fault, ctx);
+    this.timers.after(this.opts.operationDelayMs / 2, () => op.start());
+    this.timers.after(this.opts.operationDelayMs, () => op.finish(failure));
     return op.snapshot();
   }
 
@@ -179,13 +231,17 @@ export class ComputeState {
     inst.end({ status: 'TERMINATED', ...exit });
   }
 
+  /** Powers the VM off: its process group is stopped, then poweredOff() marks it TERMINATED. */
   private stop(inst: Instance): void {
     if (inst.status !== 'RUNNING') return;
     inst.status = 'STOPPING';
     if (inst.vm) {
       void inst.vm.kill();
     } else {
+      // Nothing runs (no script, boot off, or still booting: boot() sees the status).
+      inst.cancelMaxRun?.();
       inst.status = 'TERMINATED';
+      void inst.metadataServer?.close();
       inst.end({ status: 'TERMINATED', exitCode: null, signal: null });
     }
   }
@@ -209,25 +265,52 @@ export class ComputeState {
   // --- instances.delete / get / list / getSerialPortOutput ------------------------------
 
   delete(project: string, zone: string, name: string, rawRequestId: string | null): OperationJson {
+    return this.callLog.track(
+      { method: 'delete', project, zone, name, requestId: rawRequestId },
+      (note) => this.deleteCall(project, zone, name, rawRequestId, note),
+    );
+  }
+
+  private deleteCall(
+    project: string,
+    zone: string,
+    name: string,
+    rawRequestId: string | null,
+    note: CallNote,
+  ): CallResult {
     this.checkProject(project);
     const requestId = checkRequestId(rawRequestId);
     const earlier = this.ops.forRequest(project, requestId);
-    if (earlier) return earlier.snapshot();
+    if (earlier) return { result: earlier.snapshot(), sameRequest: true };
+    const path = instancePath(project, zone, name);
+    const ctx = this.faultContext('delete', project, zone, name, this.live.get(path)?.spec);
+    const fault = this.faults.peek('delete', zone);
+    if (fault && isSyncFault(fault)) {
+      this.useFault(fault, note);
+      this.opts.log(`compute: delete ${name} in ${zone} fails with injected ${fault.code}`);
+      throw syncFaultError(fault, ctx);
+    }
     const inst = this.find(project, zone, name);
-    const op = this.ops.create({
+    if (fault) this.useFault(fault, note);
+    const input = {
       project,
       zone,
       operationType: 'delete',
       targetLink: instanceUrl(project, zone, name),
       targetId: inst.id,
-    });
+    };
+    if (fault && fault.code !== SLOW_OPERATION) {
+      this.opts.log(`compute: delete ${name} in ${zone} ends with injected ${fault.code}`);
+      return { result: this.failedOperation(input, requestId, fault, ctx), sameRequest: false };
+    }
+    const op = this.ops.create(input);
     this.ops.remember(project, requestId, op);
     op.start();
     const minimum = new Promise<void>((resolve) =>
-      this.timers.after(this.opts.operationDelayMs, resolve),
+      this.timers.after(fault?.delayMs ?? this.opts.operationDelayMs, resolve),
     );
     void Promise.all([this.remove(inst), minimum]).then(() => op.finish());
-    return op.snapshot();
+    return { result: op.snapshot(), sameRequest: false };
   }
 
   get(project: string, zone: string, name: string): Record<string, unknown> {
@@ -301,6 +384,42 @@ export class ComputeState {
     const inst = [...this.live.values()].find((i) => i.name === name) ?? this.lastByName.get(name);
     if (!inst) throw new Error(`no local instance named ${name}`);
     return inst;
+  }
+
+  /** Every insert and delete call received, oldest first. */
+  calls(): ComputeCall[] {
+    return this.callLog.list();
+  }
+
+  /**
+   * The guest shuts itself down without telling anyone: its process group is
+   * stopped and the instance is TERMINATED (still listed until deleted).
+   * Resolves once it is TERMINATED; a 404 for no live VM of that name, a 400
+   * for one that is not RUNNING yet or is being deleted.
+   */
+  async powerOff(name: string): Promise<LocalInstanceSummary> {
+    const matches = [...this.live.values()].filter((i) => i.name === name);
+    const inst = matches[0];
+    if (!inst) throw legacyError(404, 'notFound', `No local instance named '${name}'`);
+    if (matches.length > 1) {
+      throw legacyError(400, 'invalid', `Instances named '${name}' are in several zones`);
+    }
+    if (inst.removal) {
+      throw legacyError(400, 'resourceNotReady', `The instance '${name}' is being deleted`);
+    }
+    if (inst.status === 'PROVISIONING' || inst.status === 'STAGING') {
+      throw legacyError(
+        400,
+        'resourceNotReady',
+        `The instance '${name}' is ${inst.status}: it can power off once RUNNING`,
+      );
+    }
+    if (inst.status === 'RUNNING') {
+      this.opts.log(`compute: ${name} powers itself off`);
+      this.stop(inst);
+    }
+    if (inst.status !== 'TERMINATED') await inst.ended;
+    return inst.summary();
   }
 
   /** The VM's serial console (its startup-script's output), also after it is deleted. */

@@ -10,9 +10,13 @@
 //   GET    /compute/v1/projects/{p}/aggregated/instances?filter=&maxResults=&pageToken=
 //   GET    /compute/v1/projects/{p}/zones/{z}/operations/{op}
 //   POST   /compute/v1/projects/{p}/zones/{z}/operations/{op}/wait
-//   POST   /_local/compute/faults   {code, zone?, count?, zonesAvailable?, delayMs?}  (see faults.ts)
+//   POST   /_local/compute/faults   {code, zone?, count?, operation?, zonesAvailable?, delayMs?}
+//                                   (operation: 'insert' (default) or 'delete'; see faults.ts)
 //   GET    /_local/compute/faults   the pending faults;  DELETE: drop them all
 //   GET    /_local/compute/instances   the live local VMs
+//   POST   /_local/compute/instances/{name}/power-off   the guest shuts down: TERMINATED
+//                                   ({instance}, once TERMINATED; 404 no such VM, 400 not RUNNING)
+//   GET    /_local/compute/calls    {calls: [...]}: every insert and delete call, oldest first
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJson, sendJson } from '../http';
 import { ComputeApiError, sendComputeError } from './api';
@@ -95,6 +99,16 @@ export function computeRoutes(state: ComputeState): Route[] {
       method: 'GET',
       pattern: /^\/_local\/compute\/instances$/,
       handler: () => state.summaries(),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/_local\/compute\/instances\/([^/]+)\/power-off$/,
+      handler: async (m) => ({ instance: await state.powerOff(p(m, 0)) }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/_local\/compute\/calls$/,
+      handler: () => ({ calls: state.calls() }),
     },
   ];
 }
