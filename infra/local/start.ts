@@ -50,9 +50,9 @@ async function main(): Promise<void> {
     '',
     `  functions      ${cloud.functions.length ? cloud.functions.map((f) => `${u}/${f}`).join('  ') : '(none yet)'}`,
     `  GitHub API     ${u}/github   statuses: ${u}/github/repos/{owner}/{repo}/commits/{sha}/statuses`,
-    `  Compute        ${u}/compute/v1/...   live VMs: ${u}/_local/compute/instances   faults: POST ${u}/_local/compute/faults`,
+    `  Compute        ${u}/compute/v1/...   live VMs: ${u}/_local/compute/instances   faults: POST ${u}/_local/compute/faults   calls: ${u}/_local/compute/calls`,
     `  Cloud Tasks    ${u}/v2/projects/${config.project}/locations/${config.region}/queues/${config.queue.name}`,
-    `  Scheduler      ${u}/v1/projects/${config.project}/locations/${config.region}/jobs`,
+    `  Scheduler      ${u}/v1/projects/${config.project}/locations/${config.region}/jobs   (sweeps on schedule; POST .../jobs/{name}:run runs one now)`,
     `  Firestore      ${cloud.firestore.host} (emulator, project ${cloud.firestore.projectId})`,
     '',
     generatedSecret
