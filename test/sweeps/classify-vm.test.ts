@@ -114,6 +114,33 @@ describe('classifyVm', () => {
       });
     });
 
+    it('the deletion done since the VMs were listed: nothing left to delete, kept', () => {
+      // classifyVm's time is when the VMs were listed: a deletion noted done at
+      // or after it deleted the VM the listing still shows.
+      const listedAt = NOW;
+      const doneSince = deletion({ doneAt: listedAt, nextCheckAt: null });
+      const doneLater = deletion({ doneAt: new Date(listedAt.getTime() + 1), nextCheckAt: null });
+      const doneBefore = deletion({ doneAt: new Date(listedAt.getTime() - 1), nextCheckAt: null });
+      expect(classify(vm(), test('passed', { deletion: doneSince }), listedAt)).toEqual({
+        action: 'keep',
+        why: 'deleted_since_listed',
+      });
+      expect(classify(vm(), test('passed', { deletion: doneLater }), listedAt)).toEqual({
+        action: 'keep',
+        why: 'deleted_since_listed',
+      });
+      expect(classify(vm(), test('passed', { deletion: doneBefore }), listedAt)).toEqual({
+        action: 'delete',
+        why: 'test_ended',
+      });
+      // Only for this VM's deletion: another VM's, done since, saves nothing.
+      const otherDoneSince = deletion({ name: vmOf(ID, 'linux', 2).name, doneAt: listedAt });
+      expect(classify(vm(), test('passed', { deletion: otherDoneSince }), listedAt)).toEqual({
+        action: 'delete',
+        why: 'test_ended',
+      });
+    });
+
     it('the deletion recorded is of another VM (other name, or same name in another zone): delete', () => {
       const otherName = deletion({ name: vmOf(ID, 'linux', 2).name });
       const otherZone = deletion({ zone: OTHER_ZONE });

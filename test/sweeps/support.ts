@@ -13,14 +13,14 @@ import type { TestRecord, TestStatus, VmDeletion } from '../../shared/domain/tes
 import { createMemoryStatusPort, type MemoryStatusPort } from '../../shared/github/memory-statuses';
 import { createLogger, type Logger } from '../../shared/log';
 import { createMemoryQueue, type MemoryQueue } from '../../shared/queue/memory';
-import type { TaskQueue, TaskRequest } from '../../shared/queue/port';
+import type { TaskRequest } from '../../shared/queue/port';
 import type { TestStore } from '../../shared/store/port';
 import type { SweepExpiredDeps } from '../../shared/sweeps/deps';
 import { changed, type Change } from '../config/fixtures';
 import { at, T0, testRecord } from '../contracts/store/fixtures';
 import { captureLog, type LogEntry } from '../support/capture-log';
 
-export { at, T0 };
+export { at };
 
 const CONFIG_FILE = join(__dirname, '../fixtures/config/vmci.two-platforms.yaml');
 
@@ -457,9 +457,4 @@ export function countingStore(inner: TestStore): { store: TestStore; counts(): R
     },
   };
   return { store, counts: () => ({ documents, queries, transactions }) };
-}
-
-/** A queue whose every call goes to `inner`; for wrapping one method in a test. */
-export function queueWith(inner: TaskQueue, patch: Partial<TaskQueue>): TaskQueue {
-  return { enqueue: inner.enqueue, taskState: inner.taskState, ...patch };
 }

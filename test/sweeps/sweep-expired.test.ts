@@ -15,10 +15,10 @@ import { deletionRequestId, testLabel, VM_LABEL_KEYS } from '../../shared/domain
 import type { TestRecord } from '../../shared/domain/test';
 import type { GcpErrorClass } from '../../shared/gcp/errors';
 import type { TestStore } from '../../shared/store/port';
-import { noCounts } from '../../shared/sweeps/deps';
+import { COMPUTE_CONCURRENCY, noCounts } from '../../shared/sweeps/deps';
 import { sweepExpired } from '../../shared/sweeps/sweep-expired';
 import { ORPHAN_WINDOW_MS } from '../../shared/sweeps/vm-pass';
-import { deletionBackoffMs } from '../../shared/tests/teardown';
+import { deletionBackoffMs, teardownTestVm } from '../../shared/tests/teardown';
 import { useStore } from '../contracts/store/fixtures';
 import { storeKinds } from '../tests/stores';
 import {
@@ -592,6 +592,8 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       for (const entry of corrected) {
         expect(entry).toMatchObject({ level: 'warn', labels: { platform: 'linux' } });
       }
+      const lines = h.logs.lines.filter((l) => l.message === 'Capacity slot corrected');
+      expect(lines.map((l) => l.severity)).toEqual(Array(5).fill('WARNING'));
     });
 
     it('a slot given back starts the platform’s next pending test at once', async () => {
@@ -617,6 +619,122 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       expect(summary.slots).toEqual(counts({}));
       expect(h.logs.find('Capacity slot corrected')).toEqual([]);
       expect(await h.store.slotHolders('linux')).toEqual(['r1', 's1']);
+    });
+  });
+
+  describe('a platform in maintenance', () => {
+    const inMaintenance = () => sweepConfig(['platforms.linux.maintenance', true]);
+
+    it('a slot given back starts no pending test there', async () => {
+      const h = await setup([pendingTest('p1', { updatedAt: at(2) })], { config: inMaintenance() });
+      await holdSlots(h.store, 'linux', 'ghost');
+
+      await sweepExpired(h.deps);
+
+      expect(await h.store.slotHolders('linux')).toEqual([]);
+      expect((await h.store.getTest('p1'))?.status).toBe('pending');
+      expect(h.queue.tasks()).toEqual([]);
+    });
+
+    it('a test timed out there frees its slot, but starts no pending test there', async () => {
+      const late = runningTest('late', { startedAt: at(1), deadlineAt: at(11) });
+      const h = await setup([late, pendingTest('p1', { updatedAt: at(2) })], {
+        config: inMaintenance(),
+      });
+      await h.seedVm(late, { createdAt: at(1) });
+      await holdSlots(h.store, 'linux', 'late');
+
+      await sweepExpired(h.deps);
+
+      expect((await h.store.getTest('late'))?.status).toBe('timed_out');
+      expect((await h.store.getTest('p1'))?.status).toBe('pending');
+      expect(taskGenerations(h.queue)).toEqual({ late: [2] });
+    });
+  });
+
+  describe('slots put right without freeing one', () => {
+    it('a phantom holder released while a running test’s slot is restored: no pending test started', async () => {
+      // windows: 1 slot. The phantom held it, the running test did not: after the
+      // correction the running test holds it, and the platform is as full as before.
+      const win = runningTest('win', { platform: 'windows', deadlineAt: at(90) });
+      const h = await setup([win, pendingTest('p1', { platform: 'windows', updatedAt: at(2) })]);
+      await h.seedVm(win, { createdAt: at(1) });
+      await holdSlots(h.store, 'windows', 'ghost');
+
+      await sweepExpired(h.deps);
+
+      expect(await h.store.slotHolders('windows')).toEqual(['win']);
+      expect(h.config.platforms.windows!.maxConcurrent).toBe(1);
+      expect((await h.store.getTest('p1'))?.status).toBe('pending');
+      expect(h.statuses.posts()).toEqual([]);
+    });
+  });
+
+  describe('a deletion that finishes while the run looks at the VMs', () => {
+    it('the VM listed before its teardown task deleted it is not deleted again', async () => {
+      // The test ended; its teardown task deletes the VM and notes it done
+      // right after this run listed the VMs and before it reads the test.
+      const ended = endedTest('ended', dueDeletion({ nextCheckAt: at(31) }));
+      const h0 = await setup([ended]);
+      const vm = await h0.seedVm(ended, { createdAt: at(1) });
+      let tornDown = false;
+      const vms: typeof h0.vms = {
+        ...h0.vms,
+        async listVms(options) {
+          const listed = await h0.vms.listVms(options);
+          if (!tornDown) {
+            tornDown = true;
+            const test = (await h0.store.getTest('ended'))!;
+            await teardownTestVm(h0.deps, test, { budgetMs: 1000 });
+          }
+          return listed;
+        },
+      };
+
+      const summary = await sweepExpired(h0.depsWith(h0.store, { vms }));
+
+      expect(tornDown).toBe(true);
+      expect((await h0.store.getTest('ended'))?.deletion).toMatchObject({ doneAt: NOW });
+      expect(h0.vms.deleteOperations().get(`${vm.zone}/${vm.name}`)).toBe(1);
+      expect(summary.vms.orphans).toEqual(counts({}));
+    });
+  });
+
+  describe('Compute calls of one run', () => {
+    it('run several at once, never more than COMPUTE_CONCURRENCY, and each is done', async () => {
+      const many = 3 * COMPUTE_CONCURRENCY;
+      const deleting = Array.from({ length: many }, (_, i) =>
+        endedTest(`deleting-${String(i).padStart(2, '0')}`, dueDeletion()),
+      );
+      const config = sweepConfig(['sweeps.expiredBatch', 100]);
+      const h = await setup(deleting, { config });
+      for (const test of deleting) await h.seedVm(test, { createdAt: at(1) });
+      for (let i = 0; i < many; i++) {
+        await h.seedVm({ id: `missing-${i}`, platform: 'linux' }, { createdAt: at(1) });
+      }
+      let inFlight = 0;
+      let most = 0;
+      const vms: typeof h.vms = {
+        ...h.vms,
+        async deleteVm(name, zone, options) {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          try {
+            return await h.vms.deleteVm(name, zone, options);
+          } finally {
+            inFlight -= 1;
+          }
+        },
+      };
+
+      const summary = await sweepExpired(h.depsWith(h.store, { vms }));
+
+      expect(summary.deletions).toEqual(counts({ found: many, done: many }));
+      expect(summary.vms.orphans).toEqual(counts({ found: many, done: many }));
+      expect(h.vms.vms()).toEqual([]);
+      expect(most).toBeGreaterThan(1);
+      expect(most).toBeLessThanOrEqual(COMPUTE_CONCURRENCY);
     });
   });
 
