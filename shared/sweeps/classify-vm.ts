@@ -6,7 +6,7 @@ import { isTerminal, type TestRecord } from '../domain/test';
 
 export type VmVerdict =
   /** The live test's own VM, doing its work. */
-  | { action: 'keep'; why: 'own' | 'young' | 'deletion_recorded' }
+  | { action: 'keep'; why: 'own' | 'young' | 'deletion_recorded' | 'deleted_since_listed' }
   /** The running test's VM powered off without reporting: end the test. */
   | { action: 'end_test'; why: 'stopped_without_result' }
   | { action: 'delete'; why: 'no_test_id' | 'test_missing' | 'test_ended' | 'not_the_test_vm' };
@@ -14,12 +14,14 @@ export type VmVerdict =
 /** Compute's states of a VM that is not running and will not come back by itself. */
 const POWERED_OFF = ['TERMINATED', 'STOPPED', 'SUSPENDED'];
 
+/** `listedAt`: a moment before the VMs were listed, so a test read after it is newer than the list. */
 export function classifyVm(
   vm: VmInfo,
   test: TestRecord | null,
-  now: Date,
+  listedAt: Date,
   graceMs: number,
 ): VmVerdict {
+  const now = listedAt;
   // Creating and booting take a moment between "VM inserted" and "state written":
   // a young VM of a live test may be the one its claim is about to record.
   const young = !vm.createdAt || now.getTime() - vm.createdAt.getTime() < graceMs;
@@ -32,9 +34,10 @@ export function classifyVm(
   if (isTerminal(test.status)) {
     // The deletion path retries it with back-off and reports when it gives up.
     const recorded = test.deletion?.name === vm.name && test.deletion.zone === vm.zone;
-    if (recorded && test.deletion!.doneAt === null) {
-      return { action: 'keep', why: 'deletion_recorded' };
-    }
+    const doneAt = recorded ? test.deletion!.doneAt : null;
+    if (recorded && doneAt === null) return { action: 'keep', why: 'deletion_recorded' };
+    // Deleted since it was listed: nothing left to delete.
+    if (doneAt && doneAt >= listedAt) return { action: 'keep', why: 'deleted_since_listed' };
     return { action: 'delete', why: 'test_ended' };
   }
   const own = test.instance?.name === vm.name && test.instance.zone === vm.zone;

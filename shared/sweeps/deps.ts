@@ -46,11 +46,13 @@ export async function eachCandidate<T extends { id: string }>(
   limit: number,
   /** 'failed': could not act now (already logged), counted as an error. */
   act: (candidate: T) => Promise<'done' | 'skipped' | 'failed'>,
+  /** How many candidates are handled at once; 1 keeps their order. */
+  concurrency = 1,
 ): Promise<StepCounts> {
   const counts = noCounts();
   counts.found = candidates.length;
   counts.more = candidates.length >= limit;
-  for (const candidate of candidates) {
+  await forEachLimited(candidates, concurrency, async (candidate) => {
     try {
       const verdict = await act(candidate);
       counts[verdict === 'failed' ? 'errors' : verdict] += 1;
@@ -58,8 +60,27 @@ export async function eachCandidate<T extends { id: string }>(
       counts.errors += 1;
       log.error(`Sweep step ${step} failed for one candidate`, { candidate: candidate.id, error });
     }
-  }
+  });
   return counts;
+}
+
+/**
+ * Compute calls wait for their operation (seconds each): a batch of them is
+ * run this many at a time, so one run stays within the scheduler's deadline.
+ */
+export const COMPUTE_CONCURRENCY = 8;
+
+/** Runs `fn` over `items`, at most `concurrency` at once. `fn` must not throw. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 export function addCounts(a: StepCounts, b: StepCounts): StepCounts {

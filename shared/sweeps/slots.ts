@@ -32,6 +32,7 @@ async function reconcilePlatform(deps: SweepExpiredDeps, platform: string): Prom
   ];
   counts.found = suspects.length;
   let released = 0;
+  let holdersAfter = holders.size;
   for (const testId of suspects) {
     try {
       const fixed = await deps.store.reconcileSlot(platform, testId, deps.now());
@@ -40,6 +41,7 @@ async function reconcilePlatform(deps: SweepExpiredDeps, platform: string): Prom
         continue;
       }
       counts.done += 1;
+      holdersAfter = fixed.holders;
       if (fixed.change === 'released') released += 1;
       deps.log.child({ testId, platform }).warn('Capacity slot corrected', {
         change: fixed.change,
@@ -51,8 +53,10 @@ async function reconcilePlatform(deps: SweepExpiredDeps, platform: string): Prom
       deps.log.error('Could not correct a capacity slot', { platform, testId, error });
     }
   }
-  // A slot given back here is free now, not at the next pending sweep.
-  for (let i = 0; i < released; i += 1) {
+  // A slot given back here is free now, not at the next pending sweep; one
+  // given back while another was restored frees nothing.
+  const freed = Math.min(released, maxConcurrent - holdersAfter);
+  for (let i = 0; i < freed; i += 1) {
     if (!(await startNextPending(deps, platform))) break;
   }
   return counts;

@@ -9,7 +9,7 @@ import { timeLimitExceeded } from '../domain/messages';
 import type { TestRecord } from '../domain/test';
 import { endTest } from '../tests/end-test';
 import { teardownTestVm } from '../tests/teardown';
-import { eachCandidate, type StepCounts, type SweepExpiredDeps } from './deps';
+import { COMPUTE_CONCURRENCY, eachCandidate, type StepCounts, type SweepExpiredDeps } from './deps';
 import { reconcileSlots } from './slots';
 import { sweepVms, type VmSweepSummary } from './vm-pass';
 
@@ -35,24 +35,31 @@ export async function sweepExpired(deps: SweepExpiredDeps): Promise<SweepExpired
 async function finishDeletions(deps: SweepExpiredDeps): Promise<StepCounts> {
   const { expiredBatch: limit, deletionMaxAttempts, deletionBackoffSeconds } = deps.config.sweeps;
   const tests = await deps.store.listDueDeletions(deps.now(), limit);
-  return eachCandidate(deps.log, 'deletions', tests, limit, async (test) => {
-    const deletion = test.deletion!;
-    if (deletion.attempts >= deletionMaxAttempts) return giveUpDeletion(deps, test);
-    const outcome = await teardownTestVm(deps, test, {
-      budgetMs: deps.deleteBudgetMs,
-      backoffBaseMs: deletionBackoffSeconds * 1000,
-      expectAttempts: deletion.attempts,
-    });
-    switch (outcome.outcome) {
-      case 'gone':
-      case 'deleting':
-        return 'done';
-      case 'failed':
-        return 'failed';
-      default:
-        return 'skipped';
-    }
-  });
+  return eachCandidate(
+    deps.log,
+    'deletions',
+    tests,
+    limit,
+    async (test) => {
+      const deletion = test.deletion!;
+      if (deletion.attempts >= deletionMaxAttempts) return giveUpDeletion(deps, test);
+      const outcome = await teardownTestVm(deps, test, {
+        budgetMs: deps.deleteBudgetMs,
+        backoffBaseMs: deletionBackoffSeconds * 1000,
+        expectAttempts: deletion.attempts,
+      });
+      switch (outcome.outcome) {
+        case 'gone':
+        case 'deleting':
+          return 'done';
+        case 'failed':
+          return 'failed';
+        default:
+          return 'skipped';
+      }
+    },
+    COMPUTE_CONCURRENCY,
+  );
 }
 
 /** Stops retrying, once, and says so where Error Reporting shows it. */

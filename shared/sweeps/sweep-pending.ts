@@ -53,7 +53,7 @@ async function requeueLostTasks(deps: SweepPendingDeps): Promise<StepCounts> {
       testId: test.id,
       generation: test.enqueueGeneration,
     });
-    if (task !== 'missing') return task === 'exists' ? 'skipped' : 'failed';
+    if (task !== 'missing') return taskKnown(deps, test, task);
     const queued = await enqueueTest(deps, test, { from: ['queued'] });
     if (!queued.queued) return queued.reason === 'moved' ? 'skipped' : 'failed';
     deps.log
@@ -62,6 +62,8 @@ async function requeueLostTasks(deps: SweepPendingDeps): Promise<StepCounts> {
         lostGeneration: test.enqueueGeneration,
         taskName: queued.taskName,
       });
+    // The line may have said why the last task waited (a GCP retry): it is queued afresh now.
+    await publishTestStatus(deps, queued.test);
     return 'done';
   });
 }
@@ -82,10 +84,10 @@ async function takeOverExpiredClaims(deps: SweepPendingDeps): Promise<StepCounts
       testId: test.id,
       generation: test.enqueueGeneration,
     });
-    if (task !== 'missing') return task === 'exists' ? 'skipped' : 'failed';
+    if (task !== 'missing') return taskKnown(deps, test, task);
+    // The generation is taken first: only the run that takes it creates the
+    // task, and a task that then fails to be created is found missing next run.
     const generation = test.enqueueGeneration + 1;
-    const created = await deps.queue.enqueue({ testId: test.id, generation });
-    if (!created.ok) return 'failed';
     const moved = await deps.store.transition(test.id, {
       from: ['starting'],
       to: 'starting',
@@ -95,16 +97,39 @@ async function takeOverExpiredClaims(deps: SweepPendingDeps): Promise<StepCounts
       expect: { enqueueGeneration: test.enqueueGeneration, attempts: test.attempts },
     });
     if (!moved.ok) return 'skipped';
-    deps.log
-      .child({ testId: test.id, platform: test.platform })
-      .warn('A claim outlived its handler; a new task takes it over', {
-        leaseExpiresAt: test.leaseExpiresAt,
-        instance: test.instance?.name,
-        taskName: created.taskName,
+    const created = await deps.queue.enqueue({ testId: test.id, generation });
+    const log = deps.log.child({ testId: test.id, platform: test.platform });
+    if (!created.ok) {
+      log.warn('A claim outlived its handler, and its new task could not be created', {
+        generation,
+        code: created.code,
+        detail: created.detail,
       });
+      return 'failed';
+    }
+    log.warn('A claim outlived its handler; a new task takes it over', {
+      leaseExpiresAt: test.leaseExpiresAt,
+      instance: test.instance?.name,
+      taskName: created.taskName,
+    });
     return 'done';
   });
   return { ...counts, more: starting.length >= limit };
+}
+
+/** A task still there needs nothing; a queue that could not say is retried next run. */
+function taskKnown(
+  deps: SweepPendingDeps,
+  test: TestRecord,
+  task: 'exists' | 'unknown',
+): 'skipped' | 'failed' {
+  if (task === 'exists') return 'skipped';
+  deps.log
+    .child({ testId: test.id, platform: test.platform })
+    .warn('Could not ask the queue about a task; next run asks again', {
+      generation: test.enqueueGeneration,
+    });
+  return 'failed';
 }
 
 async function wakeAfterMaintenance(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {

@@ -8,7 +8,14 @@ import { deletionRequestId } from '../domain/naming';
 import type { TestRecord } from '../domain/test';
 import { endTest } from '../tests/end-test';
 import { classifyVm } from './classify-vm';
-import { eachCandidate, noCounts, type StepCounts, type SweepExpiredDeps } from './deps';
+import {
+  COMPUTE_CONCURRENCY,
+  eachCandidate,
+  forEachLimited,
+  noCounts,
+  type StepCounts,
+  type SweepExpiredDeps,
+} from './deps';
 
 /** Most VMs one run looks at. */
 export const VM_LIST_LIMIT = 500;
@@ -27,6 +34,7 @@ export interface VmSweepSummary {
 export async function sweepVms(deps: SweepExpiredDeps): Promise<VmSweepSummary> {
   const summary: VmSweepSummary = { listed: 0, orphans: noCounts(), lost: noCounts() };
   const zones = [...new Set(Object.values(deps.config.platforms).flatMap((p) => p.zones))];
+  const listedAt = deps.now();
   const listed = await deps.vms.listVms({ zones, limit: VM_LIST_LIMIT });
   if (!listed.ok) {
     deps.log.warn('Could not list the VMs; orphans wait for the next run', {
@@ -37,25 +45,24 @@ export async function sweepVms(deps: SweepExpiredDeps): Promise<VmSweepSummary> 
     return summary;
   }
   summary.listed = listed.vms.length;
-  const now = deps.now();
   const graceMs = deps.config.sweeps.orphanGraceMinutes * 60_000;
-  for (const vm of listed.vms) {
+  await forEachLimited(listed.vms, COMPUTE_CONCURRENCY, async (vm) => {
     try {
       const test = vm.testId ? await deps.store.getTest(vm.testId) : null;
-      const verdict = classifyVm(vm, test, now, graceMs);
-      if (verdict.action === 'keep') continue;
+      const verdict = classifyVm(vm, test, listedAt, graceMs);
+      if (verdict.action === 'keep') return;
       const counts = verdict.action === 'delete' ? summary.orphans : summary.lost;
       counts.found += 1;
       const outcome =
         verdict.action === 'delete'
-          ? await deleteOrphan(deps, vm, verdict.why, now)
+          ? await deleteOrphan(deps, vm, verdict.why, listedAt)
           : await endLostTest(deps, test!, VM_STOPPED_WITHOUT_RESULT, vm);
       counts[outcome === 'failed' ? 'errors' : outcome] += 1;
     } catch (error) {
       summary.orphans.errors += 1;
       deps.log.error('Sweep step vms failed for one VM', { instance: vm.name, error });
     }
-  }
+  });
   summary.orphans.more = listed.vms.length >= VM_LIST_LIMIT;
   const complete = listed.vms.length < VM_LIST_LIMIT;
   if (complete) {
@@ -129,11 +136,18 @@ async function endVanished(
   const updatedBefore = new Date(deps.now().getTime() - graceMs);
   const running = await deps.store.listByStatus('running', { limit, updatedBefore });
   const missing = running.filter((t) => t.instance && !listed.has(vmKey(t.instance)));
-  const counts = await eachCandidate(deps.log, 'vanished', missing, limit, async (test) => {
-    const found = await deps.vms.getVm(test.instance!.name, test.instance!.zone);
-    if ('error' in found) return 'failed';
-    if (found.found) return 'skipped';
-    return endLostTest(deps, test, VM_GONE_WITHOUT_RESULT, test.instance!);
-  });
+  const counts = await eachCandidate(
+    deps.log,
+    'vanished',
+    missing,
+    limit,
+    async (test) => {
+      const found = await deps.vms.getVm(test.instance!.name, test.instance!.zone);
+      if ('error' in found) return 'failed';
+      if (found.found) return 'skipped';
+      return endLostTest(deps, test, VM_GONE_WITHOUT_RESULT, test.instance!);
+    },
+    COMPUTE_CONCURRENCY,
+  );
   return { ...counts, more: running.length >= limit };
 }

@@ -9,7 +9,11 @@ import { enqueueTest } from '../queue/enqueue-test';
 import type { TaskQueue } from '../queue/port';
 import { hasPendingDeletion } from './teardown';
 
-export type AfterEndDeps = PublishDeps & { queue: TaskQueue };
+export type AfterEndDeps = PublishDeps & {
+  queue: TaskQueue;
+  /** Where known, a platform in maintenance gets no next test (it waits for the maintenance). */
+  config?: { platforms: Record<string, { maintenance: boolean }> };
+};
 
 export interface AfterEndOptions {
   /** The end move gave back the test's slot. */
@@ -65,6 +69,7 @@ export async function startNextPending(
   deps: AfterEndDeps,
   platform: string,
 ): Promise<string | null> {
+  if (deps.config?.platforms[platform]?.maintenance) return null;
   try {
     const [next] = await deps.store.listByStatus('pending', { platform, limit: 1 });
     if (!next) return null;

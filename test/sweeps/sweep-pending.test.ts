@@ -513,6 +513,9 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
       },
       tasks: { l1: [2], l2: [2], s1: [2], p2: [1], p3: [1], w1: [1] },
       posts: {
+        // A lost task's test is queued afresh, and says so.
+        l1: [TESTS_QUEUED],
+        l2: [TESTS_QUEUED],
         p2: [TESTS_QUEUED],
         p3: [TESTS_QUEUED],
         m1: [waitingForSlot('windows')],
@@ -571,42 +574,6 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
         `queued: ${TESTS_QUEUED}`,
       ]);
       expect(postsByTest(h)).toEqual({ m1: [waitingForSlot('windows'), TESTS_QUEUED] });
-    });
-
-    it('a run that fills slots while another counts them queues no more than the free slots', async () => {
-      // Run A counts windows' queued tests (none), then run B queues w1 into the
-      // one free slot, then A lists the pending tests: w2 must not be queued too.
-      const config = sweepConfig();
-      const h = await setup(
-        [
-          pendingTest('w1', { platform: 'windows', updatedAt: at(1) }),
-          pendingTest('w2', { platform: 'windows', updatedAt: at(2) }),
-        ],
-        { config },
-      );
-      const other = current().peer();
-      let interleaved = false;
-      const a: TestStore = {
-        ...h.store,
-        listByStatus: async (status, opts) => {
-          const listed = await h.store.listByStatus(status, opts);
-          if (!interleaved && status === 'queued' && opts.platform === 'windows') {
-            interleaved = true;
-            await sweepPending(h.depsWith(other));
-          }
-          return listed;
-        },
-      };
-
-      await sweepPending(h.depsWith(a));
-
-      expect(interleaved).toBe(true);
-      const statuses = await statusesOf(h.store, 'w1', 'w2');
-      const queued = Object.values(statuses).filter((s) => s === 'queued').length;
-      expect({ queued, statuses }).toEqual({
-        queued: 1,
-        statuses: { w1: 'queued', w2: 'pending' },
-      });
     });
   });
 });
