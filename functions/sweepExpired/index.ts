@@ -33,7 +33,7 @@ http(
       serviceAccount: schedulerServiceAccount(config),
       log,
     },
-    // Deletions are checked again next run: a short wait keeps a run short.
-    (runLog) => sweepExpired({ ...services, queue, vms, deleteBudgetMs: 20_000, log: runLog }),
+    // A deletion not seen done is checked again after its back-off: a short wait keeps a run short.
+    (runLog) => sweepExpired({ ...services, queue, vms, deleteBudgetMs: 5_000, log: runLog }),
   ),
 );
