@@ -14,6 +14,12 @@ import { addCounts, eachCandidate, noCounts, type StepCounts, type SweepPendingD
 
 /** A queued test this recent is left alone: its enqueuer may still be at work. */
 export const QUEUED_GRACE_MS = 60_000;
+/**
+ * A pending test this recent is left alone too: the webhook queues the tests
+ * it creates itself, and an end queues the next test into the slot it frees.
+ * Racing them would post the same status twice.
+ */
+export const PENDING_GRACE_MS = 30_000;
 
 export interface SweepPendingSummary {
   /** Queued tests whose task was gone: queued again under a new task name. */
@@ -37,9 +43,13 @@ export async function sweepPending(deps: SweepPendingDeps): Promise<SweepPending
     enqueued: noCounts(),
   };
   for (const platform of Object.keys(deps.config.platforms)) {
-    summary.woken = addCounts(summary.woken, await wakeAfterMaintenance(deps, platform));
+    const woken = await wakeAfterMaintenance(deps, platform);
+    summary.woken = addCounts(summary.woken, woken.counts);
     summary.parked = addCounts(summary.parked, await parkForMaintenance(deps, platform));
-    summary.enqueued = addCounts(summary.enqueued, await fillFreeSlots(deps, platform));
+    summary.enqueued = addCounts(
+      summary.enqueued,
+      await fillFreeSlots(deps, platform, woken.tests),
+    );
   }
   return summary;
 }
@@ -132,40 +142,57 @@ function taskKnown(
   return 'failed';
 }
 
-async function wakeAfterMaintenance(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {
-  if (deps.config.platforms[platform]!.maintenance) return noCounts();
+/** Also returns the tests it made pending, for this run's fill step. */
+async function wakeAfterMaintenance(
+  deps: SweepPendingDeps,
+  platform: string,
+): Promise<{ counts: StepCounts; tests: TestRecord[] }> {
+  const woken: TestRecord[] = [];
+  if (deps.config.platforms[platform]!.maintenance) return { counts: noCounts(), tests: woken };
   const limit = deps.config.sweeps.pendingBatch;
   const tests = await deps.store.listByStatus('waiting', {
     platform,
     waitReason: 'maintenance',
     limit,
   });
-  return eachCandidate(deps.log, 'woken', tests, limit, (test) =>
-    moveAndPublish(deps, test, {
+  const counts = await eachCandidate(deps.log, 'woken', tests, limit, async (test) => {
+    const moved = await moveAndPublish(deps, test, {
       from: 'waiting',
       to: 'pending',
       message: waitingForSlot(platform),
       waitReason: null,
-    }),
-  );
+    });
+    if (moved) woken.push(moved);
+    return moved ? 'done' : 'skipped';
+  });
+  return { counts, tests: woken };
 }
 
 async function parkForMaintenance(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {
   if (!deps.config.platforms[platform]!.maintenance) return noCounts();
   const limit = deps.config.sweeps.pendingBatch;
   const tests = await deps.store.listByStatus('pending', { platform, limit });
-  return eachCandidate(deps.log, 'parked', tests, limit, (test) =>
-    moveAndPublish(deps, test, {
+  return eachCandidate(deps.log, 'parked', tests, limit, async (test) => {
+    const moved = await moveAndPublish(deps, test, {
       from: 'pending',
       to: 'waiting',
       message: platformInMaintenance(platform),
       waitReason: 'maintenance',
-    }),
-  );
+    });
+    return moved ? 'done' : 'skipped';
+  });
 }
 
-/** Queues as many pending tests as the platform has slots that no claim or task will take. */
-async function fillFreeSlots(deps: SweepPendingDeps, platform: string): Promise<StepCounts> {
+/**
+ * Queues as many pending tests as the platform has slots that no claim or
+ * task will take: those pending for a while, longest first, then those this
+ * run woke.
+ */
+async function fillFreeSlots(
+  deps: SweepPendingDeps,
+  platform: string,
+  woken: readonly TestRecord[],
+): Promise<StepCounts> {
   const config = deps.config.platforms[platform]!;
   if (config.maintenance) return noCounts();
   const holders = await deps.store.slotHolders(platform);
@@ -176,7 +203,12 @@ async function fillFreeSlots(deps: SweepPendingDeps, platform: string): Promise<
   free -= queued.length;
   if (free <= 0) return noCounts();
   const limit = Math.min(free, deps.config.sweeps.pendingBatch);
-  const tests = await deps.store.listByStatus('pending', { platform, limit });
+  const updatedBefore = new Date(deps.now().getTime() - PENDING_GRACE_MS);
+  const waited = await deps.store.listByStatus('pending', { platform, limit, updatedBefore });
+  const tests = [...waited, ...woken.filter((t) => !waited.some((w) => w.id === t.id))].slice(
+    0,
+    limit,
+  );
   const counts = await eachCandidate(deps.log, 'enqueued', tests, limit, async (test) => {
     const queued = await enqueueTest(deps, test);
     if (!queued.queued) return queued.reason === 'moved' ? 'skipped' : 'failed';
@@ -196,7 +228,7 @@ async function moveAndPublish(
     message: string;
     waitReason: TestRecord['waitReason'];
   },
-): Promise<'done' | 'skipped'> {
+): Promise<TestRecord | null> {
   const moved = await deps.store.transition(test.id, {
     from: [move.from],
     to: move.to,
@@ -204,10 +236,10 @@ async function moveAndPublish(
     message: move.message,
     patch: { waitReason: move.waitReason },
   });
-  if (!moved.ok) return 'skipped';
+  if (!moved.ok) return null;
   deps.log
     .child({ testId: test.id, platform: test.platform })
     .info(move.to === 'pending' ? 'Maintenance over: test pending' : 'Platform in maintenance', {});
   await publishTestStatus(deps, moved.test);
-  return 'done';
+  return moved.test;
 }

@@ -70,6 +70,8 @@ export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Prom
         const result = await enqueueTest(deps, test);
         if (result.queued) touched.set(test.id, result.test);
         else if (result.reason === 'queue_failed') notQueued.push(test.id);
+        // Queued (or ended) by another writer meanwhile, who posts its status.
+        else touched.delete(test.id);
       }),
   );
 

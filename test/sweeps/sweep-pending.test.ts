@@ -8,7 +8,7 @@ import { platformInMaintenance, TESTS_QUEUED, waitingForSlot } from '../../share
 import type { TestRecord } from '../../shared/domain/test';
 import type { TestStore } from '../../shared/store/port';
 import { noCounts } from '../../shared/sweeps/deps';
-import { QUEUED_GRACE_MS, sweepPending } from '../../shared/sweeps/sweep-pending';
+import { PENDING_GRACE_MS, QUEUED_GRACE_MS, sweepPending } from '../../shared/sweeps/sweep-pending';
 import { useStore } from '../contracts/store/fixtures';
 import { storeKinds } from '../tests/stores';
 import {
@@ -350,19 +350,36 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
         pw: [TESTS_QUEUED],
       });
 
-      // Maintenance over: all three wake; the two free slots go to the first two (updatedAt, then id).
+      // Maintenance over: all three wake; the two free slots go to the two that
+      // waited longest (w1 waited before p1 and p2 were parked).
       const after = harness(h.store, { config: sweepConfig(), now: at(40) });
       const woken = await sweepPending(after.deps);
       expect(woken.woken).toEqual(counts({ found: 3, done: 3 }));
       expect(await statusesOf(h.store, 'p1', 'p2', 'w1')).toEqual({
         p1: 'queued',
-        p2: 'queued',
-        w1: 'pending',
+        p2: 'pending',
+        w1: 'queued',
       });
     });
   });
 
   describe('pending tests into free slots', () => {
+    it('leaves a test pending for less than PENDING_GRACE_MS to the webhook or end that queues it', async () => {
+      const ms = (delta: number) => new Date(NOW.getTime() - PENDING_GRACE_MS + delta);
+      const h = await setup([
+        pendingTest('fresh', { updatedAt: ms(0) }),
+        pendingTest('waited', { updatedAt: ms(-1) }),
+      ]);
+
+      await sweepPending(h.deps);
+
+      expect(await statusesOf(h.store, 'fresh', 'waited')).toEqual({
+        fresh: 'pending',
+        waited: 'queued',
+      });
+      expect(postsByTest(h)).toEqual({ waited: [TESTS_QUEUED] });
+    });
+
     it.each([
       { maxConcurrent: 2, holders: 0, queued: 0, pending: 3, expected: 2 },
       { maxConcurrent: 3, holders: 1, queued: 1, pending: 4, expected: 1 },
