@@ -47,8 +47,11 @@ export async function publishTestStatus(
   for (let round = 1; posted && round < PUBLISH_ROUNDS; round++) {
     const fresh = await deps.store.getTest(test.id).catch(() => null);
     if (!fresh) break;
-    // Compared with what this publisher posted last, whatever the store noted since.
-    const next = await publishOnce(deps, { ...fresh, githubStatus: posted });
+    // Compared with the latest post known: this publisher's own, or one another
+    // publisher noted after it (that one landed on GitHub later, so it shows).
+    const noted = fresh.githubStatus;
+    const latest = noted && noted.at > posted.at ? noted : posted;
+    const next = await publishOnce(deps, { ...fresh, githubStatus: latest });
     if (!next.posted) break;
     ({ outcome, posted } = next);
   }

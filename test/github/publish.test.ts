@@ -184,6 +184,39 @@ describe('publishTestStatus', () => {
     expect((await current()).githubStatus).toMatchObject({ description: 'PR closed' });
   });
 
+  it('a publisher does not post again what another posted after it (both chasing the newest)', async () => {
+    const port = createMemoryStatusPort();
+    const { deps, store, current, tick } = await setup(port);
+    let interleaved = false;
+    // Publisher A's post is noted; before A reads the test again, the test moves
+    // on and publisher B posts and notes the newer state, later than A's post.
+    const racing: TestStore = {
+      ...store,
+      recordStatusPosted: async (id, posted) => {
+        const noted = await store.recordStatusPosted(id, posted);
+        if (!interleaved) {
+          interleaved = true;
+          tick(4);
+          const moved = await store.transition(TEST_ID, {
+            from: ['queued'],
+            to: 'canceled',
+            at: at(4),
+            message: 'PR closed',
+          });
+          if (!moved.ok) throw new Error('the move failed');
+          await publishTestStatus(deps, moved.test);
+        }
+        return noted;
+      },
+    };
+
+    await publishTestStatus({ ...deps, store: racing }, await current());
+
+    expect(interleaved).toBe(true);
+    expect(port.posts().map((p) => p.description)).toEqual(['Tests queued', 'PR closed']);
+    expect((await current()).githubStatus).toMatchObject({ description: 'PR closed' });
+  });
+
   it('still reports the post when the store cannot note it', async () => {
     const port = createMemoryStatusPort();
     const { deps, current, capture } = await setup(port);
