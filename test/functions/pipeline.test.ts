@@ -4,9 +4,6 @@
 // progress function, the final commit status on the local GitHub, and the
 // VM's teardown. Nothing here is a double: only the clock of the local cloud
 // is shortened.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveVmToken } from '../../shared/auth/vm-token';
 import { PR_CLOSED, RUNNING_TESTS, waitingForSlot } from '../../shared/domain/messages';
@@ -20,6 +17,7 @@ import {
   useWebhookCloud,
   type WebhookCloud,
 } from './webhook-support';
+import { useSuiteRepo } from '../support/suite-repo';
 
 const ROOT = join(__dirname, '..', '..');
 const LINUX_ONLY_CONFIG = join(ROOT, 'config/vmci.local.yaml');
@@ -29,38 +27,12 @@ jest.setTimeout(120_000);
 
 // --- a local repository whose commits pass, fail or run for long ------------------
 
-const repoDir = mkdtempSync(join(tmpdir(), 'vmci-pipeline-repo-'));
-afterAll(() => rmSync(repoDir, { recursive: true, force: true }));
-
-function git(...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: repoDir,
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: repoDir,
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
-    },
-  }).trim();
-}
-
-/** Commits a run-tests.sh (the local config's test command runs it) and returns the sha. */
-function commitSuite(label: string, script: string): string {
-  writeFileSync(join(repoDir, 'run-tests.sh'), `# ${label}\n${script}\n`);
-  git('add', 'run-tests.sh');
-  git('commit', '-q', '-m', label);
-  return git('rev-parse', 'HEAD');
-}
+const suiteRepo = useSuiteRepo('vmci-pipeline-repo-');
+const repoDir = suiteRepo.dir;
+const commitSuite = suiteRepo.commit;
 
 const summaryOf = (passed: number, failed: number) =>
   `printf '{"passed":${passed},"failed":${failed}}' > "$VMCI_RESULTS_DIR/summary.json"`;
-
-beforeAll(() => {
-  git('init', '-q', '-b', 'main');
-});
 
 function linuxOnly(changes: Partial<VmciConfig['platforms'][string]> = {}) {
   return (config: VmciConfig): VmciConfig => ({

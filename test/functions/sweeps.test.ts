@@ -10,9 +10,6 @@
 // run" does). Where a case needs time to have passed (a test queued a minute
 // ago, a deadline or a back-off that is over), the test writes the earlier
 // time into the test's document instead of waiting for it.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintLocalToken } from '../../shared/auth/local-token';
 import { deriveVmToken } from '../../shared/auth/vm-token';
@@ -81,6 +78,7 @@ import {
   taskNameOf,
   type WebhookCloud,
 } from './webhook-support';
+import { useSuiteRepo } from '../support/suite-repo';
 
 jest.setTimeout(60_000);
 
@@ -764,37 +762,8 @@ describe('the sweeps, with VMs that run nothing', () => {
 
 // --- a real VM ----------------------------------------------------------------------------------
 
-/** A local git repository whose commits hold a run-tests.sh (the local config's test command). */
-function localRepo() {
-  const dir = mkdtempSync(join(tmpdir(), 'vmci-sweeps-repo-'));
-  const git = (...args: string[]) =>
-    execFileSync('git', args, {
-      cwd: dir,
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: dir,
-        GIT_AUTHOR_NAME: 'Test',
-        GIT_AUTHOR_EMAIL: 'test@example.com',
-        GIT_COMMITTER_NAME: 'Test',
-        GIT_COMMITTER_EMAIL: 'test@example.com',
-      },
-    }).trim();
-  beforeAll(() => git('init', '-q', '-b', 'main'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return {
-    dir,
-    commit(label: string, script: string): string {
-      writeFileSync(join(dir, 'run-tests.sh'), `# ${label}\n${script}\n`);
-      git('add', 'run-tests.sh');
-      git('commit', '-q', '-m', label);
-      return git('rev-parse', 'HEAD');
-    },
-  };
-}
-
 describe('a VM running the real startup script, kept alive past its deadline', () => {
-  const repo = localRepo();
+  const repo = useSuiteRepo('vmci-sweeps-repo-');
   // Long enough that Compute's own maxRunDuration (scaled by the cloud's clock) never ends it.
   const maxRunMinutes = 120;
   const h = useSweepCloud({

@@ -11,6 +11,7 @@ import { classifyGcpError } from '../../shared/gcp/errors';
 import {
   eventually,
   machineType,
+  metadata,
   OTHER_ZONE,
   PROJECT,
   startCompute,
@@ -19,10 +20,6 @@ import {
   type ComputeHarness,
   type Operation,
 } from './compute-setup';
-
-const metadata = (items: Record<string, string>) => ({
-  items: Object.entries(items).map(([key, value]) => ({ key, value })),
-});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -128,3 +128,8 @@ export async function eventually(check: () => boolean, timeoutMs = 8000): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Instance metadata in the REST shape, from a plain map. */
+export const metadata = (items: Record<string, string>) => ({
+  items: Object.entries(items).map(([key, value]) => ({ key, value })),
+});

@@ -7,6 +7,7 @@ import { classifyGcpError } from '../../shared/gcp/errors';
 import {
   eventually,
   machineType,
+  metadata,
   OTHER_ZONE,
   PROJECT,
   startCompute,
@@ -15,10 +16,6 @@ import {
   type ComputeHarness,
   type Operation,
 } from './compute-setup';
-
-const metadata = (items: Record<string, string>) => ({
-  items: Object.entries(items).map(([key, value]) => ({ key, value })),
-});
 
 describe('instances and operations (no boot)', () => {
   let h: ComputeHarness;

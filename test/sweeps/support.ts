@@ -207,6 +207,16 @@ export interface VmRef {
 
 export const NOW = at(30);
 
+/** A harness over the current store, with `tests` stored first. */
+export async function seededHarness(
+  store: TestStore,
+  tests: readonly TestRecord[],
+  options: { config?: VmciConfig } = {},
+): Promise<Harness> {
+  if (tests.length > 0) await store.createTests(tests);
+  return harness(store, options);
+}
+
 export function harness(
   store: TestStore,
   options: { config?: VmciConfig; now?: Date; queue?: MemoryQueue; vms?: VmProvisioner } = {},

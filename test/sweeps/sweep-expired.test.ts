@@ -25,6 +25,7 @@ import {
   at,
   endedTest,
   harness,
+  seededHarness,
   holdSlots,
   NOW,
   pendingTest,
@@ -68,14 +69,8 @@ function entriesOf(test: TestRecord | null, status: string) {
 describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make }) => {
   const current = useStore(make);
 
-  async function setup(
-    tests: readonly TestRecord[],
-    options: { config?: VmciConfig } = {},
-  ): Promise<Harness> {
-    const { store } = current();
-    if (tests.length > 0) await store.createTests(tests);
-    return harness(store, options);
-  }
+  const setup = (tests: readonly TestRecord[], options: { config?: VmciConfig } = {}) =>
+    seededHarness(current().store, tests, options);
 
   describe('recorded VM deletions', () => {
     it('due: Compute deletes the VM once, and the deletion is noted done', async () => {

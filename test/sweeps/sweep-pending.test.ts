@@ -14,6 +14,7 @@ import { storeKinds } from '../tests/stores';
 import {
   at,
   harness,
+  seededHarness,
   holdSlots,
   loseTask,
   NOW,
@@ -51,14 +52,8 @@ async function changesOf(store: TestStore, id: string): Promise<string[]> {
 describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make }) => {
   const current = useStore(make);
 
-  async function setup(
-    tests: readonly TestRecord[],
-    options: { config?: VmciConfig } = {},
-  ): Promise<Harness> {
-    const { store } = current();
-    if (tests.length > 0) await store.createTests(tests);
-    return harness(store, options);
-  }
+  const setup = (tests: readonly TestRecord[], options: { config?: VmciConfig } = {}) =>
+    seededHarness(current().store, tests, options);
 
   describe('queued tests whose task was lost', () => {
     it('get a task of generation + 1 and stay queued with that generation', async () => {
