@@ -43,6 +43,8 @@ export interface BuildVmSpecInput {
   metadata: Record<string, string>;
   /** The startup script's content (not its path). */
   startupScript: string;
+  /** The `vmci-deployment` label (deploymentLabel of the public URL). */
+  deployment?: string;
 }
 
 export function buildVmSpec(input: BuildVmSpecInput): VmSpec {
@@ -72,7 +74,7 @@ export function buildVmSpec(input: BuildVmSpecInput): VmSpec {
     ...(platform.serviceAccount ? { serviceAccount: platform.serviceAccount } : {}),
     // vm-ci's own labels last: orphan detection relies on them (the schema
     // already refuses configured keys under the `vmci` prefix).
-    labels: { ...platform.labels, ...vmLabels(platformName, test.id) },
+    labels: { ...platform.labels, ...vmLabels(platformName, test.id, input.deployment) },
     // The test id is always there: getVm and the orphan sweep read it.
     metadata: {
       ...input.metadata,

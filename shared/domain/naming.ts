@@ -217,6 +217,7 @@ export const VM_LABEL_KEYS = {
   managed: 'vmci',
   test: 'vmci-test',
   platform: 'vmci-platform',
+  deployment: 'vmci-deployment',
 } as const;
 
 /** Metadata key on every VM holding the full test id (DESIGN §6). */
@@ -246,13 +247,25 @@ export function testLabel(id: string): string {
   return prefix === '' ? hash : `${prefix}-${hash}`;
 }
 
-export type VmLabels = Readonly<Record<(typeof VM_LABEL_KEYS)[keyof typeof VM_LABEL_KEYS], string>>;
+export type VmLabels = Readonly<
+  Record<Exclude<(typeof VM_LABEL_KEYS)[keyof typeof VM_LABEL_KEYS], 'vmci-deployment'>, string>
+> & { readonly 'vmci-deployment'?: string };
+
+/**
+ * The `vmci-deployment` label: which vm-ci made the VM, from its public URL
+ * (each deployment serves its functions at its own). Two deployments sharing
+ * a project then never take each other's VMs for orphans.
+ */
+export function deploymentLabel(publicUrl: string): string {
+  return sha256Hex(['vmci/deployment/v1', publicUrl.replace(/\/+$/, '')]).slice(0, 16);
+}
 
 /** Labels on every VM: `vmci=true` marks the VMs this system owns (and may delete). */
-export function vmLabels(platform: string, id: string): VmLabels {
+export function vmLabels(platform: string, id: string, deployment?: string): VmLabels {
   return {
     [VM_LABEL_KEYS.managed]: 'true',
     [VM_LABEL_KEYS.test]: testLabel(id),
     [VM_LABEL_KEYS.platform]: labelValue(platform),
+    ...(deployment === undefined ? {} : { [VM_LABEL_KEYS.deployment]: deployment }),
   } as VmLabels;
 }

@@ -16,7 +16,7 @@ import {
   VM_STARTED,
   waitingForSlot,
 } from '../domain/messages';
-import { vmName } from '../domain/naming';
+import { deploymentLabel, vmName } from '../domain/naming';
 import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
 import { GCP_ERROR_CODES, type GcpErrorClass } from '../gcp/errors';
 import { publishTestStatus } from '../github/publish';
@@ -138,6 +138,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
       provisioning: placement.provisioning,
       metadata: vmMetadata(deps, current, platform),
       startupScript,
+      deployment: deploymentLabel(deps.config.publicUrl),
     });
     const instance: TestInstance = {
       name: spec.name,

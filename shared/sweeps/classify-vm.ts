@@ -6,7 +6,10 @@ import { isTerminal, type TestRecord } from '../domain/test';
 
 export type VmVerdict =
   /** The live test's own VM, doing its work. */
-  | { action: 'keep'; why: 'own' | 'young' | 'deletion_recorded' | 'deleted_since_listed' }
+  | {
+      action: 'keep';
+      why: 'own' | 'young' | 'deletion_recorded' | 'deleted_since_listed' | 'other_deployment';
+    }
   /** The running test's VM powered off without reporting: end the test. */
   | { action: 'end_test'; why: 'stopped_without_result' }
   | { action: 'delete'; why: 'no_test_id' | 'test_missing' | 'test_ended' | 'not_the_test_vm' };
@@ -20,8 +23,14 @@ export function classifyVm(
   test: TestRecord | null,
   listedAt: Date,
   graceMs: number,
+  /** This deployment's `vmci-deployment` label: a VM with another one is not ours to judge. */
+  deployment?: string,
 ): VmVerdict {
   const now = listedAt;
+  const madeBy = vm.labels[VM_LABEL_KEYS.deployment];
+  if (deployment !== undefined && madeBy !== undefined && madeBy !== deployment) {
+    return { action: 'keep', why: 'other_deployment' };
+  }
   // Creating and booting take a moment between "VM inserted" and "state written":
   // a young VM of a live test may be the one its claim is about to record.
   const young = !vm.createdAt || now.getTime() - vm.createdAt.getTime() < graceMs;

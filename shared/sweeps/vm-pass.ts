@@ -4,7 +4,7 @@
 // VMs that exist, not with the tests ever run.
 import type { VmInfo } from '../compute/port';
 import { VM_GONE_WITHOUT_RESULT, VM_STOPPED_WITHOUT_RESULT } from '../domain/messages';
-import { deletionRequestId } from '../domain/naming';
+import { deletionRequestId, deploymentLabel } from '../domain/naming';
 import type { TestRecord } from '../domain/test';
 import { endTest } from '../tests/end-test';
 import { classifyVm } from './classify-vm';
@@ -34,6 +34,7 @@ export interface VmSweepSummary {
 export async function sweepVms(deps: SweepExpiredDeps): Promise<VmSweepSummary> {
   const summary: VmSweepSummary = { listed: 0, orphans: noCounts(), lost: noCounts() };
   const zones = [...new Set(Object.values(deps.config.platforms).flatMap((p) => p.zones))];
+  const deployment = deploymentLabel(deps.config.publicUrl);
   const listedAt = deps.now();
   const listed = await deps.vms.listVms({ zones, limit: VM_LIST_LIMIT });
   if (!listed.ok) {
@@ -49,7 +50,7 @@ export async function sweepVms(deps: SweepExpiredDeps): Promise<VmSweepSummary> 
   await forEachLimited(listed.vms, COMPUTE_CONCURRENCY, async (vm) => {
     try {
       const test = vm.testId ? await deps.store.getTest(vm.testId) : null;
-      const verdict = classifyVm(vm, test, listedAt, graceMs);
+      const verdict = classifyVm(vm, test, listedAt, graceMs, deployment);
       if (verdict.action === 'keep') return;
       const counts = verdict.action === 'delete' ? summary.orphans : summary.lost;
       counts.found += 1;

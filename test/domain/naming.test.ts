@@ -14,6 +14,7 @@ import {
   testLabel,
   uuidV5,
   vmLabels,
+  deploymentLabel,
   vmName,
   type TestKey,
 } from '../../shared/domain/naming';
@@ -364,7 +365,7 @@ describe('labels', () => {
   it('keys and values are valid GCE labels', () => {
     fc.assert(
       fc.property(platform, anyTestId, (p, id) => {
-        const labels = vmLabels(p, id);
+        const labels = vmLabels(p, id, deploymentLabel(`https://${p}.example.com`));
         expect(Object.keys(labels).sort()).toEqual(Object.values(VM_LABEL_KEYS).sort());
         for (const [k, v] of Object.entries(labels)) {
           expect(k).toMatch(/^[a-z][a-z0-9_-]{0,62}$/);
@@ -373,6 +374,14 @@ describe('labels', () => {
         }
       }),
     );
+  });
+
+  it('the deployment label tells public URLs apart, a trailing slash aside', () => {
+    const a = deploymentLabel('https://europe-west1-ci.cloudfunctions.net');
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(deploymentLabel('https://europe-west1-ci.cloudfunctions.net/')).toBe(a);
+    expect(deploymentLabel('https://us-central1-ci.cloudfunctions.net')).not.toBe(a);
+    expect(vmLabels('linux', 't1')).not.toHaveProperty('vmci-deployment');
   });
 
   it('the test label is distinct per test id, even when ids share 63 characters', () => {

@@ -25,7 +25,7 @@ import {
   VM_STOPPED_WITHOUT_RESULT,
   waitingForSlot,
 } from '../../shared/domain/messages';
-import { testLabel, vmName } from '../../shared/domain/naming';
+import { deploymentLabel, testLabel, vmLabels, vmName } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { silentLogger } from '../../shared/log';
 import { capacityToDoc } from '../../shared/store/firestore-convert';
@@ -359,6 +359,13 @@ describe('the sweeps, with VMs that run nothing', () => {
         metadata: null,
       });
       const ofMissing = await insertVm(h, { testId: missingId, attempt: 1 });
+      // Another vm-ci in the same project made this one: not ours to judge.
+      const elsewhereId = idOf(shaOf('sweeps/staging'), 'linux');
+      const elsewhere = await insertVm(h, {
+        testId: elsewhereId,
+        attempt: 1,
+        labels: vmLabels('linux', elsewhereId, deploymentLabel('https://staging.example.com')),
+      });
       const own = await insertVm(h, { testId: starting.id, attempt: 1 });
       const young = await insertVm(h, { testId: starting.id, attempt: 2 });
       const youngVm = cloud.compute.instances().find((vm) => vm.name === young)!;
@@ -370,11 +377,11 @@ describe('the sweeps, with VMs that run nothing', () => {
 
       expect(Date.now() - Date.parse(youngVm.createdAt)).toBeLessThan(graceMs);
       expect(first.summary.vms).toEqual({
-        listed: 4,
+        listed: 5,
         orphans: counts({ found: 2, done: 2 }),
         lost: counts(),
       });
-      expect(vmNames(h)).toEqual([own, young].sort());
+      expect(vmNames(h)).toEqual([elsewhere, own, young].sort());
       expect(deletesOf(h, unowned)).toEqual([{ outcome: 'new_operation' }]);
       expect(deletesOf(h, ofMissing)).toEqual([{ outcome: 'new_operation' }]);
       const deleted = linesWith(h, 'Orphan VM deleted');
@@ -388,7 +395,8 @@ describe('the sweeps, with VMs that run nothing', () => {
       const second = await runSweep(h, 'sweepExpired');
 
       expect(second.summary.vms.orphans).toEqual(counts({ found: 1, done: 1 }));
-      expect(vmNames(h)).toEqual([own]);
+      expect(vmNames(h)).toEqual([elsewhere, own].sort());
+      expect(deletesOf(h, elsewhere)).toEqual([]);
       expect(deletesOf(h, young)).toEqual([{ outcome: 'new_operation' }]);
       expect(linesWith(h, 'Orphan VM deleted').at(-1)).toMatchObject({ why: 'not_the_test_vm' });
       // Every orphan deletion is a named request, so racing sweeps make one operation.

@@ -12,7 +12,7 @@ import {
   VM_STARTED,
   waitingForSlot,
 } from '../../shared/domain/messages';
-import { taskId, testLabel, vmName } from '../../shared/domain/naming';
+import { deploymentLabel, taskId, testLabel, vmName } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { classifyGcpError } from '../../shared/gcp/errors';
 import { taskGeneration } from '../../shared/domain/naming';
@@ -123,6 +123,7 @@ describe('runTest: a VM for a queued test', () => {
       vmci: 'true',
       'vmci-test': testLabel(test.id),
       'vmci-platform': 'linux',
+      'vmci-deployment': deploymentLabel(h.deps.config.publicUrl),
     });
     expect(vm!.maxRunSeconds).toBeGreaterThan(MAX_RUN_MINUTES * 60);
     // The token lives only on the VM: neither the test document nor a log line holds it.

@@ -1,7 +1,7 @@
 // classifyVm (DESIGN §3.4): what the expired sweep does with one labelled VM,
 // from the VM and the test its metadata names. Pure: every verdict from data.
 import type { VmInfo } from '../../shared/compute/port';
-import { testLabel, VM_LABEL_KEYS, vmLabels } from '../../shared/domain/naming';
+import { deploymentLabel, testLabel, VM_LABEL_KEYS, vmLabels } from '../../shared/domain/naming';
 import {
   LIVE_STATUSES,
   TERMINAL_STATUSES,
@@ -158,6 +158,33 @@ describe('classifyVm', () => {
       expect(classify(vm({ createdAt: NOW }), test('failed', { deletion: null }))).toEqual({
         action: 'delete',
         why: 'test_ended',
+      });
+    });
+  });
+
+  describe('the deployment that made it', () => {
+    const ours = deploymentLabel('https://ci.example.com');
+    const theirs = deploymentLabel('https://staging.example.com');
+    const labelled = (deployment: string) =>
+      vm({ labels: { ...vmLabels('linux', ID, deployment) } });
+
+    it('another deployment’s VM is kept whatever its test here (missing, ended)', () => {
+      for (const t of [null, test('passed')]) {
+        expect(classifyVm(labelled(theirs), t, NOW, GRACE_MS, ours)).toEqual({
+          action: 'keep',
+          why: 'other_deployment',
+        });
+      }
+    });
+
+    it('its own deployment’s VM, or one with no deployment label, is judged as usual', () => {
+      expect(classifyVm(labelled(ours), null, NOW, GRACE_MS, ours)).toEqual({
+        action: 'delete',
+        why: 'test_missing',
+      });
+      expect(classifyVm(vm(), null, NOW, GRACE_MS, ours)).toEqual({
+        action: 'delete',
+        why: 'test_missing',
       });
     });
   });
