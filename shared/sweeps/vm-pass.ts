@@ -9,6 +9,7 @@ import type { TestRecord } from '../domain/test';
 import { endTest } from '../tests/end-test';
 import { classifyVm } from './classify-vm';
 import {
+  addCounts,
   COMPUTE_CONCURRENCY,
   eachCandidate,
   forEachLimited,
@@ -65,16 +66,10 @@ export async function sweepVms(deps: SweepExpiredDeps): Promise<VmSweepSummary> 
     }
   });
   summary.orphans.more = listed.vms.length >= VM_LIST_LIMIT;
-  const complete = listed.vms.length < VM_LIST_LIMIT;
-  if (complete) {
+  // Only a complete list can tell that a VM is missing from it.
+  if (!summary.orphans.more) {
     const vanished = await endVanished(deps, new Set(listed.vms.map(vmKey)), graceMs);
-    summary.lost = {
-      found: summary.lost.found + vanished.found,
-      done: summary.lost.done + vanished.done,
-      skipped: summary.lost.skipped + vanished.skipped,
-      errors: summary.lost.errors + vanished.errors,
-      more: vanished.more,
-    };
+    summary.lost = addCounts(summary.lost, vanished);
   }
   return summary;
 }
