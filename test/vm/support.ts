@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMetadataServer } from '../../infra/local/compute/metadata';
+import { git } from '../support/git';
 
 export const SCRIPT = join(__dirname, '../../infra/vm/linux/startup.sh');
 export const TOKEN = 'vmci-tok_Zq9-very-secret-4711';
@@ -32,20 +33,6 @@ export interface Repo {
   first: string;
   /** A later commit on the branch tip: its README says "second". */
   second: string;
-}
-
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, ...args], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: dir,
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
-    },
-  }).trim();
 }
 
 /** A repository with two commits; tests run the first, so a branch tip would be wrong. */
