@@ -187,21 +187,26 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     FIRESTORE_EMULATOR_HOST: firestore.host,
     VMCI_FIRESTORE_PROJECT: firestore.projectId,
   });
+  const closeStandIns = () =>
+    Promise.all([
+      standIns.tasks.close(),
+      standIns.compute.close(),
+      standIns.scheduler.close(),
+      standIns.github.close(),
+    ]);
+  const closeAll = async () => {
+    await closeStandIns();
+    await server.close();
+    await emulator.stop();
+    rmSync(configDir, { recursive: true, force: true });
+  };
   let mounted: LocalService[];
   try {
     mounted = functions.length ? [mountFunctions(functions)] : [];
   } catch (err) {
     // A function that fails its cold start (bad config, a module that cannot
     // load) must not leave the emulator, the VMs or the server running.
-    await Promise.all([
-      standIns.tasks.close(),
-      standIns.compute.close(),
-      standIns.scheduler.close(),
-      standIns.github.close(),
-    ]);
-    await server.close();
-    await emulator.stop();
-    rmSync(configDir, { recursive: true, force: true });
+    await closeAll();
     throw err;
   }
   const place = () => {
@@ -215,14 +220,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     );
   };
   place();
-
-  const closeStandIns = () =>
-    Promise.all([
-      standIns.tasks.close(),
-      standIns.compute.close(),
-      standIns.scheduler.close(),
-      standIns.github.close(),
-    ]);
 
   const cloud: LocalCloud = {
     url,
@@ -250,12 +247,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       standIns = makeStandIns();
       place();
     },
-    async close() {
-      await closeStandIns();
-      await server.close();
-      await emulator.stop();
-      rmSync(configDir, { recursive: true, force: true });
-    },
+    close: closeAll,
   };
   return cloud;
 }
