@@ -222,6 +222,9 @@ async function claim(
       attempts: test.attempts + 1,
       leaseExpiresAt: new Date(now.getTime() + deps.leaseMs),
     },
+    // Of racing takers of the same claim (the status alone cannot tell a
+    // starting test taken over from one just claimed), only the first wins.
+    expect: { attempts: test.attempts },
     // A starting test taken over already holds its slot.
     ...(test.status === 'starting'
       ? {}

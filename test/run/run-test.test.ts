@@ -578,6 +578,26 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     expect(h.vms.vms().map((vm) => vm.name)).toEqual([running.instance!.name]);
   });
 
+  it('two deliveries taking over one expired claim: one claims, the other is told to retry', async () => {
+    const h = harness({ createBudgetMs: 10 });
+    const test = await h.addTest();
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    expect((await h.run(test.id)).http).toBe(503);
+    const held = await h.get(test.id);
+    // The earlier attempt's VM vanished: each taker that holds the claim would make a VM.
+    h.vms.remove(held.instance!.name, held.instance!.zone);
+
+    const outcomes = await Promise.all([h.run(test.id, 1), h.run(test.id, 1)]);
+
+    expect(outcomes.map((o) => o.http).sort()).toEqual([200, 503]);
+    expect(outcomes.find((o) => o.http === 503)!.outcome).toMatch(/^claim lost/);
+    const running = await h.get(test.id);
+    expect(running).toMatchObject({ status: 'running', attempts: 2 });
+    expect(h.vms.vms().map((vm) => vm.name)).toEqual([running.instance!.name]);
+    expect(h.vms.insertCalls()).toBe(2);
+    expect(await h.store.slotHolders('linux')).toEqual([test.id]);
+  });
+
   it('ten concurrent deliveries of one task make one VM and one running test', async () => {
     const h = harness();
     const test = await h.addTest();
