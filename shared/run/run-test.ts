@@ -312,7 +312,7 @@ async function markRunning(
     log.info('Test moved while its VM started', { reason: result.reason });
     const current = 'current' in result ? result.current : undefined;
     if (current && isTerminal(current.status) && current.deletion?.name === instance.name) {
-      await teardownTestVm(deps, current, { budgetMs: deps.createBudgetMs, evenIfDone: true });
+      await teardownTestVm(deps, current, { ...teardownOptions(deps), evenIfDone: true });
     }
     return done(`moved while starting (${result.reason})`);
   }
@@ -390,10 +390,7 @@ async function teardown(
   test: TestRecord,
   request: RunTestRequest,
 ): Promise<RunTestOutcome> {
-  const outcome = await teardownTestVm(deps, test, {
-    budgetMs: deps.createBudgetMs,
-    backoffBaseMs: deps.config.sweeps.deletionBackoffSeconds * 1000,
-  });
+  const outcome = await teardownTestVm(deps, test, teardownOptions(deps));
   if (outcome.outcome === 'gone' || outcome.outcome === 'nothing') return done('VM deleted', test);
   const again = outcome.outcome === 'deleting' || outcome.error.retriable;
   if (again && !isLastAttempt(deps, request)) return retry(`VM deletion ${outcome.outcome}`, test);
@@ -404,6 +401,14 @@ async function teardown(
       outcome: outcome.outcome,
     });
   return done(`VM deletion ${outcome.outcome}`, test);
+}
+
+/** How runTest deletes a VM: within its create budget, backing off as configured. */
+function teardownOptions(deps: RunTestDeps): { budgetMs: number; backoffBaseMs: number } {
+  return {
+    budgetMs: deps.createBudgetMs,
+    backoffBaseMs: deps.config.sweeps.deletionBackoffSeconds * 1000,
+  };
 }
 
 /** The queue will not deliver this task again after this attempt. */

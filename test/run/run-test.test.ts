@@ -642,6 +642,33 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     });
     expect(await h.store.slotHolders('linux')).toEqual([]);
   });
+  it('a cancel while the VM starts, and the deletion fails: its next check backs off from the configured base', async () => {
+    let cancelIt: (() => Promise<void>) | undefined;
+    const h = harness({
+      onSleep: async () => cancelIt?.(),
+      config: runConfig(['sweeps.deletionBackoffSeconds', 7]),
+    });
+    const test = await h.addTest();
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 1_000 });
+    h.vms.failNext('deleteVm', classifyGcpError({ errors: [{ code: 'RATE_LIMIT_EXCEEDED' }] }));
+    cancelIt = async () => {
+      cancelIt = undefined;
+      await cancelTest(
+        { store: h.store, log: silentLogger, now: h.deps.now },
+        test.id,
+        'PR closed',
+      );
+    };
+
+    expect((await h.run(test.id)).outcome).toMatch(/^moved while starting/);
+
+    expect((await h.get(test.id)).deletion).toMatchObject({
+      attempts: 1,
+      doneAt: null,
+      nextCheckAt: new Date(h.clock() + 7_000),
+    });
+  });
+
   it('a cancel whose teardown found nothing (404) before the VM existed: runTest still deletes the VM', async () => {
     let cancelIt: (() => Promise<void>) | undefined;
     const h = harness({ onSleep: async () => cancelIt?.() });
