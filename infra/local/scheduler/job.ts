@@ -1,11 +1,9 @@
 // A Cloud Scheduler Job in its REST JSON form (v1), checked and completed with
 // the service's defaults. Only HTTP targets are supported.
-import { HTTP_METHODS, type HttpMethod } from '../google-enums';
 import { randomBytes } from 'node:crypto';
+import { HTTP_METHODS, type HttpMethod } from '../google-enums';
 import { HttpError } from '../http';
 import { CronError, parseCron } from './cron';
-
-export { HTTP_METHODS, type HttpMethod };
 
 export interface JobJson {
   name: string;

@@ -7,7 +7,7 @@ import { HttpError } from '../http';
 import { parseTaskName } from './names';
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from './time';
 
-export { HTTP_METHODS, type HttpMethod };
+export type { HttpMethod };
 export const TASK_VIEWS = ['VIEW_UNSPECIFIED', 'BASIC', 'FULL'] as const;
 export type TaskView = Exclude<(typeof TASK_VIEWS)[number], 'VIEW_UNSPECIFIED'>;
 export const QUEUE_STATES = ['STATE_UNSPECIFIED', 'RUNNING', 'PAUSED', 'DISABLED'] as const;
