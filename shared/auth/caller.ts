@@ -34,10 +34,7 @@ export interface CallerVerifier {
 }
 
 /** Google's issuers for ID tokens, both spellings it uses. */
-export const GOOGLE_ISSUERS: readonly string[] = [
-  'accounts.google.com',
-  'https://accounts.google.com',
-];
+const GOOGLE_ISSUERS: readonly string[] = ['accounts.google.com', 'https://accounts.google.com'];
 
 const UNAUTHENTICATED =
   "Unauthenticated: this endpoint accepts only signed calls from vm-ci's task queue and scheduler.";

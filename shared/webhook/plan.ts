@@ -9,8 +9,6 @@ import { newTestRecord, type NewTestInput } from '../domain/new-test';
 import { LIVE_STATUSES, type TestRecord, type TestStatus, type WaitReason } from '../domain/test';
 import type { CancelSelector } from '../tests/cancel';
 import type { PullRequestEvent, PushEvent, WebhookEvent, WorkflowRunEvent } from './events';
-
-export type { CancelSelector };
 import { afterWait, startState, type GateTarget, type StartContext } from './gates';
 
 interface ReleaseScope {
@@ -49,14 +47,14 @@ export type WebhookPlan =
     };
 
 /** Which older tests of a PR a new head commit cancels, per `supersede`. */
-export const SUPERSEDED_STATUSES: Readonly<Record<SupersedeMode, readonly TestStatus[]>> = {
+const SUPERSEDED_STATUSES: Readonly<Record<SupersedeMode, readonly TestStatus[]>> = {
   queued: ['waiting', 'pending', 'queued'], // no VM yet
   all: LIVE_STATUSES,
   none: [],
 };
 
 /** PR authors who may run code without the approval label (DESIGN §5). */
-export const TRUSTED_ASSOCIATIONS: readonly string[] = ['OWNER', 'MEMBER', 'COLLABORATOR'];
+const TRUSTED_ASSOCIATIONS: readonly string[] = ['OWNER', 'MEMBER', 'COLLABORATOR'];
 
 /** Actions of a PR that put a new head commit up for testing. */
 const HEAD_ACTIONS: readonly string[] = ['opened', 'synchronize', 'reopened'];
