@@ -3,7 +3,7 @@ import { isTerminal } from '../../../shared/domain/test';
 import type { TestView } from '../../../shared/tests/view';
 import { seconds, short, type Followed } from './follow';
 import type { DemoCommit, Suite } from './repo';
-import type { PostedStatus } from './statuses';
+import { latestByContext, type PostedStatus } from './statuses';
 
 export const EXPECTED: Record<Suite, { status: string; state: string }> = {
   passing: { status: 'passed', state: 'success' },
@@ -88,8 +88,7 @@ export function verdict(
       problems.push(`${name} should end ${want.status}, it is ${got}`);
     }
   }
-  const latest = new Map<string, string>();
-  for (const s of statuses) latest.set(s.context, s.state); // oldest first: the last one wins
+  const latest = latestByContext(statuses);
   if (latest.size === 0) problems.push(`${name} has no commit status`);
   for (const [context, state] of latest) {
     if (state !== want.state)

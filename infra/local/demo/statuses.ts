@@ -18,9 +18,13 @@ export async function listStatuses(
   return ((await res.json()) as PostedStatus[]).reverse(); // GitHub lists newest first
 }
 
+/** Each context's latest state (the list is oldest first: the last one wins). */
+export function latestByContext(list: PostedStatus[]): Map<string, string> {
+  return new Map(list.map((s) => [s.context, s.state]));
+}
+
 const settled = (list: PostedStatus[]) => {
-  const latest = new Map<string, string>();
-  for (const s of list) latest.set(s.context, s.state);
+  const latest = latestByContext(list);
   return latest.size > 0 && [...latest.values()].every((state) => state !== 'pending');
 };
 
