@@ -6,6 +6,7 @@ import { http } from '@google-cloud/functions-framework';
 import { callerVerifierFor } from '../../shared/auth/caller';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
+import { runTestTimings } from '../../shared/run/run-test';
 import { loadRuntime } from '../../shared/runtime/env';
 import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
@@ -45,9 +46,7 @@ http(
       }
       return script;
     },
-    // Below the task's dispatch deadline, with room for the state writes.
-    createBudgetMs: Math.max(10_000, (config.queue.dispatchDeadlineSeconds - 30) * 1000),
-    leaseMs: (config.queue.dispatchDeadlineSeconds + 60) * 1000,
+    ...runTestTimings(config.queue),
     sourceRoot: ROOT,
   }),
 );

@@ -6,7 +6,7 @@
 import { deriveVmToken, hashVmToken } from '../auth/vm-token';
 import { buildVmSpec } from '../compute/instance-resource';
 import type { VmProvisioner } from '../compute/port';
-import type { PlatformConfig, VmciConfig } from '../config';
+import type { PlatformConfig, QueueConfig, VmciConfig } from '../config';
 import { cloneUrlFor } from '../config/clone-url';
 import {
   finalRetriableMessage,
@@ -41,6 +41,21 @@ export type RunTestDeps = AfterEndDeps & {
   /** Resolves relative paths in the configuration (clone sources). */
   sourceRoot: string;
 };
+
+/**
+ * runTest's budgets from the queue's dispatch deadline (after which Cloud Tasks
+ * gives up on a delivery and may send it again): a VM creation ends 30 s
+ * before it, leaving room for the state writes, and a claim is held 60 s past
+ * it, so a claim is never taken over while the handler that holds it still runs.
+ */
+export function runTestTimings(
+  queue: Pick<QueueConfig, 'dispatchDeadlineSeconds'>,
+): Pick<RunTestDeps, 'createBudgetMs' | 'leaseMs'> {
+  return {
+    createBudgetMs: Math.max(10_000, (queue.dispatchDeadlineSeconds - 30) * 1000),
+    leaseMs: (queue.dispatchDeadlineSeconds + 60) * 1000,
+  };
+}
 
 export interface RunTestRequest {
   testId: string;

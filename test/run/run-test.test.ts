@@ -16,7 +16,7 @@ import { deploymentLabel, taskId, testLabel, vmName } from '../../shared/domain/
 import type { TestRecord } from '../../shared/domain/test';
 import { classifyGcpError } from '../../shared/gcp/errors';
 import { taskGeneration } from '../../shared/domain/naming';
-import { runTest } from '../../shared/run/run-test';
+import { runTest, runTestTimings } from '../../shared/run/run-test';
 import type { TestStore } from '../../shared/store/port';
 import { cancelTest } from '../../shared/tests/cancel';
 import { silentLogger } from '../../shared/log';
@@ -872,6 +872,25 @@ describe('runTest: a task its enqueuer has not recorded yet', () => {
 
     expect(outcome).toMatchObject({ http: 200, outcome: 'running' });
     expect(await h.get(test.id)).toMatchObject({ status: 'running', enqueueGeneration: 2 });
+  });
+});
+
+describe('runTestTimings', () => {
+  it.each([15, 60, 600, 1800])(
+    'with a %i s dispatch deadline: the creation ends before it, the claim outlasts it',
+    (dispatchDeadlineSeconds) => {
+      const { createBudgetMs, leaseMs } = runTestTimings({ dispatchDeadlineSeconds });
+      expect(createBudgetMs).toBeGreaterThan(0);
+      expect(createBudgetMs).toBeLessThan(dispatchDeadlineSeconds * 1000);
+      expect(leaseMs).toBeGreaterThan(dispatchDeadlineSeconds * 1000);
+    },
+  );
+
+  it('leaves 30 s of a 600 s deadline for the state writes', () => {
+    expect(runTestTimings({ dispatchDeadlineSeconds: 600 })).toEqual({
+      createBudgetMs: 570_000,
+      leaseMs: 660_000,
+    });
   });
 });
 
