@@ -10,9 +10,10 @@ import { publishTestStatus, type PublishDeps } from '../github/publish';
 import type { Logger } from '../log';
 import { enqueueTest } from '../queue/enqueue-test';
 import type { TaskQueue } from '../queue/port';
-import type { TestStore } from '../store/port';
+import type { TestStore, TransitionRequest } from '../store/port';
 import { afterTestEnded } from '../tests/after-end';
 import { cancelTests } from '../tests/cancel';
+import { endMove } from '../tests/end-move';
 import type { ReleaseSelector, WebhookPlan } from './plan';
 
 export type ApplyDeps = PublishDeps & { queue: TaskQueue; store: TestStore; log: Logger };
@@ -124,20 +125,16 @@ async function releaseWaiting(deps: ApplyDeps, selector: ReleaseSelector): Promi
       (selector.pr === undefined || test.pr === selector.pr),
   );
   const at = deps.now();
+  const waitReason = selector.to === 'waiting' ? selector.toWait : null;
   const moved = await Promise.all(
     candidates.map(async (test) => {
-      const result = await deps.store.transition(test.id, {
-        from: ['waiting'],
-        to: selector.to,
-        at,
-        message: selector.message,
-        patch:
-          selector.to === 'waiting'
-            ? { waitReason: selector.toWait }
-            : selector.to === 'failed'
-              ? { waitReason: null, finishedAt: at }
-              : { waitReason: null },
-      });
+      // A failed build ends the test through the one end move, like every other end.
+      const move: TransitionRequest =
+        selector.to === 'failed'
+          ? endMove(test, 'failed', selector.message, at)
+          : { from: ['waiting'], to: selector.to, at, message: selector.message };
+      move.patch = { ...move.patch, waitReason };
+      const result = await deps.store.transition(test.id, move);
       if (!result.ok) {
         deps.log.child({ testId: test.id }).info('Waiting test moved meanwhile', {
           reason: result.reason,
