@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { localVmEnv } from '../../infra/local/compute/boot';
 import { startMetadataServer } from '../../infra/local/compute/metadata';
 import { git } from '../support/git';
 
@@ -169,15 +170,12 @@ export async function runScript(options: RunOptions): Promise<RunResult> {
   const dir = tempDir('vm');
   const home = tempDir('home');
   try {
-    const host = `127.0.0.1:${metadata.port}`;
     const child = spawn('bash', [SCRIPT], {
       cwd: dir,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: home,
-        VMCI_LOCAL: '1',
-        GCE_METADATA_HOST: host,
-        VMCI_METADATA_URL: `http://${host}/computeMetadata/v1`,
+        ...localVmEnv(metadata.port),
         VMCI_REPORT_DELAY_SECONDS: '0.05',
         ...options.env,
       },

@@ -21,6 +21,16 @@ export interface BootContext {
   exited(inst: Instance, exit: VmExit): void;
 }
 
+/** What tells a local VM's startup-script it is local, and where its metadata server is. */
+export function localVmEnv(metadataPort: number): Record<string, string> {
+  const host = `127.0.0.1:${metadataPort}`;
+  return {
+    VMCI_LOCAL: '1',
+    GCE_METADATA_HOST: host,
+    VMCI_METADATA_URL: `http://${host}/computeMetadata/v1`,
+  };
+}
+
 function metadataView(inst: Instance, opts: ResolvedOptions): MetadataView {
   return {
     project: inst.project,
@@ -45,20 +55,13 @@ export async function bootVm(inst: Instance, script: string, ctx: BootContext): 
       return;
     }
     inst.dir = mkdtempSync(join(ctx.baseDir(), `${inst.name}-`));
-    const host = `127.0.0.1:${inst.metadataServer.port}`;
     const passed = Object.fromEntries(
       PASSED_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])),
     ) as Record<string, string>;
     inst.vm = new VmProcess({
       script,
       dir: inst.dir,
-      env: {
-        ...passed,
-        ...opts.env,
-        VMCI_LOCAL: '1',
-        GCE_METADATA_HOST: host,
-        VMCI_METADATA_URL: `http://${host}/computeMetadata/v1`,
-      },
+      env: { ...passed, ...opts.env, ...localVmEnv(inst.metadataServer.port) },
       console: inst.console,
       killGraceMs: opts.killGraceMs,
     });
