@@ -140,6 +140,14 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     return fail(deps, current, STARTUP_SCRIPT_MISSING, log);
   }
 
+  // The VM's name, and so its token, depend on the attempt only, not on where it is placed.
+  const token = deriveVmToken(
+    deps.tokenSecret,
+    current.id,
+    vmName(current.platform, current.id, current.attempts),
+  );
+  const metadata = vmMetadata(deps, current, platform, token);
+  const deployment = deploymentLabel(deps.config.publicUrl);
   let order = placementOrder(platform);
   const tried: Placement[] = [];
   let lastError: GcpErrorClass | undefined;
@@ -151,9 +159,9 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
       platformName: current.platform,
       zone: placement.zone,
       provisioning: placement.provisioning,
-      metadata: vmMetadata(deps, current, platform),
+      metadata,
       startupScript,
-      deployment: deploymentLabel(deps.config.publicUrl),
+      deployment,
     });
     const instance: TestInstance = {
       name: spec.name,
@@ -166,10 +174,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
       to: 'starting',
       at: deps.now(),
       message: STARTING_VM,
-      patch: {
-        instance,
-        tokenHash: hashVmToken(deriveVmToken(deps.tokenSecret, current.id, spec.name)),
-      },
+      patch: { instance, tokenHash: hashVmToken(token) },
     });
     if (!intent.ok) return done(`moved while starting (${intent.reason})`);
     current = intent.test;
@@ -278,15 +283,12 @@ function vmMetadata(
   deps: RunTestDeps,
   test: TestRecord,
   platform: PlatformConfig,
+  token: string,
 ): Record<string, string> {
   return {
     'vmci-test-id': test.id,
     'vmci-callback-url': `${deps.config.publicUrl}/progress`,
-    'vmci-token': deriveVmToken(
-      deps.tokenSecret,
-      test.id,
-      vmName(test.platform, test.id, test.attempts),
-    ),
+    'vmci-token': token,
     'vmci-repo': test.repo,
     'vmci-sha': test.sha,
     'vmci-platform': test.platform,
