@@ -53,17 +53,18 @@ export async function cancelTest(
     const move = endMove(current, 'canceled', message, deps.now());
     const result = await deps.store.transition(testId, move);
     if (result.ok) {
+      const slotReleased = result.slot?.op === 'release' && result.slot.released;
       log.info('Test canceled', {
         from: current.status,
         statusMessage: message,
-        slotReleased: result.slot?.op === 'release' && result.slot.released,
+        slotReleased,
         vmDeletion: move.patch?.deletion?.name ?? null,
       });
       return {
         canceled: true,
         test: result.test,
         vmDeletionRecorded: hasPendingDeletion(result.test),
-        slotReleased: result.slot?.op === 'release' && result.slot.released,
+        slotReleased,
       };
     }
     if (result.reason === 'not_found') return { canceled: false, reason: 'not_found' };
