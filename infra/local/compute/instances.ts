@@ -223,7 +223,11 @@ export class ComputeState {
     inst.console.append(
       `vmci-local: startup-script exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.exitCode}`}\n`,
     );
-    if (inst.removal) return;
+    if (!inst.removal) this.terminated(inst, exit);
+  }
+
+  /** Nothing runs on the VM any more: it is TERMINATED (still listed until deleted). */
+  private terminated(inst: Instance, exit: VmExit): void {
     inst.cancelMaxRun?.();
     inst.status = 'TERMINATED';
     void inst.metadataServer?.close();
@@ -239,10 +243,7 @@ export class ComputeState {
       void inst.vm.kill();
     } else {
       // Nothing runs (no script, boot off, or still booting: boot() sees the status).
-      inst.cancelMaxRun?.();
-      inst.status = 'TERMINATED';
-      void inst.metadataServer?.close();
-      inst.end({ status: 'TERMINATED', exitCode: null, signal: null });
+      this.terminated(inst, { exitCode: null, signal: null });
     }
   }
 
