@@ -1,29 +1,28 @@
 // The webhook function's door (DESIGN §5): check the signature on the raw
-// bytes, parse, dedupe by delivery, plan, carry the plan out, answer. The
-// decisions live in shared/webhook; nothing is done after the answer.
+// bytes, parse, then answer what shared/webhook/handle-event.ts decides (dedupe
+// by delivery, plan, carry the plan out); nothing is done after the answer.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from '@google-cloud/functions-framework';
-import type { VmciConfig } from '../../shared/config';
-import { applyWebhookPlan, type ApplyDeps } from '../../shared/webhook/apply';
 import { parseWebhook } from '../../shared/webhook/events';
-import { planWebhook } from '../../shared/webhook/plan';
+import {
+  handleWebhookEvent,
+  type HandleEventDeps,
+  type WebhookAnswer,
+} from '../../shared/webhook/handle-event';
 
 /** GitHub caps webhook payloads at 25 MiB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 
-export type WebhookDeps = ApplyDeps & {
+export type WebhookDeps = HandleEventDeps & {
   /** The webhook secret, GITHUB_WEBHOOK_SECRET. */
   secret: string;
-  config: VmciConfig;
 };
-
-type Answer = { status: number; body: Record<string, unknown> };
 
 export function makeWebhookHandler(deps: WebhookDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const delivery = headerOf(req, 'x-github-delivery');
     const log = deps.log.child(delivery ? { deliveryId: delivery.slice(0, 100) } : {});
-    const answer = (a: Answer) => {
+    const answer = (a: WebhookAnswer) => {
       res.status(a.status).set('Cache-Control', 'no-store').json(a.body);
     };
     try {
@@ -62,7 +61,7 @@ function rawBodyOf(req: Request): Buffer {
 }
 
 /** What can be refused without reading the body's content. */
-function checkRequest(req: Request): Answer | undefined {
+function checkRequest(req: Request): WebhookAnswer | undefined {
   if (req.method !== 'POST') {
     return { status: 405, body: { error: 'Webhooks are delivered with POST.' } };
   }
@@ -73,7 +72,7 @@ function checkRequest(req: Request): Answer | undefined {
 }
 
 /** X-Hub-Signature-256 over the raw bytes, in constant time, before anything is parsed. */
-function checkSignature(req: Request, secret: string): Answer | undefined {
+function checkSignature(req: Request, secret: string): WebhookAnswer | undefined {
   const signature = headerOf(req, 'x-hub-signature-256');
   if (!signature) {
     const sha1Only = headerOf(req, 'x-hub-signature') !== undefined;
@@ -107,7 +106,7 @@ function signatureMatches(secret: string, raw: Buffer, signature: string): boole
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function handleVerified(req: Request, deps: WebhookDeps): Promise<Answer> {
+async function handleVerified(req: Request, deps: WebhookDeps): Promise<WebhookAnswer> {
   const body = payloadOf(req);
   if (body === undefined) {
     return { status: 400, body: { error: 'The body is not a JSON webhook payload.' } };
@@ -119,39 +118,7 @@ async function handleVerified(req: Request, deps: WebhookDeps): Promise<Answer> 
       body: { error: 'Not a webhook vm-ci can read.', problems: parsed.problems },
     };
   }
-  const { event } = parsed;
-  const delivery = event.delivery;
-  const seen = await deps.store.getDelivery(delivery);
-  if (seen) {
-    deps.log.info('Repeated delivery answered as before', { event: seen.event });
-    return { status: seen.response.status, body: seen.response.body as Record<string, unknown> };
-  }
-
-  const now = deps.now();
-  const plan = planWebhook(event, deps.config, now);
-  switch (plan.kind) {
-    case 'ping':
-      return { status: 200, body: { delivery, ok: true } };
-    case 'forbidden':
-      return { status: 403, body: { delivery, error: plan.reason } };
-    case 'ignored':
-      deps.log.info('Event ignored', { event: event.name, reason: plan.reason });
-      return { status: 202, body: { delivery, tests: [], ignored: plan.reason } };
-    case 'handled': {
-      const outcome = await applyWebhookPlan(deps, plan);
-      const answer: Answer = { status: 202, body: { delivery, ...outcome } };
-      const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
-      await deps.store.recordDelivery({
-        id: delivery,
-        event: event.name,
-        receivedAt: now,
-        expireAt: new Date(now.getTime() + ttlMs),
-        response: { status: answer.status, body: answer.body },
-      });
-      deps.log.info('Event handled', { event: event.name, ...outcome });
-      return answer;
-    }
-  }
+  return handleWebhookEvent(deps, parsed.event);
 }
 
 /** The JSON payload, whether sent as application/json or as a form's `payload` field. */
