@@ -323,13 +323,24 @@ async function markRunning(
   });
   const log = deps.log.child({ testId: test.id, platform: test.platform, instance: instance.name });
   if (!result.ok) {
-    // Canceled meanwhile: the cancel recorded this VM for deletion, but its
-    // teardown may have run (and found nothing) before the VM existed. Only
-    // this handler knows the VM exists now: it deletes it, done or not.
     log.info('Test moved while its VM started', { reason: result.reason });
     const current = 'current' in result ? result.current : undefined;
     if (current && isTerminal(current.status) && current.deletion?.name === instance.name) {
+      // Canceled meanwhile: the cancel recorded this VM for deletion, but its
+      // teardown may have run (and found nothing) before the VM existed. Only
+      // this handler knows the VM exists now: it deletes it, done or not.
       await teardownTestVm(deps, current, { ...teardownOptions(deps), evenIfDone: true });
+    } else if (current && current.instance?.name !== instance.name) {
+      // A takeover made the test another VM meanwhile: this one is a second
+      // VM of the test (DESIGN §3.2), not left to wait for the orphan sweep.
+      const deleted = await deps.vms.deleteVm(instance.name, instance.zone, {
+        budgetMs: deps.createBudgetMs,
+      });
+      log.warn('Deleted a VM its test does not use', {
+        zone: instance.zone,
+        testVm: current.instance?.name ?? null,
+        deleted: deleted.ok,
+      });
     }
     return done(`moved while starting (${result.reason})`);
   }

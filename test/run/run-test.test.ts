@@ -669,6 +669,37 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     });
   });
 
+  it('a takeover that gave the test another VM while this one started: this VM is deleted at once', async () => {
+    let takeOver: (() => Promise<void>) | undefined;
+    const h = harness({ onSleep: async () => takeOver?.() });
+    const test = await h.addTest();
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 1_000 });
+    const other = {
+      name: vmName('linux', test.id, 2),
+      zone: ZONE_B,
+      provisioning: 'SPOT' as const,
+    };
+    takeOver = async () => {
+      takeOver = undefined;
+      // Another delivery took the claim over and marked the test running on its own VM.
+      const moved = await h.store.transition(test.id, {
+        from: ['starting'],
+        to: 'running',
+        at: h.deps.now(),
+        message: VM_STARTED,
+        stage: 'preparation',
+        patch: { instance: other, attempts: 2 },
+      });
+      if (!moved.ok) throw new Error(`takeover failed: ${moved.reason}`);
+    };
+
+    const outcome = await h.run(test.id);
+
+    expect(outcome.outcome).toMatch(/^moved while starting/);
+    expect(h.vms.vms().map((vm) => vm.name)).toEqual([]);
+    expect(await h.get(test.id)).toMatchObject({ status: 'running', instance: other });
+  });
+
   it('a cancel whose teardown found nothing (404) before the VM existed: runTest still deletes the VM', async () => {
     let cancelIt: (() => Promise<void>) | undefined;
     const h = harness({ onSleep: async () => cancelIt?.() });
