@@ -30,10 +30,12 @@ export function planTransition(
   }
   const entry: TimelineEntry = { at: move.at, status: move.to, message: move.message };
   if (move.stage) entry.stage = move.stage;
+  const patched = { ...current, ...pickPatch(move.patch) };
   const next: TestRecord = {
-    ...current,
-    ...pickPatch(move.patch),
+    ...patched,
     status: move.to,
+    // A test waits for something only while it is `waiting`.
+    waitReason: move.to === 'waiting' ? patched.waitReason : null,
     message: move.message,
     stage: move.stage === undefined ? current.stage : move.stage,
     updatedAt: move.at,

@@ -160,7 +160,6 @@ async function wakeAfterMaintenance(
       from: 'waiting',
       to: 'pending',
       message: waitingForSlot(platform),
-      waitReason: null,
     });
     if (moved) woken.push(moved);
     return moved ? 'done' : 'skipped';
@@ -226,7 +225,8 @@ async function moveAndPublish(
     from: 'waiting' | 'pending';
     to: 'waiting' | 'pending';
     message: string;
-    waitReason: TestRecord['waitReason'];
+    /** What a test moved to `waiting` waits for; the store clears it on leaving. */
+    waitReason?: TestRecord['waitReason'];
   },
 ): Promise<TestRecord | null> {
   const moved = await deps.store.transition(test.id, {
@@ -234,7 +234,7 @@ async function moveAndPublish(
     to: move.to,
     at: deps.now(),
     message: move.message,
-    patch: { waitReason: move.waitReason },
+    ...(move.waitReason ? { patch: { waitReason: move.waitReason } } : {}),
   });
   if (!moved.ok) return null;
   deps.log

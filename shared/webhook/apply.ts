@@ -125,7 +125,6 @@ async function releaseWaiting(deps: ApplyDeps, selector: ReleaseSelector): Promi
       (selector.pr === undefined || test.pr === selector.pr),
   );
   const at = deps.now();
-  const waitReason = selector.to === 'waiting' ? selector.toWait : null;
   const moved = await Promise.all(
     candidates.map(async (test) => {
       // A failed build ends the test through the one end move, like every other end.
@@ -133,7 +132,8 @@ async function releaseWaiting(deps: ApplyDeps, selector: ReleaseSelector): Promi
         selector.to === 'failed'
           ? endMove(test, 'failed', selector.message, at)
           : { from: ['waiting'], to: selector.to, at, message: selector.message };
-      move.patch = { ...move.patch, waitReason };
+      // The store clears the wait reason of a test that stops waiting.
+      if (selector.to === 'waiting') move.patch = { ...move.patch, waitReason: selector.toWait };
       const result = await deps.store.transition(test.id, move);
       if (!result.ok) {
         deps.log.child({ testId: test.id }).info('Waiting test moved meanwhile', {

@@ -45,6 +45,26 @@ export function defineTransitionContractTests(makeStore: MakeStore): void {
       expect(stored?.timeline[1]?.at).toBeInstanceOf(Date);
     });
 
+    it('keeps the wait reason only while the test is waiting', async () => {
+      const { store } = current();
+      const waiting = { status: 'waiting', waitReason: 'approval' } as const;
+      await store.createTests([
+        testRecord({ id: 'w1', ...waiting }),
+        testRecord({ id: 'w2', ...waiting }),
+      ]);
+      const move = (id: string, to: 'waiting' | 'pending' | 'canceled', patch?: TestPatch) =>
+        store.transition(id, { from: ['waiting'], to, at: at(2), message: 'moved', patch });
+
+      const still = await move('w1', 'waiting', { waitReason: 'build' });
+      const pending = await move('w1', 'pending');
+      const canceled = await move('w2', 'canceled');
+
+      expect(still.ok && still.test.waitReason).toBe('build');
+      expect(pending.ok && pending.test.waitReason).toBeNull();
+      expect(canceled.ok && canceled.test.waitReason).toBeNull();
+      expect((await store.getTest('w2'))?.waitReason).toBeNull();
+    });
+
     it('keeps the stage unless told, clears it with null, and ignores identity fields in a patch', async () => {
       const { store } = current();
       await store.createTests([testRecord({ id: 't1', status: 'running', stage: 'testing' })]);
