@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CallerVerifier } from '../../shared/auth/caller';
 import { taskGeneration } from '../../shared/domain/naming';
 import { runTest, type RunTestDeps } from '../../shared/run/run-test';
+import { requestHeader } from '../../shared/runtime/request';
 
 export type RunTestHandlerDeps = RunTestDeps & {
   callers: CallerVerifier;
@@ -16,14 +17,14 @@ const body = z.object({ testId: z.string().regex(/^[A-Za-z0-9-]{1,200}$/) });
 
 export function makeRunTestHandler(deps: RunTestHandlerDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const taskName = header(req, 'x-cloudtasks-taskname');
+    const taskName = requestHeader(req, 'x-cloudtasks-taskname');
     const log = deps.log.child(taskName ? { task: taskName } : {});
     try {
       if (req.method !== 'POST') {
         res.status(405).set('Allow', 'POST').json({ error: 'Tasks are delivered with POST.' });
         return;
       }
-      const caller = await deps.callers.verify(header(req, 'authorization'), {
+      const caller = await deps.callers.verify(requestHeader(req, 'authorization'), {
         audience: deps.audience,
         emails: [deps.config.queue.serviceAccount],
       });
@@ -42,7 +43,7 @@ export function makeRunTestHandler(deps: RunTestHandlerDeps) {
         return;
       }
       const { testId } = parsed.data;
-      const retryCount = Number(header(req, 'x-cloudtasks-taskretrycount') ?? 0) || 0;
+      const retryCount = Number(requestHeader(req, 'x-cloudtasks-taskretrycount') ?? 0) || 0;
       const generation = taskGeneration(taskName, testId);
       const outcome = await runTest(
         { ...deps, log: log.child({ testId }) },
@@ -64,9 +65,4 @@ export function makeRunTestHandler(deps: RunTestHandlerDeps) {
       res.status(503).json({ error: 'vm-ci could not process this task now; it will be retried.' });
     }
   };
-}
-
-function header(req: Request, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

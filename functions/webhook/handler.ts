@@ -9,6 +9,7 @@ import {
   type HandleEventDeps,
   type WebhookAnswer,
 } from '../../shared/webhook/handle-event';
+import { requestHeader } from '../../shared/runtime/request';
 
 /** GitHub caps webhook payloads at 25 MiB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
@@ -20,7 +21,7 @@ export type WebhookDeps = HandleEventDeps & {
 
 export function makeWebhookHandler(deps: WebhookDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const delivery = headerOf(req, 'x-github-delivery');
+    const delivery = requestHeader(req, 'x-github-delivery');
     const log = deps.log.child(delivery ? { deliveryId: delivery.slice(0, 100) } : {});
     const answer = (a: WebhookAnswer) => {
       res.status(a.status).set('Cache-Control', 'no-store').json(a.body);
@@ -50,11 +51,6 @@ export function makeWebhookHandler(deps: WebhookDeps) {
   };
 }
 
-function headerOf(req: Request, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function rawBodyOf(req: Request): Buffer {
   const raw = (req as Request & { rawBody?: Buffer }).rawBody;
   return Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
@@ -73,9 +69,9 @@ function checkRequest(req: Request): WebhookAnswer | undefined {
 
 /** X-Hub-Signature-256 over the raw bytes, in constant time, before anything is parsed. */
 function checkSignature(req: Request, secret: string): WebhookAnswer | undefined {
-  const signature = headerOf(req, 'x-hub-signature-256');
+  const signature = requestHeader(req, 'x-hub-signature-256');
   if (!signature) {
-    const sha1Only = headerOf(req, 'x-hub-signature') !== undefined;
+    const sha1Only = requestHeader(req, 'x-hub-signature') !== undefined;
     return {
       status: 401,
       body: {

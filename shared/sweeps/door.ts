@@ -5,6 +5,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { CallerVerifier } from '../auth/caller';
 import type { Logger } from '../log';
+import { requestHeader } from '../runtime/request';
 
 export interface SweepDoorDeps {
   callers: CallerVerifier;
@@ -28,7 +29,7 @@ export function makeSweepHandler<Summary extends object>(
     }
     const started = Date.now();
     try {
-      const caller = await door.callers.verify(header(req, 'authorization'), {
+      const caller = await door.callers.verify(requestHeader(req, 'authorization'), {
         audience: door.audience,
         emails: [door.serviceAccount],
       });
@@ -46,9 +47,4 @@ export function makeSweepHandler<Summary extends object>(
       res.status(500).json({ error: `${name} could not finish; the next run goes on from here.` });
     }
   };
-}
-
-function header(req: Request, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
