@@ -60,6 +60,19 @@ export interface VmInfo {
   createdAt?: Date;
 }
 
+/** Compute's states of a VM that has shut down: it runs nothing, and will not by itself. */
+const OFF_STATES: readonly string[] = ['STOPPED', 'TERMINATED', 'SUSPENDED'];
+/** ... and of one on its way there. */
+const GOING_OFF_STATES: readonly string[] = ['STOPPING', 'SUSPENDING'];
+
+export function isOff(vm: Pick<VmInfo, 'status'>): boolean {
+  return OFF_STATES.includes(vm.status);
+}
+
+export function isOffOrGoingOff(vm: Pick<VmInfo, 'status'>): boolean {
+  return isOff(vm) || GOING_OFF_STATES.includes(vm.status);
+}
+
 export type GetVmResult = { found: true; vm: VmInfo } | { found: false } | { error: GcpErrorClass };
 
 /** `gone: false`: the deletion was accepted but not seen to finish within its budget. */

@@ -5,7 +5,7 @@
 // parses and answers with what this returns.
 import { deriveVmToken, hashVmToken } from '../auth/vm-token';
 import { buildVmSpec } from '../compute/instance-resource';
-import type { VmProvisioner } from '../compute/port';
+import { isOffOrGoingOff, type VmProvisioner } from '../compute/port';
 import type { PlatformConfig, QueueConfig, VmciConfig } from '../config';
 import { cloneUrlFor } from '../config/clone-url';
 import {
@@ -126,9 +126,21 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
       });
       return afterFailure(deps, current, found.error, request, log, { vmMayExist: true });
     }
-    if (found.found && !['STOPPING', 'TERMINATED'].includes(found.vm.status)) {
+    if (found.found && !isOffOrGoingOff(found.vm)) {
       log.info('Adopting the VM of an earlier attempt', { instance: test.instance.name });
       return markRunning(deps, current, test.instance, true);
+    }
+    if (found.found) {
+      // Shut down, it will run nothing: this attempt makes a new VM, and that
+      // one is deleted now rather than left to the orphan sweep (DESIGN §3.4).
+      const deleted = await deps.vms.deleteVm(test.instance.name, test.instance.zone, {
+        budgetMs: Math.min(deps.createBudgetMs, 5_000),
+      });
+      log.info('Deleting the shut-down VM of an earlier attempt', {
+        instance: test.instance.name,
+        vmStatus: found.vm.status,
+        deleted: deleted.ok,
+      });
     }
   }
 

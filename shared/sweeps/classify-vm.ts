@@ -1,6 +1,6 @@
 // What the expired sweep does with one VM labelled `vmci`, from the VM and the
 // test its metadata names (DESIGN §3.4). Pure, so every case is a unit test.
-import type { VmInfo } from '../compute/port';
+import { isOff, type VmInfo } from '../compute/port';
 import { testLabel, VM_LABEL_KEYS } from '../domain/naming';
 import { isTerminal, type TestRecord } from '../domain/test';
 
@@ -10,12 +10,9 @@ export type VmVerdict =
       action: 'keep';
       why: 'own' | 'young' | 'deletion_recorded' | 'deleted_since_listed' | 'other_deployment';
     }
-  /** The running test's VM powered off without reporting: end the test. */
+  /** The running test's VM has shut down (a VM still going off is looked at next run) without reporting: end the test. */
   | { action: 'end_test'; why: 'stopped_without_result' }
   | { action: 'delete'; why: 'no_test_id' | 'test_missing' | 'test_ended' | 'not_the_test_vm' };
-
-/** Compute's states of a VM that is not running and will not come back by itself. */
-const POWERED_OFF = ['TERMINATED', 'STOPPED', 'SUSPENDED'];
 
 /** `listedAt`: a moment before the VMs were listed, so a test read after it is newer than the list. */
 export function classifyVm(
@@ -51,7 +48,7 @@ export function classifyVm(
   }
   const own = test.instance?.name === vm.name && test.instance.zone === vm.zone;
   if (own) {
-    if (test.status === 'running' && POWERED_OFF.includes(vm.status)) {
+    if (test.status === 'running' && isOff(vm)) {
       return { action: 'end_test', why: 'stopped_without_result' };
     }
     return { action: 'keep', why: 'own' };

@@ -578,6 +578,20 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     expect(h.vms.vms().map((vm) => vm.name)).toEqual([running.instance!.name]);
   });
 
+  it('an earlier attempt’s VM that is still there but suspended is deleted, and a new VM made', async () => {
+    const h = harness({ createBudgetMs: 10 });
+    const test = await h.addTest();
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    await h.run(test.id);
+    const held = await h.get(test.id);
+    h.vms.setStatus(held.instance!.name, held.instance!.zone, 'SUSPENDED');
+
+    expect(await h.run(test.id, 1)).toMatchObject({ http: 200, outcome: 'running' });
+    const running = await h.get(test.id);
+    expect(running.instance!.name).toBe(vmName('linux', test.id, 2));
+    expect(h.vms.vms().map((vm) => vm.name)).toEqual([running.instance!.name]);
+  });
+
   it('two deliveries taking over one expired claim: one claims, the other is told to retry', async () => {
     const h = harness({ createBudgetMs: 10 });
     const test = await h.addTest();
