@@ -18,6 +18,8 @@ export interface CancelDeps {
 export interface CancelOptions {
   /** Statuses the test may be canceled from; default: every non-terminal status. */
   from?: readonly TestStatus[];
+  /** The test as the caller just read it: no read of its own (a stale one costs one retry). */
+  read?: TestRecord;
 }
 
 export type CancelResult =
@@ -43,7 +45,7 @@ export async function cancelTest(
 ): Promise<CancelResult> {
   const from = options.from ?? LIVE_STATUSES;
   const log = deps.log.child({ testId });
-  let current = await deps.store.getTest(testId);
+  let current = options.read ?? (await deps.store.getTest(testId));
   for (let attempt = 1; ; attempt++) {
     if (!current) return { canceled: false, reason: 'not_found' };
     if (isTerminal(current.status)) return { canceled: false, reason: 'terminal', current };
@@ -107,9 +109,11 @@ export async function cancelTests(
   const listed = await deps.store.listByPr(repo, pr, { statuses, limit });
   const targets = listed.filter((test) => test.sha !== exceptSha);
   return Promise.all(
-    targets.map(async ({ id }): Promise<CancelEntry> => {
+    targets.map(async (read): Promise<CancelEntry> => {
+      const { id } = read;
       try {
-        return { testId: id, result: await cancelTest(deps, id, message, { from: statuses }) };
+        const result = await cancelTest(deps, id, message, { from: statuses, read });
+        return { testId: id, result };
       } catch (thrown) {
         const error = thrown instanceof Error ? thrown : new Error(String(thrown));
         deps.log.child({ testId: id }).error('Cancel failed', { error, repo, pr });

@@ -274,6 +274,47 @@ describe.each(storeKinds('vmci-cancel-pr'))('cancelTests ($name)', ({ make }) =>
     expect(await store.slotHolders('linux')).toEqual(['old-running']);
   });
 
+  it('cancels from the records it listed: no second read per test (the webhook stays light)', async () => {
+    const { store } = current();
+    await seed(store);
+    let reads = 0;
+    const counting: TestStore = {
+      ...store,
+      getTest: (id) => {
+        reads += 1;
+        return store.getTest(id);
+      },
+    };
+
+    const entries = await cancelTests(depsFor(counting).deps, {
+      repo: testRecord({ id: 'x' }).repo,
+      pr: 7,
+      statuses: LIVE_STATUSES,
+      message: 'PR closed',
+    });
+
+    expect(entries.every((e) => 'result' in e && e.result.canceled)).toBe(true);
+    expect(reads).toBe(0);
+  });
+
+  it('a listed record that went stale meanwhile costs a retry, not the cancel', async () => {
+    const { store } = current();
+    await seed(store);
+    const listed = (await store.getTest('old-linux'))!;
+    const claimed = await store.transition(
+      'old-linux',
+      claimMove({ at: at(2), slot: { op: 'acquire', maxConcurrent: 5 } }),
+    );
+    expect(claimed.ok).toBe(true);
+
+    const result = await cancelTest(depsFor(store).deps, 'old-linux', 'PR closed', {
+      read: listed,
+    });
+
+    expect(result).toMatchObject({ canceled: true, slotReleased: true });
+    expect(await store.slotHolders('linux')).toEqual(['old-running']);
+  });
+
   it('closes a PR: every live test canceled, running VMs marked for deletion, slots freed', async () => {
     const { store } = current();
     await seed(store);
