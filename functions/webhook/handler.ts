@@ -1,7 +1,7 @@
 // The webhook function's door (DESIGN §5): check the signature on the raw
 // bytes, parse, then answer what shared/webhook/handle-event.ts decides (dedupe
 // by delivery, plan, carry the plan out); nothing is done after the answer.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { parseWebhook } from '../../shared/webhook/events';
 import {
@@ -114,7 +114,8 @@ async function handleVerified(req: Request, deps: WebhookDeps): Promise<WebhookA
       body: { error: 'Not a webhook vm-ci can read.', problems: parsed.problems },
     };
   }
-  return handleWebhookEvent(deps, parsed.event);
+  const bodyDigest = createHash('sha256').update(rawBodyOf(req)).digest('hex');
+  return handleWebhookEvent(deps, parsed.event, { bodyDigest });
 }
 
 /** The JSON payload, whether sent as application/json or as a form's `payload` field. */

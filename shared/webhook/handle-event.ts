@@ -15,10 +15,18 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
+/** What the door knows of the request beyond the parsed event. */
+export interface ReceivedBody {
+  /** SHA-256 of the signed raw body, hex: the same bytes under another delivery id are a replay. */
+  bodyDigest: string;
+}
+
 /** Throws only when the store fails: the event's tests are then not safe. */
 export async function handleWebhookEvent(
   deps: HandleEventDeps,
   event: WebhookEvent,
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dedupe by digest comes next
+  _received?: ReceivedBody,
 ): Promise<WebhookAnswer> {
   const delivery = event.delivery;
   const seen = await deps.store.getDelivery(delivery);
