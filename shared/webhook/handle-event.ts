@@ -25,7 +25,6 @@ export interface ReceivedBody {
 export async function handleWebhookEvent(
   deps: HandleEventDeps,
   event: WebhookEvent,
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dedupe by digest comes next
   _received?: ReceivedBody,
 ): Promise<WebhookAnswer> {
   const delivery = event.delivery;
