@@ -340,7 +340,8 @@ export function createComputeProvisioner(options: ComputeProvisionerOptions): Vm
 
   return {
     createVm,
-    getVm: (name, zone) => readVm(name, zone, callTimeoutMs),
+    getVm: (name, zone, opts) =>
+      readVm(name, zone, Math.max(1, Math.min(callTimeoutMs, opts?.budgetMs ?? callTimeoutMs))),
     deleteVm,
     listVms,
   };

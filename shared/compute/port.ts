@@ -95,8 +95,8 @@ export interface VmProvisioner {
    * budget → TIMEOUT (retriable): the next call with the same spec finds the VM.
    */
   createVm(spec: VmSpec, options: { budgetMs: number }): Promise<CreateVmResult>;
-  /** NOT_FOUND → found: false. */
-  getVm(name: string, zone: string): Promise<GetVmResult>;
+  /** NOT_FOUND → found: false. A budget bounds the call (default: the adapter's call timeout). */
+  getVm(name: string, zone: string, options?: { budgetMs?: number }): Promise<GetVmResult>;
   /** Deletes and waits (bounded) for the operation; a missing VM counts as done (gone: true). */
   deleteVm(
     name: string,
