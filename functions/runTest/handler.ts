@@ -4,6 +4,7 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import type { CallerVerifier } from '../../shared/auth/caller';
 import { taskGeneration } from '../../shared/domain/naming';
+import { runTestDeadline } from '../../shared/run/deadline';
 import { runTest, type RunTestDeps } from '../../shared/run/run-test';
 import { requestHeader } from '../../shared/runtime/request';
 
@@ -17,6 +18,8 @@ const body = z.object({ testId: z.string().regex(/^[A-Za-z0-9-]{1,200}$/) });
 
 export function makeRunTestHandler(deps: RunTestHandlerDeps) {
   return async (req: Request, res: Response): Promise<void> => {
+    // One deadline for the whole delivery, fixed at its arrival (shared/run/deadline.ts).
+    const deadline = runTestDeadline(deps.now(), deps.config.queue);
     const taskName = requestHeader(req, 'x-cloudtasks-taskname');
     const log = deps.log.child(taskName ? { task: taskName } : {});
     try {
@@ -47,7 +50,7 @@ export function makeRunTestHandler(deps: RunTestHandlerDeps) {
       const generation = taskGeneration(taskName, testId);
       const outcome = await runTest(
         { ...deps, log: log.child({ testId }) },
-        { testId, retryCount, ...(generation === undefined ? {} : { generation }) },
+        { testId, retryCount, deadline, ...(generation === undefined ? {} : { generation }) },
       );
       log.info('runTest done', {
         testId: parsed.data.testId,

@@ -6,7 +6,7 @@
 import { deriveVmToken, hashVmToken } from '../auth/vm-token';
 import { buildVmSpec } from '../compute/instance-resource';
 import { isOffOrGoingOff, type VmProvisioner } from '../compute/port';
-import type { PlatformConfig, QueueConfig, VmciConfig } from '../config';
+import type { PlatformConfig, VmciConfig } from '../config';
 import { cloneUrlFor } from '../config/clone-url';
 import {
   finalRetriableMessage,
@@ -24,7 +24,17 @@ import type { TestStore, TransitionResult } from '../store/port';
 import type { AfterEndDeps } from '../tests/after-end';
 import { endTest } from '../tests/end-test';
 import { hasPendingDeletion, teardownTestVm } from '../tests/teardown';
+import {
+  createFits,
+  outOfTimeError,
+  runTestDeadline,
+  timeLeftMs,
+  type RunDeadline,
+} from './deadline';
 import { placementOrder, remainingPlacements, type Placement } from './placement';
+
+/** The function's wiring reads the claim lease from here (./deadline.ts holds the rule). */
+export { runTestTimings } from './deadline';
 
 export type RunTestDeps = AfterEndDeps & {
   store: TestStore;
@@ -34,28 +44,14 @@ export type RunTestDeps = AfterEndDeps & {
   tokenSecret: string;
   /** The platform's startup script's content; throws when it cannot be read. */
   startupScript(platform: PlatformConfig): string;
-  /** How long one VM creation may wait for its operation; below the task's dispatch deadline. */
-  createBudgetMs: number;
-  /** How long a claim is exclusive; a handler that dies is taken over after it. */
+  /**
+   * How long a claim is exclusive; a handler that dies is taken over after it.
+   * Longer than a delivery's deadline (runTestTimings, ./deadline.ts).
+   */
   leaseMs: number;
   /** Resolves relative paths in the configuration (clone sources). */
   sourceRoot: string;
 };
-
-/**
- * runTest's budgets from the queue's dispatch deadline (after which Cloud Tasks
- * gives up on a delivery and may send it again): a VM creation ends 30 s
- * before it, leaving room for the state writes, and a claim is held 60 s past
- * it, so a claim is never taken over while the handler that holds it still runs.
- */
-export function runTestTimings(
-  queue: Pick<QueueConfig, 'dispatchDeadlineSeconds'>,
-): Pick<RunTestDeps, 'createBudgetMs' | 'leaseMs'> {
-  return {
-    createBudgetMs: Math.max(10_000, (queue.dispatchDeadlineSeconds - 30) * 1000),
-    leaseMs: (queue.dispatchDeadlineSeconds + 60) * 1000,
-  };
-}
 
 export interface RunTestRequest {
   testId: string;
@@ -63,6 +59,11 @@ export interface RunTestRequest {
   retryCount: number;
   /** The enqueue generation of the delivered task, when its name tells (taskGeneration). */
   generation?: number;
+  /**
+   * The delivery's one deadline, from the request's arrival (runTestDeadline):
+   * every Compute call gets only what is left of it. Default: from now.
+   */
+  deadline?: RunDeadline;
 }
 
 /** 200 ends the task; 503 asks Cloud Tasks to retry it with back-off. */
@@ -81,12 +82,13 @@ const retry = (outcome: string, test?: TestRecord): RunTestOutcome => ({
 
 export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promise<RunTestOutcome> {
   const log = deps.log.child({ testId: request.testId });
+  const deadline = request.deadline ?? runTestDeadline(deps.now(), deps.config.queue);
   const test = await deps.store.getTest(request.testId);
   if (!test) return done('unknown test');
   if (isTerminal(test.status)) {
     // An ended test's task is a teardown request (shared/tests/after-end.ts).
     return hasPendingDeletion(test)
-      ? teardown(deps, test, request)
+      ? teardown(deps, test, request, deadline)
       : done(`already ${test.status}`, test);
   }
   if (test.status === 'running') return done('already running', test);
@@ -114,7 +116,9 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
   let current = claimed.test;
   // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
   if (test.instance) {
-    const found = await deps.vms.getVm(test.instance.name, test.instance.zone);
+    const found = await deps.vms.getVm(test.instance.name, test.instance.zone, {
+      budgetMs: timeLeftMs(deadline, deps.now()),
+    });
     if ('error' in found) {
       // Not knowing whether that VM exists, a new one could be a second VM: keep
       // the claim and the record of that VM, and look again on the next delivery.
@@ -128,13 +132,13 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     }
     if (found.found && !isOffOrGoingOff(found.vm)) {
       log.info('Adopting the VM of an earlier attempt', { instance: test.instance.name });
-      return markRunning(deps, current, test.instance, true);
+      return markRunning(deps, current, test.instance, true, deadline);
     }
     if (found.found) {
       // Shut down, it will run nothing: this attempt makes a new VM, and that
       // one is deleted now rather than left to the orphan sweep (DESIGN §3.4).
       const deleted = await deps.vms.deleteVm(test.instance.name, test.instance.zone, {
-        budgetMs: Math.min(deps.createBudgetMs, 5_000),
+        budgetMs: Math.min(timeLeftMs(deadline, deps.now()), 5_000),
       });
       log.info('Deleting the shut-down VM of an earlier attempt', {
         instance: test.instance.name,
@@ -163,8 +167,23 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
   let order = placementOrder(platform);
   const tried: Placement[] = [];
   let lastError: GcpErrorClass | undefined;
+  let outOfTime = false;
   while (order.length) {
     const placement = order[0]!;
+    const before = deps.now();
+    if (!createFits(deadline, before)) {
+      // Too late for another creation: stop as a retriable failure would, so
+      // the next delivery goes on from here within a deadline of its own.
+      outOfTime = true;
+      log.warn('No time left in this delivery for another VM placement', {
+        leftMs: timeLeftMs(deadline, before),
+        minCreateMs: deadline.minCreateMs,
+        deadline: deadline.at.toISOString(),
+        tried: tried.map((p) => `${p.zone}/${p.provisioning}`),
+        next: `${placement.zone}/${placement.provisioning}`,
+      });
+      break;
+    }
     const spec = buildVmSpec({
       test: current,
       platform,
@@ -191,8 +210,10 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     if (!intent.ok) return done(`moved while starting (${intent.reason})`);
     current = intent.test;
 
-    const created = await deps.vms.createVm(spec, { budgetMs: deps.createBudgetMs });
-    if (created.ok) return markRunning(deps, current, created.vm, created.adopted);
+    const created = await deps.vms.createVm(spec, {
+      budgetMs: timeLeftMs(deadline, deps.now()),
+    });
+    if (created.ok) return markRunning(deps, current, created.vm, created.adopted, deadline);
     lastError = created.error;
     log.warn('VM creation failed', {
       instance: spec.name,
@@ -205,9 +226,12 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     tried.push(placement);
     order = remainingPlacements(order, tried, created.error.zonesAvailable);
   }
-  return afterFailure(deps, current, lastError!, request, log, {
+  // Out of time before any creation: nothing was started, so no VM was made.
+  const error = lastError ?? outOfTimeError(timeLeftMs(deadline, deps.now()), deadline.minCreateMs);
+  return afterFailure(deps, current, error, request, log, {
     // The operation did not finish: the VM may still come up.
-    vmMayExist: lastError!.code === GCP_ERROR_CODES.timeout,
+    vmMayExist: error.code === GCP_ERROR_CODES.timeout,
+    ...(outOfTime ? { why: 'no time left for another placement' } : {}),
   });
 }
 
@@ -314,6 +338,7 @@ async function markRunning(
   test: TestRecord,
   instance: TestInstance,
   adopted: boolean,
+  deadline: RunDeadline,
 ): Promise<RunTestOutcome> {
   const now = deps.now();
   const platform = deps.config.platforms[test.platform]!;
@@ -341,12 +366,15 @@ async function markRunning(
       // Canceled meanwhile: the cancel recorded this VM for deletion, but its
       // teardown may have run (and found nothing) before the VM existed. Only
       // this handler knows the VM exists now: it deletes it, done or not.
-      await teardownTestVm(deps, current, { ...teardownOptions(deps), evenIfDone: true });
+      await teardownTestVm(deps, current, {
+        ...teardownOptions(deps, deadline),
+        evenIfDone: true,
+      });
     } else if (current && current.instance?.name !== instance.name) {
       // A takeover made the test another VM meanwhile: this one is a second
       // VM of the test (DESIGN §3.2), not left to wait for the orphan sweep.
       const deleted = await deps.vms.deleteVm(instance.name, instance.zone, {
-        budgetMs: deps.createBudgetMs,
+        budgetMs: timeLeftMs(deadline, deps.now()),
       });
       log.warn('Deleted a VM its test does not use', {
         zone: instance.zone,
@@ -385,7 +413,7 @@ async function afterFailure(
   error: GcpErrorClass,
   request: RunTestRequest,
   log: RunTestDeps['log'],
-  { vmMayExist }: { vmMayExist: boolean },
+  { vmMayExist, why }: { vmMayExist: boolean; why?: string },
 ): Promise<RunTestOutcome> {
   const retriable = error.retriable || error.action === 'adopt';
   const lastAttempt = isLastAttempt(deps, request);
@@ -404,7 +432,7 @@ async function afterFailure(
     });
     if (!held.ok) return done(`moved meanwhile (${held.reason})`);
     await publishTestStatus(deps, held.test);
-    return retry(`${error.code}: retry, looking for the VM first`, held.test);
+    return retry(`${error.code}: retry, looking for the VM first${because(why)}`, held.test);
   }
   // No VM was made: give the slot back and wait in the queue for the retry.
   const back = await deps.store.transition(test.id, {
@@ -417,8 +445,10 @@ async function afterFailure(
   });
   if (!back.ok) return done(`moved meanwhile (${back.reason})`);
   await publishTestStatus(deps, back.test);
-  return retry(`${error.code}: retry later`, back.test);
+  return retry(`${error.code}: retry later${because(why)}`, back.test);
 }
+
+const because = (why: string | undefined): string => (why ? ` (${why})` : '');
 
 /**
  * Deletes an ended test's VM. A deletion still running or failed retriably
@@ -429,8 +459,9 @@ async function teardown(
   deps: RunTestDeps,
   test: TestRecord,
   request: RunTestRequest,
+  deadline: RunDeadline,
 ): Promise<RunTestOutcome> {
-  const outcome = await teardownTestVm(deps, test, teardownOptions(deps));
+  const outcome = await teardownTestVm(deps, test, teardownOptions(deps, deadline));
   if (outcome.outcome === 'gone' || outcome.outcome === 'nothing') return done('VM deleted', test);
   const again = outcome.outcome === 'deleting' || outcome.error.retriable;
   if (again && !isLastAttempt(deps, request)) return retry(`VM deletion ${outcome.outcome}`, test);
@@ -443,10 +474,13 @@ async function teardown(
   return done(`VM deletion ${outcome.outcome}`, test);
 }
 
-/** How runTest deletes a VM: within its create budget, backing off as configured. */
-function teardownOptions(deps: RunTestDeps): { budgetMs: number; backoffBaseMs: number } {
+/** How runTest deletes a VM: within what is left of the delivery, backing off as configured. */
+function teardownOptions(
+  deps: RunTestDeps,
+  deadline: RunDeadline,
+): { budgetMs: number; backoffBaseMs: number } {
   return {
-    budgetMs: deps.createBudgetMs,
+    budgetMs: timeLeftMs(deadline, deps.now()),
     backoffBaseMs: deps.config.sweeps.deletionBackoffSeconds * 1000,
   };
 }

@@ -16,6 +16,7 @@ import { deploymentLabel, taskId, testLabel, vmName } from '../../shared/domain/
 import type { TestRecord } from '../../shared/domain/test';
 import { classifyGcpError } from '../../shared/gcp/errors';
 import { taskGeneration } from '../../shared/domain/naming';
+import { createFits, runTestDeadline, STATE_WRITES_MS } from '../../shared/run/deadline';
 import { runTest, runTestTimings } from '../../shared/run/run-test';
 import type { TestStore } from '../../shared/store/port';
 import { cancelTest } from '../../shared/tests/cancel';
@@ -37,6 +38,8 @@ import {
 } from './support';
 
 const ZONE_MESSAGE = GCP_MESSAGES.zoneExhausted;
+/** A VM creation slower than a whole delivery (570 s with the default 600 s dispatch deadline). */
+const LONGER_THAN_A_DELIVERY = 20 * 60_000;
 const LAST = MAX_ATTEMPTS - 1;
 
 /** The fields that say nothing moved: compared before and after a refused delivery. */
@@ -310,9 +313,9 @@ describe('runTest: errors retried later (DESIGN §4)', () => {
   );
 
   it('a timed-out creation keeps the test starting with its slot; the next delivery adopts the VM', async () => {
-    const h = harness({ createBudgetMs: 10 });
+    const h = harness();
     const test = await h.addTest();
-    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
 
     const first = await h.run(test.id);
 
@@ -338,9 +341,9 @@ describe('runTest: errors retried later (DESIGN §4)', () => {
   });
 
   it('a timed-out creation on the last attempt ends the test and records its VM for deletion', async () => {
-    const h = harness({ createBudgetMs: 10 });
+    const h = harness();
     const test = await h.addTest();
-    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
 
     const outcome = await h.run(test.id, LAST);
 
@@ -539,9 +542,9 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
   });
 
   it('when the earlier attempt’s VM cannot be looked up, it makes no second VM', async () => {
-    const h = harness({ createBudgetMs: 10 });
+    const h = harness();
     const test = await h.addTest();
-    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
     expect((await h.run(test.id)).http).toBe(503);
     const held = await h.get(test.id);
     h.vms.failNext('getVm', classifyGcpError({ errors: [{ code: 'RATE_LIMIT_EXCEEDED' }] }));
@@ -563,9 +566,9 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
   });
 
   it('an earlier attempt’s VM that powered off is not adopted: a new attempt makes a new VM', async () => {
-    const h = harness({ createBudgetMs: 10 });
+    const h = harness();
     const test = await h.addTest();
-    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
     await h.run(test.id);
     const held = await h.get(test.id);
     h.vms.setStatus(held.instance!.name, held.instance!.zone, 'TERMINATED');
@@ -579,9 +582,9 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
   });
 
   it('an earlier attempt’s VM that is still there but suspended is deleted, and a new VM made', async () => {
-    const h = harness({ createBudgetMs: 10 });
+    const h = harness();
     const test = await h.addTest();
-    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
     await h.run(test.id);
     const held = await h.get(test.id);
     h.vms.setStatus(held.instance!.name, held.instance!.zone, 'SUSPENDED');
@@ -593,9 +596,9 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
   });
 
   it('two deliveries taking over one expired claim: one claims, the other is told to retry', async () => {
-    const h = harness({ createBudgetMs: 10 });
+    const h = harness();
     const test = await h.addTest();
-    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: 5_000 });
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
     expect((await h.run(test.id)).http).toBe(503);
     const held = await h.get(test.id);
     // The earlier attempt's VM vanished: each taker that holds the claim would make a VM.
@@ -920,21 +923,33 @@ describe('runTest: a task its enqueuer has not recorded yet', () => {
   });
 });
 
-describe('runTestTimings', () => {
-  it.each([15, 60, 600, 1800])(
-    'with a %i s dispatch deadline: the creation ends before it, the claim outlasts it',
+describe('runTestTimings and the delivery’s deadline', () => {
+  const ARRIVED = new Date('2026-12-01T10:00:00Z');
+
+  it.each([15, 16, 30, 45, 60, 600, 1800])(
+    'with a %i s dispatch deadline: the delivery ends before it, the claim outlasts it',
     (dispatchDeadlineSeconds) => {
-      const { createBudgetMs, leaseMs } = runTestTimings({ dispatchDeadlineSeconds });
-      expect(createBudgetMs).toBeGreaterThan(0);
-      expect(createBudgetMs).toBeLessThan(dispatchDeadlineSeconds * 1000);
+      const queue = { dispatchDeadlineSeconds };
+      const { leaseMs } = runTestTimings(queue);
+      const deadline = runTestDeadline(ARRIVED, queue);
+      const windowMs = deadline.at.getTime() - ARRIVED.getTime();
+      expect(windowMs).toBeGreaterThan(0);
+      expect(windowMs).toBeLessThan(dispatchDeadlineSeconds * 1000);
       expect(leaseMs).toBeGreaterThan(dispatchDeadlineSeconds * 1000);
+      // Strictly longer than the deadline with its state writes: a claim made
+      // at the arrival (or later) is still held when the delivery ends.
+      expect(leaseMs).toBeGreaterThan(windowMs + STATE_WRITES_MS);
+      // The first creation of a delivery always fits, even in the shortest window.
+      expect(createFits(deadline, ARRIVED)).toBe(true);
+      expect(deadline.minCreateMs).toBeGreaterThan(0);
     },
   );
 
   it('leaves 30 s of a 600 s deadline for the state writes', () => {
-    expect(runTestTimings({ dispatchDeadlineSeconds: 600 })).toEqual({
-      createBudgetMs: 570_000,
-      leaseMs: 660_000,
+    expect(runTestTimings({ dispatchDeadlineSeconds: 600 })).toEqual({ leaseMs: 660_000 });
+    expect(runTestDeadline(ARRIVED, { dispatchDeadlineSeconds: 600 })).toEqual({
+      at: new Date(ARRIVED.getTime() + 570_000),
+      minCreateMs: 20_000,
     });
   });
 });

@@ -1,15 +1,24 @@
 // runTest on its in-memory doubles: the store, the provisioner and the commit
 // status port, one fake clock for all of them, and a logger that keeps every
-// line unredacted (so a leaked token would show).
+// line unredacted (so a leaked token would show). Every Compute call runTest
+// makes is recorded with the time it was made and the budget it was given.
 import { createMemoryProvisioner, type MemoryProvisioner } from '../../shared/compute/memory';
+import type { VmProvisioner } from '../../shared/compute/port';
 import { configSchema, type VmciConfig } from '../../shared/config';
 import { testId } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
+import { classifyGcpError, operationTimeoutError } from '../../shared/gcp/errors';
 import { createMemoryStatusPort, type MemoryStatusPort } from '../../shared/github/memory-statuses';
 import type { Logger } from '../../shared/log';
 import { createMemoryQueue, type MemoryQueue } from '../../shared/queue/memory';
 import { captureLog as captureSharedLog, type LogEntry } from '../support/capture-log';
-import { runTest, type RunTestDeps, type RunTestOutcome } from '../../shared/run/run-test';
+import type { RunDeadline } from '../../shared/run/deadline';
+import {
+  runTest,
+  runTestTimings,
+  type RunTestDeps,
+  type RunTestOutcome,
+} from '../../shared/run/run-test';
 import { createMemoryStore } from '../../shared/store/memory';
 import type { TestStore } from '../../shared/store/port';
 import { changed, validConfig, type Change } from '../config/fixtures';
@@ -22,6 +31,7 @@ export const TOKEN_SECRET = 'run-test-token-secret-0123456789';
 export const SCRIPT = '#!/bin/sh\nsleep 300\n';
 export const MAX_RUN_MINUTES = 30;
 export const MAX_ATTEMPTS = 5;
+/** The claim lease with the default 600 s dispatch deadline. */
 export const LEASE_MS = 11 * 60_000;
 export { T0 };
 
@@ -50,10 +60,23 @@ export function captureLog(): { log: Logger; lines: LogEntry[]; text(): string }
   return { log, lines: entries, text };
 }
 
+/** One call runTest made to the provisioner. */
+export interface ComputeCall {
+  method: 'createVm' | 'getVm' | 'deleteVm' | 'listVms';
+  zone?: string;
+  /** The fake clock when the call was made. */
+  at: number;
+  /** The budget it was given (undefined: none). */
+  budgetMs?: number;
+}
+
 export interface Harness {
   deps: RunTestDeps;
   store: TestStore;
+  /** The double itself; runTest calls it through a recorder (deps.vms). */
   vms: MemoryProvisioner;
+  /** Every call runTest made to the provisioner, in order. */
+  computeCalls: ComputeCall[];
   statuses: MemoryStatusPort;
   /** Where runTest asks for teardowns and starts the next pending test. */
   queue: MemoryQueue;
@@ -63,13 +86,18 @@ export interface Harness {
   advance(ms: number): void;
   /** Stores a queued test (by default: linux, created at T0) and returns it. */
   addTest(overrides?: Partial<TestRecord> & { sha?: string }): Promise<TestRecord>;
-  run(id: string, retryCount?: number): Promise<RunTestOutcome>;
+  run(id: string, retryCount?: number, deadline?: RunDeadline): Promise<RunTestOutcome>;
   get(id: string): Promise<TestRecord>;
 }
 
 export interface HarnessOptions {
   config?: VmciConfig;
-  createBudgetMs?: number;
+  /**
+   * Zones whose creations take this long to answer (whatever the answer: a
+   * stockout injected there fails only then). Given less budget, the creation
+   * times out when the budget is spent, without reaching the double.
+   */
+  slowZones?: Readonly<Record<string, number>>;
   startupScript?: RunTestDeps['startupScript'];
   /** Wraps the store (to make a call fail). */
   wrapStore?: (store: TestStore) => TestStore;
@@ -85,15 +113,49 @@ export function nextSha(): string {
   return shaCounter.toString(16).padStart(40, '0');
 }
 
+/** The provisioner as runTest sees it: calls recorded, slow zones slow. */
+function recording(
+  vms: VmProvisioner,
+  calls: ComputeCall[],
+  clock: () => number,
+  sleep: (ms: number) => Promise<void>,
+  slowZones: Readonly<Record<string, number>>,
+): VmProvisioner {
+  return {
+    async createVm(spec, { budgetMs }) {
+      calls.push({ method: 'createVm', zone: spec.zone, at: clock(), budgetMs });
+      const answerMs = slowZones[spec.zone] ?? 0;
+      if (answerMs > budgetMs) {
+        if (budgetMs > 0) await sleep(budgetMs);
+        const timeout = operationTimeoutError(`insert ${spec.name}`, budgetMs);
+        return { ok: false, error: classifyGcpError(timeout) };
+      }
+      if (answerMs > 0) await sleep(answerMs);
+      return vms.createVm(spec, { budgetMs: budgetMs - answerMs });
+    },
+    getVm(name, zone, opts) {
+      calls.push({ method: 'getVm', zone, at: clock(), budgetMs: opts?.budgetMs });
+      return vms.getVm(name, zone, opts);
+    },
+    deleteVm(name, zone, opts) {
+      calls.push({ method: 'deleteVm', zone, at: clock(), budgetMs: opts?.budgetMs });
+      return vms.deleteVm(name, zone, opts);
+    },
+    listVms(opts) {
+      calls.push({ method: 'listVms', at: clock() });
+      return vms.listVms(opts);
+    },
+  };
+}
+
 export function harness(options: HarnessOptions = {}): Harness {
   let clock = T0.getTime() + 5 * 60_000;
-  const vms = createMemoryProvisioner({
-    now: () => clock,
-    sleep: async (ms) => {
-      clock += ms;
-      await options.onSleep?.(ms);
-    },
-  });
+  const sleep = async (ms: number) => {
+    clock += ms;
+    await options.onSleep?.(ms);
+  };
+  const vms = createMemoryProvisioner({ now: () => clock, sleep });
+  const computeCalls: ComputeCall[] = [];
   const memory = createMemoryStore();
   const store = options.wrapStore ? options.wrapStore(memory) : memory;
   const statuses = createMemoryStatusPort();
@@ -102,13 +164,13 @@ export function harness(options: HarnessOptions = {}): Harness {
   const config = options.config ?? runConfig();
   const deps: RunTestDeps = {
     store,
-    vms,
+    vms: recording(vms, computeCalls, () => clock, sleep, options.slowZones ?? {}),
     config,
     tokenSecret: TOKEN_SECRET,
     startupScript: options.startupScript ?? (() => SCRIPT),
-    createBudgetMs: options.createBudgetMs ?? 60_000,
     sourceRoot: '/srv/vmci',
-    leaseMs: LEASE_MS,
+    // As the function is wired (functions/runTest/index.ts).
+    ...runTestTimings(config.queue),
     statuses,
     queue,
     log: logs.log,
@@ -125,6 +187,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     deps,
     store: memory,
     vms,
+    computeCalls,
     statuses,
     queue,
     logs,
@@ -149,7 +212,8 @@ export function harness(options: HarnessOptions = {}): Harness {
       await memory.createTests([test]);
       return get(id);
     },
-    run: (id, retryCount = 0) => runTest(deps, { testId: id, retryCount }),
+    run: (id, retryCount = 0, deadline) =>
+      runTest(deps, { testId: id, retryCount, ...(deadline ? { deadline } : {}) }),
     get,
   };
 }
