@@ -69,6 +69,14 @@ export const STARTUP_SCRIPT_MISSING =
 export const PREPARING_VM = 'Preparing the VM';
 export const RUNNING_TESTS = 'Running tests';
 
+/**
+ * The line for a new commit of an untrusted author on a PR that carries the
+ * approval label: the label approved an earlier commit, not this one.
+ */
+export function newCommitWaitsForApproval(label: string): string {
+  return fitAround("New commit waits for a maintainer's approval: re-add the '", label, "' label");
+}
+
 export function platformInMaintenance(platform: string): string {
   return fitAround('Platform ', platform, ' is in maintenance; tests will start when it is back');
 }

@@ -83,6 +83,19 @@ export function testId(key: TestKey): string {
   ].join('-');
 }
 
+/**
+ * The document id of a maintainer's approval of one head commit of a PR:
+ * `<owner>-<name>-pr<N>-<sha7>-<hash16>`, the hash over every field as given.
+ */
+export function approvalId(repo: string, pr: number, sha: string): string {
+  assertCount('pr', pr);
+  const slash = repo.indexOf('/');
+  const owner = slash === -1 ? repo : repo.slice(0, slash);
+  const name = slash === -1 ? '' : repo.slice(slash + 1);
+  const hash = sha256Hex(['vmci/approval/v1', repo, pr, sha]).slice(0, TEST_ID_HASH_LENGTH);
+  return [slug(owner, 12), slug(name, 20), `pr${pr}`, slug(sha, 7), hash].join('-');
+}
+
 /** Firestore's rules for a document id. */
 export function isValidFirestoreId(id: string): boolean {
   return (

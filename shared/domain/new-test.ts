@@ -8,7 +8,9 @@ import type { TestRecord, WaitReason } from './test';
 export type NewTestInput = Pick<
   TestRecord,
   'repo' | 'sha' | 'ref' | 'cloneUrl' | 'author' | 'trigger' | 'pr' | 'run' | 'platform'
->;
+> &
+  /** Absent: null (a push, a manual run). */
+  Partial<Pick<TestRecord, 'headUpdatedAt'>>;
 
 /** How a test starts: waiting (always with a reason), ready to run, or refused. */
 export type TestStart =
@@ -28,6 +30,7 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     trigger: input.trigger,
     pr: input.pr,
     run: input.run,
+    headUpdatedAt: input.headUpdatedAt ?? null,
     platform: input.platform,
     status: start.status,
     stage: null,

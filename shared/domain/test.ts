@@ -90,6 +90,13 @@ export interface TestRecord {
   pr: number | null;
   /** Re-run counter: an explicit re-run of the same commit makes a new test with run + 1. */
   run: number;
+  /**
+   * For PR tests: the `pull_request.updated_at` of the event that created the
+   * test, i.e. how new its head is. Events arrive out of order; a head event
+   * older than the PR's newest tests changes nothing, and superseding cancels
+   * only tests of older heads. Null for pushes and manual runs.
+   */
+  headUpdatedAt: Date | null;
   platform: string;
   status: TestStatus;
   stage: Stage | null;

@@ -3,7 +3,7 @@
 // Timestamps in the database, where TTL policies and range queries need them.
 import { Timestamp, type DocumentData, type DocumentSnapshot } from '@google-cloud/firestore';
 import type { TestRecord } from '../domain/test';
-import type { DeliveryRecord } from './port';
+import type { ApprovalRecord, DeliveryRecord } from './port';
 import type { Holders } from './rules';
 
 /** Dates become Timestamps; keys whose value is undefined are left out. */
@@ -44,9 +44,22 @@ export function testToDoc(test: TestRecord): DocumentData {
   return toFirestore(fields) as DocumentData;
 }
 
-/** Trusts the document's shape: only this adapter writes it, through testToDoc. */
+/**
+ * Trusts the document's shape: only this adapter writes it, through testToDoc.
+ * A field added since (headUpdatedAt) reads as null on an older document.
+ */
 export function testFromDoc(snap: DocumentSnapshot): TestRecord {
-  return { ...(fromFirestore(snap.data()) as Omit<TestRecord, 'id'>), id: snap.id };
+  const fields = fromFirestore(snap.data()) as Omit<TestRecord, 'id'>;
+  return { ...fields, headUpdatedAt: fields.headUpdatedAt ?? null, id: snap.id };
+}
+
+/** `approvals/{approvalId}`: the record as it is, approvedAt a Timestamp. */
+export function approvalToDoc(record: ApprovalRecord): DocumentData {
+  return toFirestore(record) as DocumentData;
+}
+
+export function approvalFromDoc(snap: DocumentSnapshot): ApprovalRecord {
+  return fromFirestore(snap.data()) as ApprovalRecord;
 }
 
 /** The response body is stored as JSON text: Firestore cannot hold every JSON value (nested arrays). */

@@ -12,12 +12,14 @@ export interface StoreCollections {
   tests: string;
   deliveries: string;
   capacity: string;
+  approvals: string;
 }
 
 export const DEFAULT_COLLECTIONS: StoreCollections = {
   tests: 'tests',
   deliveries: 'deliveries',
   capacity: 'capacity',
+  approvals: 'approvals',
 };
 
 export interface QueryShape {
@@ -80,6 +82,16 @@ export const QUERY_SHAPES = {
       { field: 'pr', op: '==' },
     ],
     orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  // A document without the field (written before it existed) is not listed;
+  // a null one (a push never has a PR) would come last.
+  byPrHead: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'pr', op: '==' },
+    ],
+    orderBy: { field: 'headUpdatedAt', direction: 'desc' },
   },
   byPrInStatuses: {
     collection: 'tests',

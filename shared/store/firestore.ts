@@ -10,8 +10,11 @@
 // avoids that cost within one instance; the transactions alone keep the
 // guarantees between instances.
 import type { Firestore } from '@google-cloud/firestore';
+import { approvalId } from '../domain/naming';
 import type { TestStatus } from '../domain/test';
 import {
+  approvalFromDoc,
+  approvalToDoc,
   capacityToDoc,
   deliveryFromDoc,
   deliveryToDoc,
@@ -36,6 +39,7 @@ import {
   assertStatusFilter,
   listLimit,
   mayRecordDeletion,
+  normalizeApproval,
   normalizeDelivery,
   planAcquire,
   planReconcile,
@@ -64,6 +68,7 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
   const tests = db.collection(names.tests);
   const deliveries = db.collection(names.deliveries);
   const capacity = db.collection(names.capacity);
+  const approvals = db.collection(names.approvals);
   const lock = createKeyedLock();
   const testKey = (id: string) => `test:${id}`;
   const slotKey = (platform: string) => `capacity:${platform}`;
@@ -148,6 +153,10 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       if (!opts.statuses) return query(QUERY_SHAPES.byPr, [repo, pr], { limit });
       assertStatusFilter(opts.statuses);
       return query(QUERY_SHAPES.byPrInStatuses, [repo, pr, opts.statuses], { limit });
+    },
+
+    async listByPrHead(repo, pr, opts = {}) {
+      return query(QUERY_SHAPES.byPrHead, [repo, pr], { limit: listLimit(opts.limit) });
     },
 
     async transition(id, move) {
@@ -241,6 +250,25 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     async getDelivery(id) {
       const snap = await deliveries.doc(id).get();
       return snap.exists ? deliveryFromDoc(snap) : null;
+    },
+
+    async recordApproval(record) {
+      const normalized = normalizeApproval(record);
+      const ref = approvals.doc(approvalId(normalized.repo, normalized.pr, normalized.sha));
+      try {
+        await ref.create(approvalToDoc(normalized));
+        return { first: true, record: normalized };
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+      }
+      // Approvals are never deleted, so the one that won the create() is there.
+      const snap = await ref.get();
+      return { first: false, record: approvalFromDoc(snap) };
+    },
+
+    async getApproval(repo, pr, sha) {
+      const snap = await approvals.doc(approvalId(repo, pr, sha)).get();
+      return snap.exists ? approvalFromDoc(snap) : null;
     },
 
     async acquireSlot(platform, testId, maxConcurrent, at) {

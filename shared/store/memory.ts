@@ -1,10 +1,12 @@
 // The in-memory double of the store, with the Firestore adapter's semantics:
 // records are cloned on the way in and out, and every change runs alone (one
 // lock for the whole store), so concurrent calls behave like transactions.
+import { approvalId } from '../domain/naming';
 import type { TestRecord } from '../domain/test';
 import { createKeyedLock } from './keyed-lock';
 import {
   DEADLINE_STATUSES,
+  type ApprovalRecord,
   type DeliveryRecord,
   type SlotOutcome,
   type TestStore,
@@ -18,6 +20,7 @@ import {
   isDeletionDue,
   listLimit,
   mayRecordDeletion,
+  normalizeApproval,
   normalizeDelivery,
   planAcquire,
   planReconcile,
@@ -30,7 +33,10 @@ type Order = 'asc' | 'desc';
 
 type SortKey = (test: TestRecord) => Date | null | undefined;
 
-function byField(field: 'createdAt' | 'updatedAt' | 'deadlineAt' | SortKey, order: Order) {
+function byField(
+  field: 'createdAt' | 'updatedAt' | 'deadlineAt' | 'headUpdatedAt' | SortKey,
+  order: Order,
+) {
   const sign = order === 'asc' ? 1 : -1;
   const key: SortKey = typeof field === 'function' ? field : (test) => test[field];
   return (a: TestRecord, b: TestRecord): number => {
@@ -43,6 +49,7 @@ function byField(field: 'createdAt' | 'updatedAt' | 'deadlineAt' | SortKey, orde
 export function createMemoryStore(): TestStore {
   const tests = new Map<string, TestRecord>();
   const deliveries = new Map<string, DeliveryRecord>();
+  const approvals = new Map<string, ApprovalRecord>();
   const capacity = new Map<string, Holders>();
   const lock = createKeyedLock();
 
@@ -136,6 +143,12 @@ export function createMemoryStore(): TestStore {
       );
     },
 
+    async listByPrHead(repo, pr, opts = {}) {
+      const limit = listLimit(opts.limit);
+      // A null headUpdatedAt counts as 0: last when newest comes first, as on Firestore.
+      return select((t) => t.repo === repo && t.pr === pr, byField('headUpdatedAt', 'desc'), limit);
+    },
+
     async transition(id, move) {
       if (move.slot?.op === 'acquire') assertMaxConcurrent(move.slot.maxConcurrent);
       const copy = clone(move);
@@ -214,6 +227,24 @@ export function createMemoryStore(): TestStore {
 
     async getDelivery(id) {
       const record = deliveries.get(id);
+      return record ? clone(record) : null;
+    },
+
+    async recordApproval(record) {
+      const normalized = normalizeApproval(record);
+      const id = approvalId(normalized.repo, normalized.pr, normalized.sha);
+      return transact(
+        () => approvals.get(id),
+        (existing) => {
+          if (existing) return { first: false, record: clone(existing) };
+          approvals.set(id, normalized);
+          return { first: true, record: clone(normalized) };
+        },
+      );
+    },
+
+    async getApproval(repo, pr, sha) {
+      const record = approvals.get(approvalId(repo, pr, sha));
       return record ? clone(record) : null;
     },
 

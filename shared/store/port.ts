@@ -51,6 +51,7 @@ export type FixedField =
   | 'trigger'
   | 'pr'
   | 'run'
+  | 'headUpdatedAt'
   | 'platform'
   | 'createdAt'
   | 'status'
@@ -107,7 +108,11 @@ export type SlotResult =
   { acquired: true; holders: number; alreadyHeld: boolean } | { acquired: false; holders: number };
 
 export interface DeliveryRecord {
-  /** The X-GitHub-Delivery id. */
+  /**
+   * The X-GitHub-Delivery id, or the key of the signed body's digest (the
+   * webhook records a handled event under both, so that a replay of the same
+   * bytes under a new delivery id is answered as before).
+   */
   id: string;
   event: string;
   receivedAt: Date;
@@ -115,6 +120,19 @@ export interface DeliveryRecord {
   expireAt: Date;
   /** The answer given to the first delivery; `body` must be JSON (it is stored as JSON text). */
   response: { status: number; body: unknown };
+}
+
+/** A maintainer's approval of one head commit of a PR (DESIGN §5): it covers that commit only. */
+export interface ApprovalRecord {
+  /** "owner/name", as configured */
+  repo: string;
+  pr: number;
+  sha: string;
+  /** Who added the approval label (GitHub login). */
+  approvedBy: string;
+  approvedAt: Date;
+  /** The X-GitHub-Delivery of the `labeled` event. */
+  delivery: string;
 }
 
 export interface ListByStatusOptions {
@@ -154,6 +172,11 @@ export interface TestStore {
   /** The PR's tests, newest first (createdAt, then id, both descending). */
   listByPr(repo: string, pr: number, opts?: ListByPrOptions): Promise<TestRecord[]>;
   /**
+   * The PR's tests, newest head first: headUpdatedAt descending (a null one
+   * last), then id descending. Every status.
+   */
+  listByPrHead(repo: string, pr: number, opts?: ListOptions): Promise<TestRecord[]>;
+  /**
    * Compare-and-set in one transaction: checks the move (checkMove), applies the
    * patch, sets status, message, stage and updatedAt, appends to the timeline
    * (keeping the last TIMELINE_LIMIT entries), and takes or releases the test's
@@ -191,6 +214,9 @@ export interface TestStore {
   /** Create-if-absent. A record that exists (even past expireAt, until TTL deletes it) wins. */
   recordDelivery(record: DeliveryRecord): Promise<{ first: boolean; record: DeliveryRecord }>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;
+  /** Create-if-absent: the first approval of a commit is kept (`first` false for a later one). */
+  recordApproval(record: ApprovalRecord): Promise<{ first: boolean; record: ApprovalRecord }>;
+  getApproval(repo: string, pr: number, sha: string): Promise<ApprovalRecord | null>;
   /** Takes one of `platform`'s slots for `testId`; a holder asking again keeps its one slot. */
   acquireSlot(
     platform: string,

@@ -9,6 +9,7 @@ import {
   MAX_LIST_LIMIT,
   PATCHABLE_FIELDS,
   TIMELINE_LIMIT,
+  type ApprovalRecord,
   type DeliveryRecord,
   type ListByStatusOptions,
   type TestPatch,
@@ -192,6 +193,24 @@ export function normalizeDelivery(record: DeliveryRecord): DeliveryRecord {
     receivedAt: new Date(record.receivedAt),
     expireAt: new Date(record.expireAt),
     response: { status: record.response.status, body: jsonRoundTrip(record.response.body) },
+  };
+}
+
+/** The approval as it will read back; throws RangeError for one that names no commit of a PR. */
+export function normalizeApproval(record: ApprovalRecord): ApprovalRecord {
+  if (!Number.isSafeInteger(record.pr) || record.pr < 1) {
+    throw new RangeError(`an approval needs a PR number, got ${String(record.pr)}`);
+  }
+  if (record.repo === '' || record.sha === '') {
+    throw new RangeError('an approval needs a repository and a commit');
+  }
+  return {
+    repo: record.repo,
+    pr: record.pr,
+    sha: record.sha,
+    approvedBy: record.approvedBy,
+    approvedAt: new Date(record.approvedAt),
+    delivery: record.delivery,
   };
 }
 

@@ -1,5 +1,6 @@
 // The TestStore contract: one suite that every adapter must pass
 // (test/store/store.test.ts runs it on the in-memory double and on Firestore).
+import { defineApprovalContractTests } from './store/approvals.contract';
 import { defineDeletionContractTests } from './store/deletions.contract';
 import { defineDeliveryContractTests } from './store/deliveries.contract';
 import type { MakeStore } from './store/fixtures';
@@ -18,5 +19,6 @@ export function defineStoreContractTests(name: string, makeStore: MakeStore): vo
     defineReconcileContractTests(makeStore);
     defineDeletionContractTests(makeStore);
     defineDeliveryContractTests(makeStore);
+    defineApprovalContractTests(makeStore);
   });
 }

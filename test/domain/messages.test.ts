@@ -17,6 +17,7 @@ import {
   finalRetriableMessage,
   fitStatusLine,
   isPassingResult,
+  newCommitWaitsForApproval,
   platformInMaintenance,
   resultMessage,
   stageMessage,
@@ -171,6 +172,12 @@ describe('variable parts are shortened, the fixed wording survives', () => {
       suffix: ' is in maintenance; tests will start when it is back',
     },
     {
+      name: 'newCommitWaitsForApproval',
+      make: newCommitWaitsForApproval,
+      prefix: "New commit waits for a maintainer's approval: re-add the '",
+      suffix: "' label",
+    },
+    {
       name: 'waitingForSlot',
       make: waitingForSlot,
       prefix: 'Waiting for a free ',
@@ -211,6 +218,10 @@ describe('exact texts', () => {
     [TESTS_QUEUED, 'Tests queued'],
     [WAITING_FOR_BUILD, 'Waiting for the build workflow to finish'],
     [WAITING_FOR_APPROVAL, 'Waiting for a maintainer to approve running tests'],
+    [
+      newCommitWaitsForApproval('safe to test'),
+      "New commit waits for a maintainer's approval: re-add the 'safe to test' label",
+    ],
     [
       platformInMaintenance('windows'),
       'Platform windows is in maintenance; tests will start when it is back',

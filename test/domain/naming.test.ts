@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   LABEL_VALUE_PATTERN,
   REQUEST_ID_NAMESPACE,
+  approvalId,
   TASK_ID_PATTERN,
   VM_LABEL_KEYS,
   VM_NAME_MAX,
@@ -159,6 +160,31 @@ describe('testId', () => {
     { pr: Number.POSITIVE_INFINITY },
   ])('rejects a bad count %p', (bad) => {
     expect(() => testId({ ...base, ...bad })).toThrow(RangeError);
+  });
+});
+
+describe('approvalId', () => {
+  const SHA = '0123abc456def7890123abc456def7890123abcd';
+
+  it('reads as the repository, PR and commit, and is a valid Firestore id', () => {
+    const id = approvalId('CCExtractor/ccextractor', 12, SHA);
+    expect(id).toMatch(/^ccextractor-ccextractor-pr12-0123abc-[0-9a-f]{16}$/);
+    expect(isValidFirestoreId(id)).toBe(true);
+    expect(approvalId('CCExtractor/ccextractor', 12, SHA)).toBe(id);
+  });
+
+  it('differs for another repository, PR or commit, even where the readable parts collide', () => {
+    const ids = [
+      approvalId('a-b/c', 1, SHA),
+      approvalId('a/b-c', 1, SHA),
+      approvalId('a/b-c', 2, SHA),
+      approvalId('a/b-c', 1, `${SHA.slice(0, 39)}e`),
+    ];
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it.each([-1, 1.5, Number.NaN])('rejects a bad PR number %p', (pr) => {
+    expect(() => approvalId('o/r', pr, SHA)).toThrow(RangeError);
   });
 });
 

@@ -4,6 +4,7 @@ import { newTestRecord, type NewTestInput, type TestStart } from '../../shared/d
 import type { TestRecord } from '../../shared/domain/test';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
+const HEAD_UPDATED_AT = new Date('2024-05-01T11:59:58Z');
 
 const INPUT: NewTestInput = {
   repo: 'CCExtractor/ccextractor',
@@ -15,6 +16,7 @@ const INPUT: NewTestInput = {
   pr: 12,
   run: 1,
   platform: 'linux',
+  headUpdatedAt: HEAD_UPDATED_AT,
 };
 
 describe('newTestRecord', () => {
@@ -26,6 +28,7 @@ describe('newTestRecord', () => {
     const expected: TestRecord = {
       id: testId(INPUT),
       ...INPUT,
+      headUpdatedAt: HEAD_UPDATED_AT,
       status: 'waiting',
       stage: null,
       waitReason: 'build',
@@ -69,6 +72,11 @@ describe('newTestRecord', () => {
     },
   );
 
+  it('has a null headUpdatedAt when none is given (a push)', () => {
+    const { headUpdatedAt: _absent, ...push } = { ...INPUT, trigger: 'push' as const, pr: null };
+    expect(newTestRecord(push, { status: 'pending', message: 'a' }, NOW).headUpdatedAt).toBeNull();
+  });
+
   it('ignores a wait reason passed with a status that is not waiting', () => {
     // The type forbids it; a caller casting around the type still gets a consistent record.
     const start = { status: 'pending', waitReason: 'approval', message: 'Tests queued' };
@@ -88,7 +96,13 @@ describe('newTestRecord', () => {
   it('derives the id from the identifying fields only', () => {
     const pending = newTestRecord(INPUT, { status: 'pending', message: 'a' }, NOW);
     const later = newTestRecord(
-      { ...INPUT, ref: 'refs/heads/other', cloneUrl: 'https://example.com/x.git', author: null },
+      {
+        ...INPUT,
+        ref: 'refs/heads/other',
+        cloneUrl: 'https://example.com/x.git',
+        author: null,
+        headUpdatedAt: NOW,
+      },
       { status: 'error', message: 'b' },
       new Date(NOW.getTime() + 1000),
     );

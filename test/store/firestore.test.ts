@@ -1,6 +1,7 @@
 // What the Firestore adapter writes, as Firestore sees it: the shapes that TTL
 // policies, indexes and people reading the console depend on.
 import { Timestamp } from '@google-cloud/firestore';
+import { approvalId } from '../../shared/domain/naming';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import { at, testRecord } from '../contracts/store/fixtures';
 import { createTestFirestore } from '../support/firestore';
@@ -33,6 +34,62 @@ describe('the Firestore store’s documents', () => {
     expect(doc.deletion.requestedAt).toEqual(Timestamp.fromDate(at(2)));
     expect(doc.timeline[0].at).toBeInstanceOf(Timestamp);
     expect(doc.timeline[0]).not.toHaveProperty('stage');
+  });
+
+  it('keeps a PR test’s headUpdatedAt as a Timestamp; a document written before the field reads null and is not listed by head', async () => {
+    const heads = createFirestoreStore({ db: fs.db, collections: { tests: 'head-tests' } });
+    await heads.createTests([
+      testRecord({ id: 'new', trigger: 'pull_request', pr: 4, headUpdatedAt: at(3) }),
+    ]);
+    const { headUpdatedAt: _dropped, ...legacy } = testRecord({
+      id: 'legacy',
+      trigger: 'pull_request',
+      pr: 4,
+    });
+    const { id: _id, ...legacyFields } = legacy;
+    await fs.db
+      .collection('head-tests')
+      .doc('legacy')
+      .set({ ...legacyFields, createdAt: Timestamp.fromDate(at(0)) });
+
+    const doc = (await fs.db.collection('head-tests').doc('new').get()).data()!;
+    expect(doc.headUpdatedAt).toEqual(Timestamp.fromDate(at(3)));
+    expect((await heads.getTest('legacy'))?.headUpdatedAt).toBeNull();
+    expect((await heads.listByPrHead('ccextractor/ccextractor', 4)).map((t) => t.id)).toEqual([
+      'new',
+    ]);
+    expect((await heads.listByPr('ccextractor/ccextractor', 4)).map((t) => t.id).sort()).toEqual([
+      'legacy',
+      'new',
+    ]);
+  });
+
+  it('keeps an approval in approvals/{approvalId} with approvedAt a Timestamp', async () => {
+    const sha = 'f'.repeat(40);
+    await store.recordApproval({
+      repo: 'o/r',
+      pr: 5,
+      sha,
+      approvedBy: 'maintainer',
+      approvedAt: at(2),
+      delivery: 'd-approve',
+    });
+
+    const doc = (
+      await fs.db
+        .collection('approvals')
+        .doc(approvalId('o/r', 5, sha))
+        .get()
+    ).data();
+
+    expect(doc).toEqual({
+      repo: 'o/r',
+      pr: 5,
+      sha,
+      approvedBy: 'maintainer',
+      approvedAt: Timestamp.fromDate(at(2)),
+      delivery: 'd-approve',
+    });
   });
 
   it('keeps a delivery in deliveries/{id} with expireAt a Timestamp, for the TTL policy', async () => {

@@ -23,6 +23,7 @@ const makeFirestoreStore: MakeStore = async () => {
     tests: `${prefix}-tests`,
     deliveries: `${prefix}-deliveries`,
     capacity: `${prefix}-capacity`,
+    approvals: `${prefix}-approvals`,
   };
   return {
     store: createFirestoreStore({ db, collections }),

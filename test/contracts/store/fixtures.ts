@@ -48,6 +48,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     trigger: 'push',
     pr: null,
     run: 1,
+    headUpdatedAt: null,
     platform: 'linux',
     status: 'queued',
     stage: null,

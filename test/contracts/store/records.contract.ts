@@ -77,6 +77,9 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       const test = testRecord({
         id: 't1',
         deadlineAt: at(30),
+        trigger: 'pull_request',
+        pr: 3,
+        headUpdatedAt: at(-5),
         instance: { name: 'vmci-t1-1', zone: 'europe-west1-b', provisioning: 'SPOT' },
         deletion: {
           name: 'vmci-t1-1',
@@ -96,6 +99,8 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       expect(stored?.deletion?.requestedAt).toBeInstanceOf(Date);
       expect(stored?.timeline[0]?.at).toBeInstanceOf(Date);
       expect(stored?.createdAt).toBeInstanceOf(Date);
+      expect(stored?.headUpdatedAt).toBeInstanceOf(Date);
+      expect((await store.getTest('t2'))?.headUpdatedAt).toBeNull();
       expect(await store.getTest('missing')).toBeNull();
     });
 
@@ -345,6 +350,29 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       expect(await store.listByPr(repo, 9)).toEqual([]);
     });
 
+    it('listByPrHead: the PR’s tests of every status, newest head first, then by id; a null head last', async () => {
+      const { store } = current();
+      const pr = { trigger: 'pull_request' as const, pr: 7 };
+      await store.createTests([
+        testRecord({ id: 'h1', ...pr, headUpdatedAt: at(0), createdAt: at(9), status: 'passed' }),
+        testRecord({ id: 'h2', ...pr, headUpdatedAt: at(2), createdAt: at(0), status: 'queued' }),
+        testRecord({ id: 'h3', ...pr, headUpdatedAt: at(2), createdAt: at(1), status: 'canceled' }),
+        testRecord({ id: 'h4', ...pr, headUpdatedAt: at(1) }),
+        testRecord({ id: 'h5', ...pr, headUpdatedAt: null }),
+        testRecord({ id: 'h6', ...pr, pr: 8, headUpdatedAt: at(5) }),
+        testRecord({ id: 'h7', ...pr, repo: 'other/repo', headUpdatedAt: at(5) }),
+        testRecord({ id: 'h8' }),
+      ]);
+
+      const repo = 'ccextractor/ccextractor';
+      const listed = await store.listByPrHead(repo, 7);
+      expect(ids(listed)).toEqual(['h3', 'h2', 'h4', 'h1', 'h5']);
+      expect(listed[0]?.headUpdatedAt).toEqual(at(2));
+      expect(ids(await store.listByPrHead(repo, 7, { limit: 2 }))).toEqual(['h3', 'h2']);
+      expect(ids(await store.listByPrHead(repo, 8))).toEqual(['h6']);
+      expect(await store.listByPrHead(repo, 9)).toEqual([]);
+    });
+
     it('refuses unbounded or malformed queries', async () => {
       const { store } = current();
       await expect(store.listByStatus('queued', { limit: 0 })).rejects.toThrow(RangeError);
@@ -352,6 +380,7 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       await expect(store.listPastDeadline(at(0), 100_000)).rejects.toThrow(RangeError);
       await expect(store.listBySha('r', 's', { limit: -1 })).rejects.toThrow(RangeError);
       await expect(store.listByPr('r', 1, { statuses: [] })).rejects.toThrow(RangeError);
+      await expect(store.listByPrHead('r', 1, { limit: 1001 })).rejects.toThrow(RangeError);
     });
   });
 }
