@@ -19,6 +19,8 @@ LC_ALL=C.UTF-8 2>/dev/null
 
 readonly RUNNER_USER=vmci-runner
 readonly DEFAULT_METADATA_URL=http://metadata.google.internal/computeMetadata/v1
+readonly METADATA_IPV4=169.254.169.254
+readonly METADATA_IPV6=fd20:ce::254
 readonly STANDARD_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 readonly SUMMARY_MAX_CHARS=1000
 readonly MESSAGE_MAX_CHARS=300
@@ -314,6 +316,27 @@ block_metadata() {
     "$tool" -w -I OUTPUT 3 "${who[@]}" -j REJECT
 }
 
+# The metadata server holds the token: the code under test must not reach it.
+# It is also the VM's DNS resolver, so port 53 stays open (above the reject).
+# Then, as the runner, checks that no address of the server answers any more
+# (an address the VM does not have, such as IPv6 on an IPv4-only VM, does not).
+# Fails, saying why, when a rule cannot be set or the server still answers.
+isolate_runner() {
+  local url
+  block_metadata iptables "$METADATA_IPV4" || { log "iptables failed"; return 1; }
+  if command -v ip6tables >/dev/null; then
+    block_metadata ip6tables "$METADATA_IPV6" || { log "ip6tables failed"; return 1; }
+  fi
+  for url in "http://$METADATA_IPV4/computeMetadata/v1/" "http://[$METADATA_IPV6]/computeMetadata/v1/"; do
+    if runuser -u "$RUNNER_USER" -- curl -s --noproxy '*' --connect-timeout 5 --max-time 5 \
+      -o /dev/null -H 'Metadata-Flavor: Google' --url "$url"; then
+      log "the runner still reaches the metadata server at $url"
+      return 1
+    fi
+  done
+  return 0
+}
+
 # Root's part, on a real VM only: packages, the runner, its firewall rule.
 prepare_vm() {
   export DEBIAN_FRONTEND=noninteractive
@@ -330,17 +353,7 @@ prepare_vm() {
     useradd --create-home --home-dir "/home/$RUNNER_USER" --shell /bin/bash "$RUNNER_USER" ||
       { log "useradd failed"; return 2; }
   fi
-  # The metadata server holds the token: the code under test must not reach it.
-  # It is also the VM's DNS resolver, so port 53 stays open (above the reject).
-  block_metadata iptables 169.254.169.254 || { log "iptables failed"; return 3; }
-  if command -v ip6tables >/dev/null; then
-    block_metadata ip6tables fd20:ce::254 || { log "ip6tables failed"; return 3; }
-  fi
-  if runuser -u "$RUNNER_USER" -- curl -s --noproxy '*' --max-time 5 -o /dev/null \
-    -H 'Metadata-Flavor: Google' http://169.254.169.254/computeMetadata/v1/; then
-    log "the runner still reaches the metadata server"
-    return 3
-  fi
+  isolate_runner || return 3
   return 0
 }
 
