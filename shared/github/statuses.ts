@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../log';
 import type { GitHubClients } from './client';
 import { splitRepo } from './repo';
 import { classifyGitHubError, type GitHubFailure } from './errors';
-import { backoffDelay, realSleep, retryPolicy, type RetryOptions } from './retry';
+import { createRetryLoop, type RetryOptions, type TryResult } from './retry';
 
 export interface StatusToPost {
   state: GitHubState;
@@ -47,17 +47,14 @@ function failed(failure: GitHubFailure, note: string): PostResult {
 export function createGitHubStatusPort(options: GitHubStatusPortOptions): CommitStatusPort {
   const { clients } = options;
   const log = options.log ?? silentLogger;
-  const policy = retryPolicy(options.retry);
-  const sleep = options.sleep ?? realSleep;
-  const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
+  const loop = createRetryLoop(options);
 
   const attempt = async (
     repo: string,
     sha: string,
     status: StatusToPost,
     timeoutMs: number,
-  ): Promise<GitHubFailure | null> => {
+  ): Promise<TryResult<null>> => {
     try {
       const { owner, name } = splitRepo(repo);
       const octokit = await clients.forRepo(repo);
@@ -72,36 +69,28 @@ export function createGitHubStatusPort(options: GitHubStatusPortOptions): Commit
         // A hung request must not outlast the budget.
         request: { signal: AbortSignal.timeout(Math.max(1, timeoutMs)) },
       });
-      return null;
+      return { ok: true, value: null };
     } catch (err) {
-      return classifyGitHubError(err, now());
+      return { ok: false, failure: classifyGitHubError(err, loop.now()) };
     }
   };
 
   return {
     async post(repo, sha, status) {
-      const started = now();
-      const elapsed = () => now() - started;
-      for (let tries = 1; ; tries += 1) {
-        const failure = await attempt(repo, sha, status, policy.budgetMs - elapsed());
-        if (failure === null) return { ok: true };
-        const tried = tries === 1 ? '1 try' : `${tries} tries`;
-        if (!failure.retriable || tries >= policy.attempts) return failed(failure, tried);
-        const delay = failure.waitMs ?? backoffDelay(tries, policy, random);
-        if (elapsed() + delay > policy.budgetMs) {
-          return failed(failure, `${tried}; a ${delay} ms wait would pass the time budget`);
-        }
-        log.debug('commit status not posted; retrying', {
-          repo,
-          sha,
-          context: status.context,
-          httpStatus: failure.httpStatus,
-          detail: failure.detail,
-          delayMs: delay,
-          tries,
-        });
-        await sleep(delay);
-      }
+      const result = await loop.run(
+        (timeLeftMs) => attempt(repo, sha, status, timeLeftMs),
+        ({ failure, delayMs, tries }) =>
+          log.debug('commit status not posted; retrying', {
+            repo,
+            sha,
+            context: status.context,
+            httpStatus: failure.httpStatus,
+            detail: failure.detail,
+            delayMs,
+            tries,
+          }),
+      );
+      return result.ok ? { ok: true } : failed(result.failure, result.note);
     },
   };
 }

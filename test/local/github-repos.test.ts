@@ -49,11 +49,29 @@ describe('pull requests', () => {
       },
       base: { ref: 'main', repo: { full_name: FULL, fork: false } },
     });
+    expect(data.updated_at).toBe('2026-01-01T00:00:00Z');
     expect((await failureOf(octokit.pulls.get({ ...REPO, pull_number: 43 }))).status).toBe(404);
     const other = await failureOf(
       octokit.pulls.get({ owner: 'someone', repo: 'else', pull_number: 42 }),
     );
     expect(other).toMatchObject({ status: 404, data: { message: 'Not Found' } });
+  });
+});
+
+describe('a pull request seeded again', () => {
+  it('answers its new head and updated_at: the PR as it is now', async () => {
+    const seed = { number: 7, user: 'alice', head: { sha: SHA, ref: 'feature' } };
+    h.github.seedPullRequest(FULL, seed);
+    const newer = 'b'.repeat(39) + '2';
+    h.github.seedPullRequest(FULL, {
+      ...seed,
+      head: { sha: newer, ref: 'feature' },
+      updated_at: '2026-03-04T05:06:07Z',
+    });
+
+    const { data } = await octokit.pulls.get({ ...REPO, pull_number: 7 });
+
+    expect(data).toMatchObject({ head: { sha: newer }, updated_at: '2026-03-04T05:06:07Z' });
   });
 });
 
@@ -82,6 +100,32 @@ describe('collaborators and blocks', () => {
       permission: 'read',
       user: { permissions: { push: false } },
     });
+  });
+
+  it('maps every role as GitHub does, and makes the owner of a repository its admin', async () => {
+    const roles = ['admin', 'maintain', 'write', 'triage', 'read'] as const;
+    for (const role of roles) h.github.seedCollaborator(FULL, `user-${role}`, role);
+    const perm = async (owner: string, username: string) => {
+      const { data } = await octokit.repos.getCollaboratorPermissionLevel({
+        owner,
+        repo: REPO.repo,
+        username,
+      });
+      return [data.permission, data.role_name];
+    };
+
+    expect(await Promise.all(roles.map((role) => perm(REPO.owner, `user-${role}`)))).toEqual([
+      ['admin', 'admin'],
+      ['write', 'maintain'],
+      ['write', 'write'],
+      ['read', 'triage'],
+      ['read', 'read'],
+    ]);
+    expect(await perm('alice', 'Alice')).toEqual(['admin', 'admin']);
+    expect(await perm('alice', 'bob')).toEqual(['read', 'read']);
+    // A seeded role wins over ownership.
+    h.github.seedCollaborator('alice/hello', 'alice', 'read');
+    expect(await perm('alice', 'alice')).toEqual(['read', 'read']);
   });
 
   it('answers 204 for a blocked user and 404 otherwise', async () => {

@@ -58,7 +58,7 @@ export function pullRequestBody(api: string, repo: string, pr: PullRequestSeed) 
     milestone: null,
     active_lock_reason: null,
     created_at: created,
-    updated_at: created,
+    updated_at: pr.updated_at ?? created,
     closed_at: pr.state === 'closed' ? created : null,
     merged_at: merged ? created : null,
     merge_commit_sha: null,
@@ -98,10 +98,12 @@ function getPull(ctx: RouteContext) {
   return { status: 200, body: pullRequestBody(ctx.api, repoOf(ctx), pr) };
 }
 
+/** The seeded role; the owner of a repository is its admin, as on GitHub. */
 function roleOf(ctx: RouteContext): RepoRole | undefined {
-  return ctx.state.collaborators
-    .get(key(repoOf(ctx)))
-    ?.get((ctx.params.username ?? '').toLowerCase());
+  const login = (ctx.params.username ?? '').toLowerCase();
+  const seeded = ctx.state.collaborators.get(key(repoOf(ctx)))?.get(login);
+  if (seeded) return seeded;
+  return login !== '' && login === (ctx.params.owner ?? '').toLowerCase() ? 'admin' : undefined;
 }
 
 /** The legacy base permission: maintain counts as write, triage as read. */

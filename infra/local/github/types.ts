@@ -32,6 +32,8 @@ export interface PullRequestSeed {
   labels?: string[];
   draft?: boolean;
   merged?: boolean;
+  /** ISO 8601; the creation time (2026-01-01) by default */
+  updated_at?: string;
 }
 
 export interface WorkflowRunSeed {

@@ -1,0 +1,148 @@
+// What vm-ci asks GitHub while it answers a webhook (DESIGN §5): a person's
+// permission on a repository (may they approve running a PR's code?) and a
+// PR's head commit now (which of two heads with the same time is current?).
+// Like the commit status port: transient failures are retried within the
+// time budget, and every outcome, failures included, comes back as data.
+import { silentLogger, type Logger } from '../log';
+import type { GitHubClients } from './client';
+import { classifyGitHubError } from './errors';
+import { splitRepo } from './repo';
+import { createRetryLoop, type RetryLoopOptions, type TryResult } from './retry';
+
+export interface RepoPermission {
+  /** GitHub's base permission: `admin`, `write`, `read` or `none` (maintain reads write, triage read). */
+  permission: string;
+  /** The role: admin, maintain, write, triage, read, or a custom role's name; null when GitHub gives none. */
+  roleName: string | null;
+}
+
+export interface PullRequestHead {
+  sha: string;
+}
+
+export type LookupResult<T> =
+  { ok: true; value: T } | { ok: false; retriable: boolean; httpStatus?: number; detail: string };
+
+export interface GitHubLookupPort {
+  /**
+   * `login`'s permission on `repo` (GET /repos/{o}/{r}/collaborators/{login}/permission).
+   * A login GitHub does not know (404) has permission `none`. Never rejects.
+   */
+  permission(repo: string, login: string): Promise<LookupResult<RepoPermission>>;
+  /** The PR's head commit now (GET /repos/{o}/{r}/pulls/{n}). Never rejects. */
+  pullRequestHead(repo: string, pr: number): Promise<LookupResult<PullRequestHead>>;
+}
+
+/** What GitHub says of a login it does not know. */
+export const NO_PERMISSION: Readonly<RepoPermission> = { permission: 'none', roleName: null };
+
+/** Roles and base permissions that may approve running a PR's code: write access or more. */
+const APPROVING_ROLES: readonly string[] = ['admin', 'maintain', 'write'];
+const APPROVING_PERMISSIONS: readonly string[] = ['admin', 'write'];
+
+/**
+ * Whether a person with `granted` may approve running a PR's code: admin,
+ * maintain or write, by role or (for a custom role) by its base permission.
+ * Triage, read and none may not.
+ */
+export function mayApprove(granted: RepoPermission): boolean {
+  const role = granted.roleName?.toLowerCase() ?? '';
+  return (
+    APPROVING_ROLES.includes(role) ||
+    APPROVING_PERMISSIONS.includes(granted.permission.toLowerCase())
+  );
+}
+
+export type GitHubLookupPortOptions = RetryLoopOptions & {
+  clients: GitHubClients;
+  log?: Logger;
+};
+
+export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHubLookupPort {
+  const { clients } = options;
+  const log = options.log ?? silentLogger;
+  const loop = createRetryLoop(options);
+
+  /** One call, retried; `notFound` is the value of a 404, when it has one. */
+  const lookUp = async <T>(
+    what: string,
+    repo: string,
+    fields: Record<string, unknown>,
+    once: (
+      octokit: Awaited<ReturnType<GitHubClients['forRepo']>>,
+      where: { owner: string; name: string },
+      signal: AbortSignal,
+    ) => Promise<T>,
+    notFound?: T,
+  ): Promise<LookupResult<T>> => {
+    const tryOnce = async (timeLeftMs: number): Promise<TryResult<T>> => {
+      try {
+        const where = splitRepo(repo);
+        const octokit = await clients.forRepo(repo);
+        // A hung request must not outlast the budget.
+        const value = await once(octokit, where, AbortSignal.timeout(Math.max(1, timeLeftMs)));
+        return { ok: true, value };
+      } catch (err) {
+        const failure = classifyGitHubError(err, loop.now());
+        if (failure.httpStatus === 404 && notFound !== undefined) {
+          return { ok: true, value: notFound };
+        }
+        return { ok: false, failure };
+      }
+    };
+    const result = await loop.run(tryOnce, ({ failure, delayMs, tries }) =>
+      log.debug(`${what}: no answer from GitHub; retrying`, {
+        repo,
+        ...fields,
+        httpStatus: failure.httpStatus,
+        detail: failure.detail,
+        delayMs,
+        tries,
+      }),
+    );
+    if (result.ok) return result;
+    const { failure, note } = result;
+    return {
+      ok: false,
+      retriable: failure.retriable,
+      ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
+      detail: `${failure.detail} (${note})`,
+    };
+  };
+
+  return {
+    permission(repo, login) {
+      return lookUp(
+        'collaborator permission',
+        repo,
+        { login },
+        async (octokit, { owner, name }, signal) => {
+          const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+            owner,
+            repo: name,
+            username: login,
+            request: { signal },
+          });
+          const roleName = (data as { role_name?: unknown }).role_name;
+          return {
+            permission: data.permission,
+            roleName: typeof roleName === 'string' ? roleName : null,
+          };
+        },
+        { ...NO_PERMISSION },
+      );
+    },
+
+    pullRequestHead(repo, pr) {
+      return lookUp('pull request head', repo, { pr }, async (octokit, { owner, name }, signal) => {
+        const { data } = await octokit.rest.pulls.get({
+          owner,
+          repo: name,
+          pull_number: pr,
+          request: { signal },
+        });
+        return { sha: data.head.sha };
+      });
+    },
+  };
+}

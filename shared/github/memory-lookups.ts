@@ -1,0 +1,113 @@
+// The in-memory double of the GitHub lookup port. It answers as the Octokit
+// adapter does against GitHub: roles map to GitHub's base permissions, a login
+// with no role on the (public) repository reads, a 404 on a permission is
+// `none`, and a retriable failure is retried up to `attempts` tries per call.
+import {
+  NO_PERMISSION,
+  type GitHubLookupPort,
+  type LookupResult,
+  type RepoPermission,
+} from './lookups';
+import type { InjectedFailure } from './memory-statuses';
+import { splitRepo } from './repo';
+
+export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
+
+/** GitHub's base permission of each role. */
+const BASE_PERMISSION: Readonly<Record<RepoRole, string>> = {
+  admin: 'admin',
+  maintain: 'write',
+  write: 'write',
+  triage: 'read',
+  read: 'read',
+};
+
+export interface LookupCall {
+  kind: 'permission' | 'pullRequestHead';
+  repo: string;
+  /** The login, or the PR number. */
+  subject: string;
+}
+
+export interface MemoryLookupPort extends GitHubLookupPort {
+  setRole(repo: string, login: string, role: RepoRole): void;
+  setPullRequestHead(repo: string, pr: number, sha: string): void;
+  /** The next `count` tries (of either call) fail with `failure`. */
+  failNext(count: number, failure: InjectedFailure): void;
+  /** Calls made (not tries), oldest first. */
+  calls(): LookupCall[];
+  /** Tries made, failed ones included. */
+  tries(): number;
+}
+
+const key = (...parts: (string | number)[]) => parts.join('#').toLowerCase();
+
+export function createMemoryLookupPort(options: { attempts?: number } = {}): MemoryLookupPort {
+  const attempts = options.attempts ?? 3;
+  const roles = new Map<string, RepoRole>();
+  const heads = new Map<string, string>();
+  const faults: InjectedFailure[] = [];
+  const calls: LookupCall[] = [];
+  let tries = 0;
+
+  const call = async <T>(
+    entry: LookupCall,
+    answer: () => LookupResult<T>,
+    notFound?: T,
+  ): Promise<LookupResult<T>> => {
+    calls.push(entry);
+    try {
+      splitRepo(entry.repo);
+    } catch (err) {
+      return { ok: false, retriable: false, detail: (err as Error).message };
+    }
+    for (let n = 1; ; n += 1) {
+      tries += 1;
+      const fault = faults.shift();
+      if (!fault) return answer();
+      const { retriable, httpStatus, detail = 'injected failure' } = fault;
+      if (httpStatus === 404 && notFound !== undefined) return { ok: true, value: notFound };
+      if (!retriable || n >= attempts) {
+        return {
+          ok: false,
+          retriable,
+          ...(httpStatus === undefined ? {} : { httpStatus }),
+          detail,
+        };
+      }
+    }
+  };
+
+  return {
+    permission(repo, login) {
+      return call<RepoPermission>(
+        { kind: 'permission', repo, subject: login },
+        () => {
+          // A public repository: whoever has no role there may read it.
+          const role = roles.get(key(repo, login)) ?? 'read';
+          return { ok: true, value: { permission: BASE_PERMISSION[role], roleName: role } };
+        },
+        { ...NO_PERMISSION },
+      );
+    },
+    pullRequestHead(repo, pr) {
+      return call({ kind: 'pullRequestHead', repo, subject: String(pr) }, () => {
+        const sha = heads.get(key(repo, pr));
+        return sha === undefined
+          ? { ok: false, retriable: false, httpStatus: 404, detail: 'HTTP 404: Not Found' }
+          : { ok: true, value: { sha } };
+      });
+    },
+    setRole(repo, login, role) {
+      roles.set(key(repo, login), role);
+    },
+    setPullRequestHead(repo, pr, sha) {
+      heads.set(key(repo, pr), sha);
+    },
+    failNext(count, failure) {
+      for (let i = 0; i < count; i += 1) faults.push({ ...failure });
+    },
+    calls: () => calls.map((c) => ({ ...c })),
+    tries: () => tries,
+  };
+}

@@ -1,0 +1,161 @@
+// The GitHubLookupPort contract: one suite that every adapter must pass
+// (test/github/lookup-port.test.ts runs it on the in-memory double and on the
+// Octokit adapter against the local GitHub stand-in).
+import type { GitHubLookupPort } from '../../shared/github/lookups';
+
+export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
+
+export interface LookupPortUnderTest {
+  port: GitHubLookupPort;
+  /** The `attempts` the port was made with. */
+  attempts: number;
+  seedRole(repo: string, login: string, role: Role): void;
+  seedPullRequestHead(repo: string, pr: number, sha: string): void;
+  /** The next `count` tries fail with HTTP `status`. */
+  fail(fault: { status: number; count: number }): void;
+  /** Tries that reached the backend, failed ones included. */
+  tries(): number;
+  cleanup(): Promise<void>;
+}
+
+export type MakeLookupPort = () => Promise<LookupPortUnderTest>;
+
+const REPO = 'octo-org/hello';
+const SHA = 'b'.repeat(39) + '2';
+
+export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
+  let current: LookupPortUnderTest | undefined;
+  beforeEach(async () => {
+    current = await makePort();
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  const sut = (): LookupPortUnderTest => {
+    if (!current) throw new Error('no port under test');
+    return current;
+  };
+
+  describe('GitHubLookupPort contract', () => {
+    it('answers each role with GitHub’s base permission, logins without case', async () => {
+      const { port, seedRole } = sut();
+      const roles: Role[] = ['admin', 'maintain', 'write', 'triage', 'read'];
+      for (const role of roles) seedRole(REPO, `User-${role}`, role);
+
+      const answers = await Promise.all(roles.map((role) => port.permission(REPO, `user-${role}`)));
+
+      expect(answers).toEqual([
+        { ok: true, value: { permission: 'admin', roleName: 'admin' } },
+        { ok: true, value: { permission: 'write', roleName: 'maintain' } },
+        { ok: true, value: { permission: 'write', roleName: 'write' } },
+        { ok: true, value: { permission: 'read', roleName: 'triage' } },
+        { ok: true, value: { permission: 'read', roleName: 'read' } },
+      ]);
+    });
+
+    it('answers read for someone without a role on a public repository', async () => {
+      const { port } = sut();
+      await expect(port.permission(REPO, 'stranger')).resolves.toEqual({
+        ok: true,
+        value: { permission: 'read', roleName: 'read' },
+      });
+    });
+
+    it('answers none for a login GitHub does not know (404), after one try', async () => {
+      const { port, fail, tries } = sut();
+      fail({ status: 404, count: 1 });
+
+      await expect(port.permission(REPO, 'ghost')).resolves.toEqual({
+        ok: true,
+        value: { permission: 'none', roleName: null },
+      });
+      expect(tries()).toBe(1);
+    });
+
+    it('retries a 502 and answers', async () => {
+      const { port, seedRole, fail, tries } = sut();
+      seedRole(REPO, 'maintainer', 'write');
+      fail({ status: 502, count: 1 });
+
+      await expect(port.permission(REPO, 'maintainer')).resolves.toEqual({
+        ok: true,
+        value: { permission: 'write', roleName: 'write' },
+      });
+      expect(tries()).toBe(2);
+    });
+
+    it('gives up on a persistent 503 after `attempts` tries: retriable, never a rejection', async () => {
+      const { port, fail, tries, attempts } = sut();
+      fail({ status: 503, count: attempts + 2 });
+
+      const result = await port.permission(REPO, 'maintainer');
+
+      expect(result).toMatchObject({ ok: false, retriable: true, httpStatus: 503 });
+      expect(tries()).toBe(attempts);
+    });
+
+    it('does not retry a 401', async () => {
+      const { port, fail, tries } = sut();
+      fail({ status: 401, count: 1 });
+
+      await expect(port.permission(REPO, 'maintainer')).resolves.toMatchObject({
+        ok: false,
+        retriable: false,
+        httpStatus: 401,
+      });
+      expect(tries()).toBe(1);
+    });
+
+    it('answers a PR’s head commit, and a 404 for a PR GitHub does not know', async () => {
+      const { port, seedPullRequestHead, tries } = sut();
+      seedPullRequestHead(REPO, 7, SHA);
+
+      await expect(port.pullRequestHead(REPO, 7)).resolves.toEqual({
+        ok: true,
+        value: { sha: SHA },
+      });
+      await expect(port.pullRequestHead(REPO, 8)).resolves.toMatchObject({
+        ok: false,
+        retriable: false,
+        httpStatus: 404,
+      });
+      expect(tries()).toBe(2);
+    });
+
+    it('answers the PR’s head as it is now', async () => {
+      const { port, seedPullRequestHead } = sut();
+      seedPullRequestHead(REPO, 7, 'a'.repeat(40));
+      seedPullRequestHead(REPO, 7, SHA);
+
+      await expect(port.pullRequestHead(REPO, 7)).resolves.toEqual({
+        ok: true,
+        value: { sha: SHA },
+      });
+    });
+
+    it('retries a 500 on a PR’s head', async () => {
+      const { port, seedPullRequestHead, fail, tries } = sut();
+      seedPullRequestHead(REPO, 7, SHA);
+      fail({ status: 500, count: 1 });
+
+      await expect(port.pullRequestHead(REPO, 7)).resolves.toEqual({
+        ok: true,
+        value: { sha: SHA },
+      });
+      expect(tries()).toBe(2);
+    });
+
+    it('never rejects, even for a repository that is not "owner/name"', async () => {
+      const { port } = sut();
+      await expect(port.permission('not-a-repo', 'x')).resolves.toMatchObject({
+        ok: false,
+        retriable: false,
+      });
+      await expect(port.pullRequestHead('not-a-repo', 1)).resolves.toMatchObject({
+        ok: false,
+        retriable: false,
+      });
+    });
+  });
+}
