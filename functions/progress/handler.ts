@@ -1,11 +1,17 @@
-// The progress function's door (DESIGN §6): a VM posts its stage or result
-// with its per-test token. It parses, then the domain checks the token and
+// The progress function's door (DESIGN §3.6, §6): a VM posts its stage or
+// result with its per-test token. The token is checked first (it names its
+// test), then the body is read (64 KiB at most) and parsed, and the domain
 // decides (shared/progress). Answers tell the VM what to do next: 2xx done,
 // 409 stop now, 401/400 never retry, 503 retry with back-off.
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '../../shared/http/function-app';
 import { bearerToken } from '../../shared/auth/bearer';
 import { formatIssues } from '../../shared/config';
-import { handleReport, type ReportDeps } from '../../shared/progress/handle-report';
+import { parseJsonObject, readRawBody, utf8Text } from '../../shared/http/raw-body';
+import {
+  authenticateReporter,
+  handleReport,
+  type ReportDeps,
+} from '../../shared/progress/handle-report';
 import { progressReportSchema } from '../../shared/progress/report';
 
 export type ProgressDeps = ReportDeps;
@@ -17,10 +23,15 @@ const CONFLICTS = {
   not_running: 'This VM no longer runs the test: stop and power off.',
 } as const;
 
+/** A report is a few hundred bytes; the summary is capped at 10,000 characters. */
+export const MAX_REPORT_BYTES = 64 * 1024;
+
+const UNAUTHORIZED = 'Unknown test or wrong token.';
+
 export function makeProgressHandler(deps: ProgressDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const answer = (status: number, body: Record<string, unknown>) => {
-      res.status(status).set('Cache-Control', 'no-store').json(body);
+      res.status(status).json(body);
     };
     const log = deps.log;
     try {
@@ -28,25 +39,39 @@ export function makeProgressHandler(deps: ProgressDeps) {
         res.set('Allow', 'POST');
         return answer(405, { error: 'Reports are sent with POST.' });
       }
-      const parsed = progressReportSchema.safeParse(req.body);
+      // The token names its test: it is checked before a byte of the body is read.
+      const token = bearerToken(req.headers.authorization);
+      const reporter = await authenticateReporter(deps.store, token);
+      if (!reporter) {
+        log.warn('Progress report refused: unknown test or wrong token');
+        return answer(401, { error: UNAUTHORIZED });
+      }
+      const testLog = log.child({ testId: reporter.id });
+      const read = await readRawBody(req, MAX_REPORT_BYTES);
+      if (!read.ok) {
+        testLog.warn('Progress report refused: body not read', { status: read.status });
+        return answer(read.status, { error: read.error });
+      }
+      const text = utf8Text(read.bytes);
+      const json = text === undefined ? undefined : parseJsonObject(text);
+      if (json === undefined) {
+        testLog.warn('Progress report refused: not JSON');
+        return answer(400, { error: 'Invalid report: the body is not a JSON object.' });
+      }
+      const parsed = progressReportSchema.safeParse(json);
       if (!parsed.success) {
         const problems = formatIssues(parsed.error.issues);
-        log.warn('Progress report refused: bad body', { problems });
-        return answer(400, { error: `Invalid report: ${problems.join('; ')}` });
+        testLog.warn('Progress report refused: bad body', { problems });
+        return answer(400, { error: fitLine(`Invalid report: ${problems.join('; ')}`) });
       }
       const report = parsed.data;
-      const testLog = log.child({ testId: report.testId });
-      const result = await handleReport(
-        { ...deps, log: testLog },
-        bearerToken(req.headers.authorization),
-        report,
-      );
+      const result = await handleReport({ ...deps, log: testLog }, token, report, reporter);
       switch (result.http) {
         case 401:
-          testLog.warn('Progress report refused: unknown test or wrong token', {
+          testLog.warn('Progress report refused: the report is about another test', {
             stage: report.stage,
           });
-          return answer(401, { error: 'Unknown test or wrong token.' });
+          return answer(401, { error: UNAUTHORIZED });
         case 409:
           testLog.info('Progress report refused', {
             stage: report.stage,
@@ -72,4 +97,9 @@ export function makeProgressHandler(deps: ProgressDeps) {
       return answer(503, { error: 'vm-ci could not record this report now; retry.' });
     }
   };
+}
+
+/** Problems are listed whole in the log; the answer keeps to one bounded line. */
+function fitLine(text: string): string {
+  return text.length <= 500 ? text : `${text.slice(0, 499)}…`;
 }

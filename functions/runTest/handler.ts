@@ -1,9 +1,10 @@
 // The runTest function's door: only Cloud Tasks' service account may call it;
 // the body names a test; the decisions are shared/run/run-test.ts.
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '../../shared/http/function-app';
 import { z } from 'zod';
 import type { CallerVerifier } from '../../shared/auth/caller';
 import { taskGeneration } from '../../shared/domain/naming';
+import { parseJsonObject, readRawBody, utf8Text } from '../../shared/http/raw-body';
 import { runTestDeadline } from '../../shared/run/deadline';
 import { runTest, type RunTestDeps } from '../../shared/run/run-test';
 import { requestHeader } from '../../shared/runtime/request';
@@ -13,6 +14,9 @@ export type RunTestHandlerDeps = RunTestDeps & {
   /** The audience the tasks' OIDC tokens carry: this function's URL. */
   audience: string;
 };
+
+/** Cloud Tasks caps a task at 1 MiB; runTest's body is one test id. */
+const MAX_TASK_BODY_BYTES = 1024 * 1024;
 
 const body = z.object({ testId: z.string().regex(/^[A-Za-z0-9-]{1,200}$/) });
 
@@ -36,7 +40,9 @@ export function makeRunTestHandler(deps: RunTestHandlerDeps) {
         res.status(caller.status).json({ error: caller.userMessage });
         return;
       }
-      const parsed = body.safeParse(req.body);
+      const read = await readRawBody(req, MAX_TASK_BODY_BYTES);
+      const text = read.ok ? utf8Text(read.bytes) : undefined;
+      const parsed = body.safeParse(text === undefined ? undefined : parseJsonObject(text));
       if (!parsed.success) {
         log.warn('runTest body refused', { problems: parsed.error.issues.map((i) => i.message) });
         // From Cloud Tasks, a body that names no test never will: end the task (2xx).

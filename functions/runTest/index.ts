@@ -1,8 +1,9 @@
 // The `runTest` function, called by Cloud Tasks for each queued test.
-// Importing this module reads the configuration (cold start) and registers it.
+// Importing this module reads the configuration (cold start) and builds its app;
+// run as a program (`node index.js`, deployed) it serves it on $PORT.
+import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { http } from '@google-cloud/functions-framework';
 import { callerVerifierFor } from '../../shared/auth/caller';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
@@ -19,8 +20,7 @@ const ROOT = join(__dirname, '..', '..');
 const compute = createComputeClients(() => runtime.googleClientOptions());
 const scripts = new Map<string, string>();
 
-http(
-  'runTest',
+export const app = functionApp(
   makeRunTestHandler({
     callers: callerVerifierFor(runtime),
     audience: `${config.publicUrl}/runTest`,
@@ -49,4 +49,7 @@ http(
     ...runTestTimings(config.queue),
     sourceRoot: ROOT,
   }),
+  { log },
 );
+
+if (require.main === module) serveFunction(app);

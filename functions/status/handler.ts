@@ -1,7 +1,7 @@
 // The status function's JSON (DESIGN §8): one test, or a commit's or a PR's
 // tests, read-only and public. Paths are relative to the function's own URL.
 // Store failures answer a generic 500; their details go only to the log.
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '../../shared/http/function-app';
 import type { Logger } from '../../shared/log';
 import type { TestStore } from '../../shared/store/port';
 import { parseListQuery, type ListQuery } from '../../shared/tests/list-query';

@@ -1,16 +1,19 @@
 // The `status` function: test states as JSON (and, later, an HTML page).
-// Importing this module reads the configuration (cold start) and registers it.
-import { http } from '@google-cloud/functions-framework';
+// Importing this module reads the configuration (cold start) and builds its
+// app; run as a program (`node index.js`, deployed) it serves it on $PORT.
+import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { loadRuntime } from '../../shared/runtime/env';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import { makeStatusHandler } from './handler';
 
 const runtime = loadRuntime('status');
 
-http(
-  'status',
+export const app = functionApp(
   makeStatusHandler({
     store: createFirestoreStore({ db: runtime.firestore() }),
     log: runtime.log,
   }),
+  { log: runtime.log },
 );
+
+if (require.main === module) serveFunction(app);

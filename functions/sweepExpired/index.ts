@@ -1,6 +1,7 @@
 // The `sweepExpired` function, called by Cloud Scheduler every 5 minutes.
-// Importing this module reads the configuration (cold start) and registers it.
-import { http } from '@google-cloud/functions-framework';
+// Importing this module reads the configuration (cold start) and builds its app;
+// run as a program (`node index.js`, deployed) it serves it on $PORT.
+import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { callerVerifierFor } from '../../shared/auth/caller';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
@@ -23,8 +24,7 @@ const vms = createComputeProvisioner({
   log,
 });
 
-http(
-  'sweepExpired',
+export const app = functionApp(
   makeSweepHandler(
     'sweepExpired',
     {
@@ -36,4 +36,7 @@ http(
     // A deletion not seen done is checked again after its back-off: a short wait keeps a run short.
     (runLog) => sweepExpired({ ...services, queue, vms, deleteBudgetMs: 5_000, log: runLog }),
   ),
+  { log },
 );
+
+if (require.main === module) serveFunction(app);

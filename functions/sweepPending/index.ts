@@ -1,6 +1,7 @@
 // The `sweepPending` function, called by Cloud Scheduler every minute.
-// Importing this module reads the configuration (cold start) and registers it.
-import { http } from '@google-cloud/functions-framework';
+// Importing this module reads the configuration (cold start) and builds its app;
+// run as a program (`node index.js`, deployed) it serves it on $PORT.
+import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { callerVerifierFor } from '../../shared/auth/caller';
 import { schedulerServiceAccount } from '../../shared/config';
 import { loadRuntime } from '../../shared/runtime/env';
@@ -14,8 +15,7 @@ const { config } = runtime;
 const services = coreServices(runtime);
 const queue = testRunQueue(runtime);
 
-http(
-  'sweepPending',
+export const app = functionApp(
   makeSweepHandler(
     'sweepPending',
     {
@@ -26,4 +26,7 @@ http(
     },
     (log) => sweepPending({ ...services, queue, log }),
   ),
+  { log: runtime.log },
 );
+
+if (require.main === module) serveFunction(app);

@@ -1,15 +1,17 @@
-// The webhook function's door (DESIGN §5): check the signature on the raw
-// bytes, parse, then answer what shared/webhook/handle-event.ts decides (dedupe
-// by delivery, plan, carry the plan out); nothing is done after the answer.
+// The webhook function's door (DESIGN §3.6, §5): read the raw bytes (25 MiB
+// at most, never inflated), check the signature on them, and only then parse;
+// answer what shared/webhook/handle-event.ts decides (dedupe, plan, carry the
+// plan out). Nothing is done after the answer.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '../../shared/http/function-app';
+import { parseJsonObject, readRawBody, utf8Text } from '../../shared/http/raw-body';
+import { requestHeader } from '../../shared/runtime/request';
 import { parseWebhook } from '../../shared/webhook/events';
 import {
   handleWebhookEvent,
   type HandleEventDeps,
   type WebhookAnswer,
 } from '../../shared/webhook/handle-event';
-import { requestHeader } from '../../shared/runtime/request';
 
 /** GitHub caps webhook payloads at 25 MiB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
@@ -19,25 +21,29 @@ export type WebhookDeps = HandleEventDeps & {
   secret: string;
 };
 
+const NOT_JSON = 'The body is not a JSON webhook payload.';
+
 export function makeWebhookHandler(deps: WebhookDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const delivery = requestHeader(req, 'x-github-delivery');
     const log = deps.log.child(delivery ? { deliveryId: delivery.slice(0, 100) } : {});
     const answer = (a: WebhookAnswer) => {
-      res.status(a.status).set('Cache-Control', 'no-store').json(a.body);
+      res.status(a.status).json(a.body);
     };
+    const reject = (a: WebhookAnswer) => {
+      log.warn('Webhook rejected', { status: a.status, reason: a.body.error });
+      answer(a);
+    };
+    if (req.method !== 'POST') {
+      res.set('Allow', 'POST');
+      return reject({ status: 405, body: { error: 'Webhooks are delivered with POST.' } });
+    }
+    const read = await readRawBody(req, MAX_BODY_BYTES);
+    if (!read.ok) return reject({ status: read.status, body: { error: read.error } });
+    const refused = checkSignature(req, read.bytes, deps.secret);
+    if (refused) return reject(refused);
     try {
-      const early = checkRequest(req);
-      if (early) {
-        log.warn('Webhook rejected', { status: early.status, reason: early.body.error });
-        return answer(early);
-      }
-      const checked = checkSignature(req, deps.secret);
-      if (checked) {
-        log.warn('Webhook rejected', { status: checked.status, reason: checked.body.error });
-        return answer(checked);
-      }
-      answer(await handleVerified(req, { ...deps, log }));
+      answer(await handleSigned(req, read.bytes, { ...deps, log }));
     } catch (error) {
       // Only the store can get here: the tests are not safe, so GitHub should see a failure.
       log.error('Webhook failed', { error });
@@ -51,24 +57,8 @@ export function makeWebhookHandler(deps: WebhookDeps) {
   };
 }
 
-function rawBodyOf(req: Request): Buffer {
-  const raw = (req as Request & { rawBody?: Buffer }).rawBody;
-  return Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
-}
-
-/** What can be refused without reading the body's content. */
-function checkRequest(req: Request): WebhookAnswer | undefined {
-  if (req.method !== 'POST') {
-    return { status: 405, body: { error: 'Webhooks are delivered with POST.' } };
-  }
-  if (rawBodyOf(req).length > MAX_BODY_BYTES) {
-    return { status: 413, body: { error: 'Payload over 25 MiB.' } };
-  }
-  return undefined;
-}
-
 /** X-Hub-Signature-256 over the raw bytes, in constant time, before anything is parsed. */
-function checkSignature(req: Request, secret: string): WebhookAnswer | undefined {
+function checkSignature(req: Request, raw: Buffer, secret: string): WebhookAnswer | undefined {
   const signature = requestHeader(req, 'x-hub-signature-256');
   if (!signature) {
     const sha1Only = requestHeader(req, 'x-hub-signature') !== undefined;
@@ -81,7 +71,7 @@ function checkSignature(req: Request, secret: string): WebhookAnswer | undefined
       },
     };
   }
-  if (!signatureMatches(secret, rawBodyOf(req), signature)) {
+  if (!signatureMatches(secret, raw, signature)) {
     return {
       status: 401,
       body: { error: 'Signature does not match: check that the webhook secret matches vm-ci’s.' },
@@ -91,22 +81,22 @@ function checkSignature(req: Request, secret: string): WebhookAnswer | undefined
 }
 
 /**
- * HMAC-SHA256 of the exact bytes received, compared in constant time. (Not
- * @octokit/webhooks' verify(): it throws on an empty payload, which made a
- * correctly signed empty body a 401, and it hashes the body re-encoded from a
- * string rather than the bytes GitHub signed.)
+ * HMAC-SHA256 of the exact bytes received, compared in constant time over the
+ * whole of `sha256=<64 hex>`: a prefix or an empty digest never matches. (Not
+ * @octokit/webhooks' verify(): it throws on an empty payload, and it hashes the
+ * body re-encoded from a string rather than the bytes GitHub signed.)
  */
-function signatureMatches(secret: string, raw: Buffer, signature: string): boolean {
+export function signatureMatches(secret: string, raw: Buffer, signature: string): boolean {
   const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
   const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function handleVerified(req: Request, deps: WebhookDeps): Promise<WebhookAnswer> {
-  const body = payloadOf(req);
-  if (body === undefined) {
-    return { status: 400, body: { error: 'The body is not a JSON webhook payload.' } };
-  }
+/** The signed body, parsed and handled. */
+async function handleSigned(req: Request, raw: Buffer, deps: WebhookDeps): Promise<WebhookAnswer> {
+  const text = utf8Text(raw);
+  const body = text === undefined ? undefined : payloadOf(req, text);
+  if (body === undefined) return { status: 400, body: { error: NOT_JSON } };
   const parsed = parseWebhook(req.headers, body);
   if (!parsed.ok) {
     return {
@@ -114,27 +104,16 @@ async function handleVerified(req: Request, deps: WebhookDeps): Promise<WebhookA
       body: { error: 'Not a webhook vm-ci can read.', problems: parsed.problems },
     };
   }
-  const bodyDigest = createHash('sha256').update(rawBodyOf(req)).digest('hex');
+  const bodyDigest = createHash('sha256').update(raw).digest('hex');
   return handleWebhookEvent(deps, parsed.event, { bodyDigest });
 }
 
 /** The JSON payload, whether sent as application/json or as a form's `payload` field. */
-function payloadOf(req: Request): unknown {
-  const body: unknown = req.body;
-  if (body && typeof body === 'object' && !Buffer.isBuffer(body)) {
-    const form = (body as { payload?: unknown }).payload;
-    if (typeof form === 'string' && req.is('application/x-www-form-urlencoded'))
-      return parseJson(form);
-    return body;
+function payloadOf(req: Request, text: string): Record<string, unknown> | undefined {
+  const type = requestHeader(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams(text).get('payload');
+    return form === null ? undefined : parseJsonObject(form);
   }
-  return parseJson(rawBodyOf(req).toString('utf8'));
-}
-
-function parseJson(text: string): unknown {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseJsonObject(text);
 }

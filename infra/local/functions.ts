@@ -1,11 +1,10 @@
-// Serves the Cloud Functions that exist behind one port, each at `/<name>`, as
-// the Functions Framework serves it when deployed (its own middleware: raw
-// body, JSON parsing). The function sees the path below its name, as a
-// deployed function sees the path below its URL.
+// Serves the Cloud Functions that exist behind one port, each at `/<name>`,
+// through the same app each one serves when deployed (shared/http/function-app.ts:
+// the door reads its own raw body). The function sees the path below its name,
+// as a deployed function sees the path below its URL.
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { LocalService } from './http';
 
 /** The functions of DESIGN §1, in the order of the flow. */
@@ -28,25 +27,28 @@ export function presentFunctions(dir = FUNCTIONS_DIR): FunctionName[] {
   );
 }
 
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * Imports each function's module (which registers it with the Functions
- * Framework) and mounts it at `/<name>`. Import it after the environment the
- * functions read at cold start (VMCI_CONFIG, secrets, endpoints) is set.
+ * Imports each function's module (which builds its app at cold start) and
+ * mounts its `app` at `/<name>`. Import it after the environment the functions
+ * read at cold start (VMCI_CONFIG, secrets, endpoints) is set.
  */
 export function mountFunctions(names: readonly FunctionName[], dir = FUNCTIONS_DIR): LocalService {
-  const servers = new Map<string, Server>();
+  const apps = new Map<string, RequestListener>();
   for (const name of names) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module path known only at run time
-    require(join(dir, name)); // registers `name`
-    servers.set(name, getTestServer(name));
+    const { app } = require(join(dir, name)) as { app?: RequestListener };
+    if (typeof app !== 'function') throw new Error(`functions/${name} exports no app`);
+    apps.set(name, app);
   }
   return {
-    async handle(req, _res, url) {
+    async handle(req, res, url) {
       const [, first = '', ...rest] = url.pathname.split('/');
-      const server = servers.get(first);
-      if (!server) return false;
+      const app = apps.get(first);
+      if (!app) return false;
       req.url = `/${rest.join('/')}${url.search}`;
-      server.emit('request', req, _res);
+      app(req, res);
       return true;
     },
     async close() {},

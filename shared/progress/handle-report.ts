@@ -3,9 +3,10 @@
 // means for the test (report.ts), and carry it out by compare-and-set. A lost
 // race (a cancel, a sweep, a duplicate report in flight) is decided again from
 // the fresh state, a few times at most.
-import { vmTokenMatches } from '../auth/vm-token';
+import { testIdOfVmToken, vmTokenMatches } from '../auth/vm-token';
 import { publishTestStatus } from '../github/publish';
 import type { TestRecord } from '../domain/test';
+import type { TestStore } from '../store/port';
 import type { AfterEndDeps } from '../tests/after-end';
 import { endTest } from '../tests/end-test';
 import { decideReport, type ProgressReport } from './report';
@@ -25,13 +26,34 @@ export type ReportAnswer =
 /** Each lost race means another writer moved the test; a live test has few moves left. */
 const DECIDE_ATTEMPTS = 4;
 
+/**
+ * The test a VM's token is for, when the token matches that test's stored
+ * hash; null for a missing, malformed or wrong token and for an unknown test
+ * alike. Needs no body: the door checks this before it reads one.
+ */
+export async function authenticateReporter(
+  store: Pick<TestStore, 'getTest'>,
+  token: string | null,
+): Promise<TestRecord | null> {
+  const testId = token === null ? undefined : testIdOfVmToken(token);
+  if (token === null || testId === undefined) return null;
+  const test = await store.getTest(testId);
+  return test && vmTokenMatches(token, test.tokenHash) ? test : null;
+}
+
+/**
+ * Decides and carries out a report. `reporter` is what authenticateReporter
+ * returned for `token`; when absent, the token is checked here. A report about
+ * another test than the token's is refused like a wrong token.
+ */
 export async function handleReport(
   deps: ReportDeps,
   token: string | null,
   report: ProgressReport,
+  reporter?: TestRecord,
 ): Promise<ReportAnswer> {
-  let test = await deps.store.getTest(report.testId);
-  if (!test || token === null || !vmTokenMatches(token, test.tokenHash)) return { http: 401 };
+  let test = reporter ?? (await authenticateReporter(deps.store, token));
+  if (!test || token === null || test.id !== report.testId) return { http: 401 };
   for (let attempt = 1; attempt <= DECIDE_ATTEMPTS; attempt++) {
     const decision = decideReport(test, report);
     switch (decision.kind) {

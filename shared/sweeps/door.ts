@@ -2,7 +2,7 @@
 // may call (OIDC, as runTest; the local token in local mode), each run answers
 // 200 with what it found and did, and logs the same. A run that breaks answers
 // 500 and leaves everything for the next run, which starts over from the store.
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '../http/function-app';
 import type { CallerVerifier } from '../auth/caller';
 import type { Logger } from '../log';
 import { requestHeader } from '../runtime/request';

@@ -1,9 +1,8 @@
-// The status function's JSON, through the Functions Framework, on the
+// The status function's JSON, through the app it is served by, on the
 // in-memory store and on the Firestore emulator.
-import { http } from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import supertest from 'supertest';
 import { makeStatusHandler } from '../../functions/status/handler';
+import { functionApp } from '../../shared/http/function-app';
 import { createLogger } from '../../shared/log';
 import type { TestStore } from '../../shared/store/port';
 import { at, testRecord, useStore } from '../contracts/store/fixtures';
@@ -13,10 +12,13 @@ const REPO = 'ccextractor/ccextractor';
 const SHA = 'a'.repeat(40);
 const TOKEN_HASH = 'c0ffee'.repeat(10);
 
-function serve(name: string, store: TestStore) {
+function serve(store: TestStore) {
   const log = captureLog();
-  http(name, makeStatusHandler({ store, log: createLogger({ write: log.write }) }));
-  return { request: supertest(getTestServer(name)), log };
+  const logger = createLogger({ write: log.write });
+  return {
+    request: supertest(functionApp(makeStatusHandler({ store, log: logger }), { log: logger })),
+    log,
+  };
 }
 
 async function seed(store: TestStore): Promise<void> {
@@ -51,14 +53,14 @@ function expectJsonNoStore(res: supertest.Response): void {
   expect(res.headers['cache-control']).toBe('no-store');
 }
 
-describe.each(storeKinds('vmci-status'))('status function ($name)', ({ name, make }) => {
+describe.each(storeKinds('vmci-status'))('status function ($name)', ({ make }) => {
   const current = useStore(make);
   let request: supertest.Agent;
 
   beforeEach(async () => {
     const { store } = current();
     await seed(store);
-    request = serve(`statusTest-${name}`, store).request;
+    request = serve(store).request;
   });
 
   it('GET /tests/{id}: the test as JSON, dates as ISO strings, never the token hash', async () => {
@@ -193,7 +195,7 @@ describe.each(storeKinds('vmci-status'))('status function ($name)', ({ name, mak
         throw new Error(detail);
       },
     };
-    const { request: failing, log } = serve(`statusTest-${name}-broken`, broken);
+    const { request: failing, log } = serve(broken);
 
     for (const path of ['/tests/push-linux', `/tests?repo=${REPO}&sha=${SHA}`]) {
       const res = await failing.get(path);

@@ -2,7 +2,9 @@
 // server: each bad delivery gets its documented status code and changes
 // nothing — not one Firestore document, task or GitHub call.
 import { createHmac } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { MAX_BODY_BYTES } from '../../functions/webhook/handler';
+import { COMPRESSED_BODY, SECURITY_HEADERS } from '../../shared/http/function-app';
 import { changed } from '../config/fixtures';
 import {
   idsOf,
@@ -65,6 +67,42 @@ function oversizeBody(): string {
 const SIGNATURE_MISMATCH =
   'Signature does not match: check that the webhook secret matches vm-ci’s.';
 const NOT_READABLE = 'Not a webhook vm-ci can read.';
+const NOT_JSON = 'The body is not a JSON webhook payload.';
+
+/** The right signature of `body`, changed by `edit`: each must be refused. */
+function signatureCase(name: string, edit: (signature: string) => string): Case {
+  return {
+    name,
+    request: async (secret) => {
+      const body = validBody();
+      return signedRequest(secret, body, { 'x-hub-signature-256': edit(await sign(secret, body)) });
+    },
+    status: 401,
+    body: { error: SIGNATURE_MISMATCH },
+  };
+}
+
+/** Signed or not, a compressed body is never inflated: refused before its signature is checked. */
+function compressedCase(name: string, encoding: string, signed: boolean): Case {
+  return {
+    name,
+    request: async (secret) => {
+      const body = gzipSync(validBody());
+      const signature = `sha256=${createHmac('sha256', signed ? secret : 'x')
+        .update(body)
+        .digest('hex')}`;
+      return {
+        headers: await githubHeaders(secret, validBody(), {
+          'content-encoding': encoding,
+          'x-hub-signature-256': signature,
+        }),
+        body,
+      };
+    },
+    status: 415,
+    body: { error: COMPRESSED_BODY },
+  };
+}
 
 interface Case {
   name: string;
@@ -116,20 +154,10 @@ const cases: Case[] = [
     body: { error: 'SHA-1 signatures are not accepted: vm-ci checks X-Hub-Signature-256.' },
   },
   {
-    // The framework's JSON parser reads an empty JSON body as {}: a push without its fields.
     name: 'an empty body, signed',
     request: async (secret) => signedRequest(secret, ''),
     status: 400,
-    body: {
-      error: NOT_READABLE,
-      problems: [
-        'ref: required',
-        'after: required',
-        'deleted: required',
-        'repository: required',
-        'sender: required',
-      ],
-    },
+    body: { error: NOT_JSON },
   },
   {
     name: 'invalid JSON sent as text/plain, signed',
@@ -156,11 +184,57 @@ const cases: Case[] = [
     body: { error: 'The body is not a JSON webhook payload.' },
   },
   {
-    // The Functions Framework's body parser answers 400 before the function runs.
     name: 'invalid JSON sent as application/json, signed',
     request: async (secret) => signedRequest(secret, '{"ref": "refs/heads/master",'),
     status: 400,
+    body: { error: NOT_JSON },
   },
+  {
+    // Nothing unsigned is parsed: the signature is checked first.
+    name: 'invalid JSON, unsigned',
+    request: async (secret) =>
+      signedRequest(secret, '{"ref": "refs/heads/master",', { 'x-hub-signature-256': undefined }),
+    status: 401,
+    body: { error: 'Missing X-Hub-Signature-256: set a secret in the webhook settings.' },
+  },
+  {
+    name: 'a JSON array, signed',
+    request: async (secret) => signedRequest(secret, '[1, 2, 3]'),
+    status: 400,
+    body: { error: NOT_JSON },
+  },
+  {
+    name: 'a charset nobody parses (utf-16), signed with another secret',
+    request: async () =>
+      signedRequest('not-the-webhook-secret', validBody(), {
+        'content-type': 'application/json; charset=utf-16',
+      }),
+    status: 401,
+    body: { error: SIGNATURE_MISMATCH },
+  },
+  {
+    name: 'a form body without its payload field, signed',
+    request: async (secret) =>
+      signedRequest(secret, 'other=1', { 'content-type': 'application/x-www-form-urlencoded' }),
+    status: 400,
+    body: { error: NOT_JSON },
+  },
+  compressedCase('a gzip body, unsigned', 'gzip', false),
+  compressedCase('a gzip body, signed over the compressed bytes', 'gzip', true),
+  compressedCase('a deflate body', 'deflate', false),
+  compressedCase('a br body', 'br', false),
+  compressedCase('an unknown Content-Encoding', 'x-vmci', false),
+  signatureCase('an empty sha256= signature', () => 'sha256='),
+  signatureCase('the signature cut to its first 10 digits', (sig) => sig.slice(0, 17)),
+  signatureCase('the signature without its last digit', (sig) => sig.slice(0, -1)),
+  signatureCase('the signature with its last digit changed', (sig) =>
+    sig.slice(0, -1).concat(sig.endsWith('0') ? '1' : '0'),
+  ),
+  signatureCase('the signature with a digit appended', (sig) => `${sig}0`),
+  signatureCase('the signature in upper case', (sig) => `sha256=${sig.slice(7).toUpperCase()}`),
+  signatureCase('the digest without its sha256= prefix', (sig) => sig.slice(7)),
+  signatureCase('the digest under a sha1= prefix', (sig) => `sha1=${sig.slice(7)}`),
+  signatureCase('the signature twice, joined by a comma', (sig) => `${sig},${sig}`),
   {
     name: 'no X-GitHub-Event',
     request: async (secret) => signedRequest(secret, validBody(), { 'x-github-event': undefined }),
@@ -187,7 +261,7 @@ const cases: Case[] = [
     name: 'a body over 25 MiB, signed',
     request: async (secret) => signedRequest(secret, oversizeBody()),
     status: 413,
-    body: { error: 'Payload over 25 MiB.' },
+    body: { error: 'The body is over 25 MiB.' },
   },
   {
     name: 'a signed push for a repository that is not configured',
@@ -257,11 +331,13 @@ describe('webhook: bad input changes nothing', () => {
     const text = await res.text();
 
     expect(res.status).toBe(status);
-    if (body) {
-      expect(res.headers.get('content-type')).toMatch(/^application\/json\b/);
-      expect(res.headers.get('cache-control')).toBe('no-store');
-      expect(parseBody(text)).toEqual(body);
+    // Every refusal is JSON with the strict headers, never the framework's HTML page.
+    expect(res.headers.get('content-type')).toMatch(/^application\/json\b/);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      expect(res.headers.get(name)).toBe(value);
     }
+    expect(text).not.toMatch(/<html|<!DOCTYPE|stack|at [A-Za-z]+ \(/i);
+    if (body) expect(parseBody(text)).toEqual(body);
     expect(await snapshot(env)).toEqual(before);
     expect(text).not.toContain(cloud.webhookSecret);
     // Nothing the function logs carries the secret; refusals at the door are logged.

@@ -3,12 +3,11 @@
 // 202 (naming them in `notQueued`), and nothing about them is lost: once the
 // queue answers again, the same event enqueues them.
 import { createHmac, randomUUID } from 'node:crypto';
-import { http } from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { examplePayload } from '../../infra/local/send-webhook';
 import { configSchema } from '../../shared/config';
 import { createMemoryStatusPort } from '../../shared/github/memory-statuses';
+import { functionApp } from '../../shared/http/function-app';
 import { silentLogger } from '../../shared/log';
 import { createMemoryQueue } from '../../shared/queue/memory';
 import { createMemoryStore } from '../../shared/store/memory';
@@ -32,8 +31,7 @@ describe('the webhook while Cloud Tasks is down', () => {
   const store = createMemoryStore();
   const queue = createMemoryQueue();
   const statuses = createMemoryStatusPort();
-  http(
-    'webhookQueueDown',
+  const server = functionApp(
     makeWebhookHandler({
       secret: SECRET,
       config,
@@ -45,8 +43,8 @@ describe('the webhook while Cloud Tasks is down', () => {
       statusContext: config.statusContext,
       publicUrl: config.publicUrl,
     }),
+    { log: silentLogger },
   );
-  const server = getTestServer('webhookQueueDown');
   const send = () => {
     const { body, signature } = signedPush();
     return request(server)

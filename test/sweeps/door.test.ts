@@ -2,7 +2,7 @@
 // service account (the verifier's 401/403 pass through and nothing runs), a
 // 200 with what the run did and one INFO line, and a 500 with one line (and an
 // ERROR for Error Reporting) when the run or the check itself breaks.
-import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '../../shared/http/function-app';
 import type { CallerCheck, CallerExpectation, CallerVerifier } from '../../shared/auth/caller';
 import type { Logger } from '../../shared/log';
 import { makeSweepHandler, type SweepDoorDeps } from '../../shared/sweeps/door';

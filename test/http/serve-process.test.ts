@@ -1,0 +1,127 @@
+// A function run as its own program, as the deployment runs it (`node
+// index.js` on $PORT): the same app the local cloud mounts, so the same
+// answers. Each function here is started as a child process from its source.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { COMPRESSED_BODY, SECURITY_HEADERS } from '../../shared/http/function-app';
+import { emulatorHost } from '../support/firestore';
+import { LOCAL_CONFIG_PATH } from '../support/local-cloud';
+
+const ROOT = join(__dirname, '..', '..');
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+
+jest.setTimeout(60_000);
+
+interface Running {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startFunction(name: string): Promise<Running> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(
+    NODE,
+    ['-r', '@swc-node/register', join(ROOT, 'functions', name, 'index.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        VMCI_CONFIG: LOCAL_CONFIG_PATH,
+        GITHUB_WEBHOOK_SECRET: 'serve-process-secret',
+        GITHUB_TOKEN: 'serve-process-token',
+        FIRESTORE_EMULATOR_HOST: emulatorHost(),
+        VMCI_FIRESTORE_PROJECT: 'vmci-serve-process',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${output}`);
+    try {
+      await fetch(url, { method: 'OPTIONS' });
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${name} did not listen: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { url, child, output: () => output };
+}
+
+async function stop(running: Running | undefined): Promise<void> {
+  if (!running || running.child.exitCode !== null) return;
+  const exited = once(running.child, 'exit');
+  running.child.kill('SIGTERM');
+  await exited;
+}
+
+function expectStrictJson(res: Response): void {
+  expect(res.headers.get('content-type')).toMatch(/^application\/json\b/);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    expect(res.headers.get(name)).toBe(value);
+  }
+}
+
+describe('a function served as its own process', () => {
+  let webhook: Running | undefined;
+  let status: Running | undefined;
+  beforeAll(async () => {
+    [webhook, status] = await Promise.all([startFunction('webhook'), startFunction('status')]);
+  });
+  afterAll(async () => {
+    await Promise.all([stop(webhook), stop(status)]);
+  });
+
+  it('webhook: a compressed body is a JSON 415, an unsigned one a JSON 401', async () => {
+    const gzip = await fetch(`${webhook!.url}/`, {
+      method: 'POST',
+      headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' },
+      body: gzipSync('{}'),
+    });
+    expect(gzip.status).toBe(415);
+    expectStrictJson(gzip);
+    expect(await gzip.json()).toEqual({ error: COMPRESSED_BODY });
+
+    const unsigned = await fetch(`${webhook!.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push' },
+      body: '{"ref":',
+    });
+    expect(unsigned.status).toBe(401);
+    expectStrictJson(unsigned);
+  });
+
+  it('status: answers from Firestore with JSON and the strict headers', async () => {
+    const res = await fetch(`${status!.url}/tests/no-such-test`);
+    expect(res.status).toBe(404);
+    expectStrictJson(res);
+    expect(await res.json()).toEqual({ error: 'Test not found' });
+  });
+
+  it('stops on SIGTERM', async () => {
+    const running = await startFunction('status');
+    const exited = once(running.child, 'exit');
+    running.child.kill('SIGTERM');
+    const [code, signal] = (await exited) as [number | null, string | null];
+    // The server closed and the event loop emptied: a clean exit, not a kill.
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
+});
