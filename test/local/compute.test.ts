@@ -466,7 +466,9 @@ describe('local VMs (boot)', () => {
     const scaled = await startCompute({ timeScale: 0.2, killGraceMs: 500 });
     try {
       const scheduling = (action: string) => ({
-        maxRunDuration: { seconds: 1 }, // 200 ms at timeScale 0.2
+        // 2 s at timeScale 0.2: long enough that both VMs are seen running first on a
+        // loaded machine (at 200 ms the first could be gone before the second booted).
+        maxRunDuration: { seconds: 10 },
         instanceTerminationAction: action,
       });
       const sleeper = metadata({ 'startup-script': 'sleep 300' });
