@@ -279,6 +279,8 @@ export const configSchema = z
       .default(['main', 'master']),
     statusContext: statusContextSchema.default('ci/{platform}'),
     approvalLabel: z.string().trim().min(1).max(50).default('safe to test'), // 50: GitHub's label limit
+    // Bots (sender.type "Bot") whose approval label counts; people are asked of GitHub.
+    approvalBots: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
     blockedUsers: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
     supersede: z.enum(SUPERSEDE_MODES).default('queued'),
     queue: queueSchema,

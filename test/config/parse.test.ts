@@ -61,6 +61,7 @@ describe('defaults', () => {
       branches: ['main', 'master'],
       statusContext: 'ci/{platform}',
       approvalLabel: 'safe to test',
+      approvalBots: [],
       blockedUsers: [],
       cloneUrls: {},
       supersede: 'queued',
@@ -108,6 +109,7 @@ describe('defaults', () => {
     const given = changed(
       validConfig(),
       ['supersede', 'all'],
+      ['approvalBots', ['ci-helper[bot]']],
       ['queue.maxAttempts', 3],
       ['sweeps.pendingBatch', 7],
       ['platforms.linux.diskSizeGb', 40],
@@ -117,6 +119,7 @@ describe('defaults', () => {
     const result = configOf(parsed(given));
 
     expect(result.supersede).toBe('all');
+    expect(result.approvalBots).toEqual(['ci-helper[bot]']);
     expect(result.queue.maxAttempts).toBe(3);
     expect(result.sweeps).toEqual({ ...config.sweeps, pendingBatch: 7 });
     expect(result.platforms.linux).toMatchObject({ diskSizeGb: 40, spot: true });
@@ -342,6 +345,10 @@ describe('problems, each at its exact path', () => {
     },
     { changes: [['approvalLabel', '']], problem: 'approvalLabel: must not be empty' },
     { changes: [['blockedUsers', ['a user']]], problem: 'blockedUsers.0: expected a GitHub login' },
+    {
+      changes: [['approvalBots', ['ok-bot[bot]', 'not a bot']]],
+      problem: 'approvalBots.1: expected a GitHub login',
+    },
     {
       changes: [['supersede', 'some']],
       problem: 'supersede: expected one of "queued", "all", "none"',
