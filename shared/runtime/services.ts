@@ -1,24 +1,29 @@
-// What every function that changes tests needs: the store, and the way to show
-// a test on GitHub. Built once per instance from the runtime (cold start).
+// What every function that changes tests needs: the store, the way to show a
+// test on GitHub, and what the webhook asks GitHub (who may approve, which
+// commit is a PR's head). Built once per instance from the runtime (cold start).
 import { createGitHubClients } from '../github/client';
+import { createGitHubLookupPort, type GitHubLookupPort } from '../github/lookups';
 import type { PublishDeps } from '../github/publish';
 import { createGitHubStatusPort } from '../github/statuses';
 import { createFirestoreStore } from '../store/firestore';
 import type { Runtime } from './env';
 
-export type CoreServices = PublishDeps & { config: Runtime['config'] };
+export type CoreServices = PublishDeps & {
+  config: Runtime['config'];
+  github: GitHubLookupPort;
+};
 
 export function coreServices(runtime: Runtime): CoreServices {
   const { config, secrets, log } = runtime;
+  // One set of clients, so an App installation's token serves both ports.
+  const clients = createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log });
   return {
     config,
     log,
     now: () => new Date(),
     store: createFirestoreStore({ db: runtime.firestore() }),
-    statuses: createGitHubStatusPort({
-      clients: createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log }),
-      log,
-    }),
+    statuses: createGitHubStatusPort({ clients, log }),
+    github: createGitHubLookupPort({ clients, log }),
     statusContext: config.statusContext,
     publicUrl: config.publicUrl,
   };

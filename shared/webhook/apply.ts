@@ -1,8 +1,10 @@
 // Carries out a handled webhook's plan: store the new tests in one atomic
-// write, cancel what the event supersedes, move waiting tests on, enqueue what
-// may run, and show every change on GitHub. Each step is idempotent, so a
+// write, record an approval, cancel what the event supersedes (tests of older
+// heads only: order.ts), move waiting tests on, enqueue what may run, and show
+// every change on GitHub. Nothing is enqueued before the supersede, so a head
+// that turns out to be older never starts. Each step is idempotent, so a
 // redelivered event (or a retry after a crash) changes nothing more.
-// Only a failure to write the tests throws: they are then not safe anywhere.
+// Only a failure to write (tests, an approval) throws: they are then not safe anywhere.
 import { PR_CLOSED } from '../domain/messages';
 import { newTestRecord, type TestStart } from '../domain/new-test';
 import type { TestRecord } from '../domain/test';
@@ -10,13 +12,26 @@ import { publishTestStatus, type PublishDeps } from '../github/publish';
 import type { Logger } from '../log';
 import { enqueueTest } from '../queue/enqueue-test';
 import type { TaskQueue } from '../queue/port';
+import type { GitHubLookupPort } from '../github/lookups';
 import type { TestStore, TransitionRequest } from '../store/port';
 import { afterTestEnded } from '../tests/after-end';
-import { cancelTests } from '../tests/cancel';
+import { cancelTests, type CancelEntry } from '../tests/cancel';
 import { endMove } from '../tests/end-move';
-import type { ReleaseSelector, WebhookPlan } from './plan';
+import { currentHeadOf, supersedeOlderHeads, type CurrentHead } from './order';
+import type { HandledPlan, ReleaseSelector } from './plan';
 
-export type ApplyDeps = PublishDeps & { queue: TaskQueue; store: TestStore; log: Logger };
+export type ApplyDeps = PublishDeps & {
+  queue: TaskQueue;
+  store: TestStore;
+  log: Logger;
+  /** What the webhook asks GitHub: who may approve, which commit is a PR's head. */
+  github: GitHubLookupPort;
+};
+
+export interface ApplyOptions {
+  /** The PR's head as GitHub tells it, shared with the order check made before (asked once). */
+  currentHead?: CurrentHead;
+}
 
 export interface ApplyOutcome {
   /** The event's tests (created now or by an earlier delivery of the same event). */
@@ -27,9 +42,13 @@ export interface ApplyOutcome {
   notQueued: string[];
 }
 
-type HandledPlan = Extract<WebhookPlan, { kind: 'handled' }>;
-
-export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Promise<ApplyOutcome> {
+export async function applyWebhookPlan(
+  deps: ApplyDeps,
+  plan: HandledPlan,
+  options: ApplyOptions = {},
+): Promise<ApplyOutcome> {
+  // Before anything it releases, so that a head event racing this one finds it.
+  if (plan.approve) await deps.store.recordApproval(plan.approve);
   const { created } = await deps.store.createTests(plan.create);
   const createdSet = new Set(created);
   // A redelivery finds its tests already there: carry on from where they are.
@@ -42,8 +61,8 @@ export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Prom
 
   const canceled: string[] = [];
   const ends: Promise<unknown>[] = [];
-  for (const selector of plan.cancel) {
-    for (const entry of await cancelTests(deps, selector)) {
+  const ended = (entries: readonly CancelEntry[]) => {
+    for (const entry of entries) {
       if ('result' in entry && entry.result.canceled) {
         const { test, slotReleased } = entry.result;
         canceled.push(entry.testId);
@@ -52,11 +71,27 @@ export async function applyWebhookPlan(deps: ApplyDeps, plan: HandledPlan): Prom
         ends.push(afterTestEnded(deps, test, { slotReleased, publish: false }));
       }
     }
+  };
+  for (const selector of plan.cancel) ended(await cancelTests(deps, selector));
+  if (plan.head) {
+    const { repo, pr } = plan.head;
+    const currentHead = options.currentHead ?? currentHeadOf(deps, repo, pr);
+    ended(await supersedeOlderHeads(deps, plan.head, currentHead));
   }
   await Promise.all(ends);
 
+  const releases = [...plan.release];
+  const waiting = plan.releaseIfApproved;
+  if (waiting && (await deps.store.getApproval(waiting.repo, waiting.pr, waiting.sha))) {
+    deps.log.info('Head commit approved meanwhile: its tests are released', {
+      repo: waiting.repo,
+      pr: waiting.pr,
+      sha: waiting.sha,
+    });
+    releases.push(...waiting.release);
+  }
   const released: string[] = [];
-  for (const selector of plan.release) {
+  for (const selector of releases) {
     for (const test of await releaseWaiting(deps, selector)) {
       released.push(test.id);
       touched.set(test.id, test);

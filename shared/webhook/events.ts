@@ -49,6 +49,15 @@ export interface PullRequestEvent {
   label?: string;
   /** The PR's labels at the time of the event. */
   labels: string[];
+  /**
+   * pull_request.updated_at: how new the PR (and so its head) is as this event
+   * tells it. Events arrive out of order; this orders head events.
+   */
+  updatedAt: Date;
+  /** sender.login: who did it (for `labeled`, who added the label). */
+  sender: string;
+  /** sender.type: User, Bot, Organization, … */
+  senderType: string;
 }
 
 export interface WorkflowRunEvent {
@@ -137,6 +146,14 @@ const pushPayload = z
 
 const labelSchema = z.object({ name: z.string() });
 
+// GitHub's timestamps: ISO 8601, e.g. 2019-05-15T15:20:33Z.
+const timestamp = z
+  .string()
+  .refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text)), {
+    message: 'expected an ISO 8601 time such as 2019-05-15T15:20:33Z',
+  })
+  .transform((text) => new Date(text));
+
 const pullRequestPayload = z
   .object({
     action: nonEmpty,
@@ -152,9 +169,11 @@ const pullRequestPayload = z
       user: z.object({ login }),
       author_association: nonEmpty,
       labels: z.array(labelSchema),
+      updated_at: timestamp,
     }),
     label: labelSchema.optional(),
     repository,
+    sender: z.object({ login, type: nonEmpty }),
   })
   .transform((p): Omit<PullRequestEvent, 'delivery'> => {
     const pr = p.pull_request;
@@ -173,6 +192,9 @@ const pullRequestPayload = z
       authorAssociation: pr.author_association,
       ...(p.label === undefined ? {} : { label: p.label.name }),
       labels: pr.labels.map((label) => label.name),
+      updatedAt: pr.updated_at,
+      sender: p.sender.login,
+      senderType: p.sender.type,
     };
   });
 

@@ -1,8 +1,9 @@
 // What a new test waits for before it may run, and where it goes once a wait ends.
 //
 // The gates, in this order:
-//   1. approval     an untrusted PR author's code waits for the approval label,
-//                   before anything else, so nothing about it moves unapproved;
+//   1. approval     an untrusted PR author's new head commit waits for a
+//                   maintainer's approval of that commit, before anything else,
+//                   so nothing about it moves unapproved;
 //   2. build        a platform with a buildWorkflow waits for that workflow;
 //   3. maintenance  a platform in maintenance waits until it is back.
 // Approval and build are events that arrive once: a test must already be
@@ -54,17 +55,22 @@ export function afterWait(name: string, platform: Platform, passed: WaitReason):
 }
 
 export interface StartContext {
-  /** The author may run code: a push, a trusted PR author, or an approved PR. */
+  /** The author may run code: a push, a trusted PR author, or an approved head commit. */
   approved: boolean;
   /** The PR's author is in blockedUsers. */
   blocked: boolean;
+  /** The line of a test that waits for approval, instead of the usual one. */
+  approvalMessage?: string;
 }
 
 /** The starting state of a new test of platform `name`. */
 export function startState(name: string, platform: Platform, context: StartContext): TestStart {
   if (context.blocked) return { status: 'error', message: USER_BLOCKED };
   const gate = nextGate(name, platform, context.approved, null);
-  return gate.to === 'pending'
-    ? { status: 'pending', message: gate.message }
-    : { status: 'waiting', waitReason: gate.waitReason, message: gate.message };
+  if (gate.to === 'pending') return { status: 'pending', message: gate.message };
+  const message =
+    gate.waitReason === 'approval' && context.approvalMessage !== undefined
+      ? context.approvalMessage
+      : gate.message;
+  return { status: 'waiting', waitReason: gate.waitReason, message };
 }

@@ -1,11 +1,17 @@
 // A verified, parsed delivery (DESIGN §5): answered as before when its
-// X-GitHub-Delivery was handled already, else planned, carried out and
-// remembered with its answer, so a repeated delivery changes nothing. The
-// webhook function's door checks the signature and parses; this decides.
+// X-GitHub-Delivery, or the same signed bytes under another delivery id (a
+// replay: the signature does not cover the delivery id), was handled already;
+// else planned, carried out and remembered with its answer under both, so a
+// repeated delivery changes nothing. What the plan needs from outside (an
+// approval of the head commit, the permission of who added the approval
+// label) is asked first; a head event about an older head than the PR's newest
+// tests changes nothing. The webhook function's door checks the signature and
+// parses; this decides.
 import type { VmciConfig } from '../config/schema';
 import { applyWebhookPlan, type ApplyDeps } from './apply';
 import type { WebhookEvent } from './events';
-import { planWebhook } from './plan';
+import { checkHead, currentHeadOf } from './order';
+import { planQuestions, planWebhook, type PlanFacts, type PlanQuestions } from './plan';
 
 export type HandleEventDeps = ApplyDeps & { config: VmciConfig };
 
@@ -21,42 +27,118 @@ export interface ReceivedBody {
   bodyDigest: string;
 }
 
-/** Throws only when the store fails: the event's tests are then not safe. */
+/**
+ * The delivery record id of a signed body: its digest, under a prefix that no
+ * X-GitHub-Delivery can have (those are letters, digits and `-`).
+ */
+export function bodyDeliveryId(bodyDigest: string): string {
+  return `sha256_${bodyDigest}`;
+}
+
+/**
+ * Throws only when the store fails: the event's tests are then not safe.
+ * Answers 503 when GitHub cannot say whether the person who added the approval
+ * label may approve; nothing is recorded then, so GitHub's redelivery works.
+ */
 export async function handleWebhookEvent(
   deps: HandleEventDeps,
   event: WebhookEvent,
-  _received?: ReceivedBody,
+  received?: ReceivedBody,
 ): Promise<WebhookAnswer> {
   const delivery = event.delivery;
-  const seen = await deps.store.getDelivery(delivery);
+  const bodyId = received ? bodyDeliveryId(received.bodyDigest) : undefined;
+  const [byId, byBody] = await Promise.all([
+    deps.store.getDelivery(delivery),
+    bodyId === undefined ? null : deps.store.getDelivery(bodyId),
+  ]);
+  const seen = byId ?? byBody;
   if (seen) {
-    deps.log.info('Repeated delivery answered as before', { event: seen.event });
+    const first = (seen.response.body as { delivery?: unknown } | null)?.delivery;
+    deps.log.info(
+      byId ? 'Repeated delivery answered as before' : 'Replayed body answered as before',
+      { event: seen.event, firstDelivery: first },
+    );
     return { status: seen.response.status, body: seen.response.body as Record<string, unknown> };
   }
 
   const now = deps.now();
-  const plan = planWebhook(event, deps.config, now);
+  const asked = await askFor(deps, planQuestions(event, deps.config));
+  if (!asked.ok) return { status: 503, body: { delivery, error: asked.error } };
+  const plan = planWebhook(event, deps.config, now, asked.facts);
   switch (plan.kind) {
     case 'ping':
       return { status: 200, body: { delivery, ok: true } };
     case 'forbidden':
       return { status: 403, body: { delivery, error: plan.reason } };
     case 'ignored':
-      deps.log.info('Event ignored', { event: event.name, reason: plan.reason });
-      return { status: 202, body: { delivery, tests: [], ignored: plan.reason } };
+      if (plan.refused) {
+        deps.log.warn('Approval label from someone who may not approve', {
+          event: event.name,
+          reason: plan.reason,
+          ...plan.refused,
+        });
+      } else deps.log.info('Event ignored', { event: event.name, reason: plan.reason });
+      return ignoredAnswer(delivery, plan.reason);
     case 'handled': {
-      const outcome = await applyWebhookPlan(deps, plan);
+      const currentHead = plan.head && currentHeadOf(deps, plan.head.repo, plan.head.pr);
+      if (plan.head && currentHead) {
+        const check = await checkHead(deps, plan.head, currentHead);
+        if (!check.current) {
+          deps.log.info('Event about an older head ignored', {
+            event: event.name,
+            reason: check.reason,
+          });
+          return ignoredAnswer(delivery, check.reason);
+        }
+      }
+      const outcome = await applyWebhookPlan(
+        deps,
+        plan,
+        currentHead === undefined ? {} : { currentHead },
+      );
       const answer: WebhookAnswer = { status: 202, body: { delivery, ...outcome } };
       const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
-      await deps.store.recordDelivery({
-        id: delivery,
-        event: event.name,
-        receivedAt: now,
-        expireAt: new Date(now.getTime() + ttlMs),
-        response: { status: answer.status, body: answer.body },
-      });
+      const record = (id: string) =>
+        deps.store.recordDelivery({
+          id,
+          event: event.name,
+          receivedAt: now,
+          expireAt: new Date(now.getTime() + ttlMs),
+          response: { status: answer.status, body: answer.body },
+        });
+      await Promise.all([record(delivery), ...(bodyId === undefined ? [] : [record(bodyId)])]);
       deps.log.info('Event handled', { event: event.name, ...outcome });
       return answer;
     }
   }
+}
+
+function ignoredAnswer(delivery: string, reason: string): WebhookAnswer {
+  return { status: 202, body: { delivery, tests: [], ignored: reason } };
+}
+
+type Asked = { ok: true; facts: PlanFacts } | { ok: false; error: string };
+
+/** The answers to the plan's questions, from the store and GitHub. */
+async function askFor(deps: HandleEventDeps, questions: PlanQuestions): Promise<Asked> {
+  const facts: PlanFacts = {};
+  if (questions.approval) {
+    const { repo, pr, sha } = questions.approval;
+    facts.approved = (await deps.store.getApproval(repo, pr, sha)) !== null;
+  }
+  if (questions.permission) {
+    const { repo, login } = questions.permission;
+    const result = await deps.github.permission(repo, login);
+    if (!result.ok) {
+      const fields = { repo, login, httpStatus: result.httpStatus, detail: result.detail };
+      if (result.retriable) deps.log.warn('GitHub could not say who may approve', fields);
+      else deps.log.error('GitHub refused to say who may approve', fields);
+      return {
+        ok: false,
+        error: `vm-ci could not ask GitHub whether ${login} may approve. Redeliver this event later.`,
+      };
+    }
+    facts.permission = result.value;
+  }
+  return { ok: true, facts };
 }

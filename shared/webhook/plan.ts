@@ -1,12 +1,22 @@
 // What a webhook event asks for (DESIGN §5), decided without any I/O: the tests
-// to create, the older tests to cancel and the waiting tests to move on. The
-// webhook function carries the plan out; a redelivered event plans the same
-// tests (ids derive from the event's fields), so carrying it out twice is safe.
+// to create, the older tests to cancel and the waiting tests to move on. What
+// it needs to know from outside (is this head commit approved? may the person
+// who added the label approve?) is asked first (planQuestions) and handed in
+// as facts. The webhook function carries the plan out; a redelivered event
+// plans the same tests (ids derive from the event's fields), so carrying it out
+// twice is safe.
 import type { SupersedeMode, VmciConfig } from '../config/schema';
 import { branchMatches } from '../config/match';
-import { BUILD_WORKFLOW_FAILED, PR_CLOSED, USER_BLOCKED, supersededBy } from '../domain/messages';
+import {
+  BUILD_WORKFLOW_FAILED,
+  PR_CLOSED,
+  USER_BLOCKED,
+  newCommitWaitsForApproval,
+} from '../domain/messages';
 import { newTestRecord, type NewTestInput } from '../domain/new-test';
 import { LIVE_STATUSES, type TestRecord, type TestStatus, type WaitReason } from '../domain/test';
+import { mayApprove, type RepoPermission } from '../github/lookups';
+import type { ApprovalRecord } from '../store/port';
 import type { CancelSelector } from '../tests/cancel';
 import type { PullRequestEvent, PushEvent, WebhookEvent, WorkflowRunEvent } from './events';
 import { afterWait, startState, type GateTarget, type StartContext } from './gates';
@@ -27,9 +37,53 @@ interface ReleaseScope {
 export type ReleaseSelector = ReleaseScope &
   ({ to: 'pending' | 'failed' } | { to: 'waiting'; toWait: WaitReason });
 
+/**
+ * A PR's new head, which the store and GitHub place among the PR's other heads
+ * (order.ts): an event about an older head changes nothing, and the tests of
+ * older heads are superseded.
+ */
+export interface HeadOrder {
+  repo: string;
+  pr: number;
+  sha: string;
+  /** The event's pull_request.updated_at (the new tests' headUpdatedAt). */
+  updatedAt: Date;
+  /** The statuses in which tests of older heads are canceled, per `supersede`; [] for none. */
+  supersede: TestStatus[];
+}
+
+/** A head commit's tests that wait for approval, and where they go once it is recorded. */
+export interface ReleaseIfApproved {
+  repo: string;
+  pr: number;
+  sha: string;
+  release: ReleaseSelector[];
+}
+
+/** What a plan needs to know from outside, asked before planning (handle-event.ts). */
+export interface PlanQuestions {
+  /** Is an approval of this head commit recorded? (an untrusted author's head event) */
+  approval?: { repo: string; pr: number; sha: string };
+  /** What permission has this person on the repository? (who added the approval label) */
+  permission?: { repo: string; login: string };
+}
+
+/** The answers to PlanQuestions. */
+export interface PlanFacts {
+  approved?: boolean;
+  permission?: RepoPermission;
+}
+
+/** An approval label that counts for nothing, for the log: who tried, and what they may do. */
+export interface RefusedApproval {
+  sender: string;
+  senderType: string;
+  permission?: RepoPermission;
+}
+
 export type WebhookPlan =
   /** 202 with the reason. */
-  | { kind: 'ignored'; reason: string }
+  | { kind: 'ignored'; reason: string; refused?: RefusedApproval }
   /** 403: the repository is not configured. */
   | { kind: 'forbidden'; reason: string }
   | { kind: 'ping' }
@@ -44,6 +98,15 @@ export type WebhookPlan =
        * closed, run it again (run + 1). Which run that is needs the store.
        */
       rerunClosed?: boolean;
+      /** A head event: where its head stands among the PR's heads decides what it supersedes. */
+      head?: HeadOrder;
+      /** The approval to record before anything is released (`labeled` by someone who may approve). */
+      approve?: ApprovalRecord;
+      /**
+       * The event's tests wait for approval: if an approval of the commit is
+       * recorded by the time they are stored (a `labeled` racing this event), release them.
+       */
+      releaseIfApproved?: ReleaseIfApproved;
     };
 
 /** Which older tests of a PR a new head commit cancels, per `supersede`. */
@@ -53,7 +116,7 @@ const SUPERSEDED_STATUSES: Readonly<Record<SupersedeMode, readonly TestStatus[]>
   none: [],
 };
 
-/** PR authors who may run code without the approval label (DESIGN §5). */
+/** PR authors who may run code without approval (DESIGN §5). */
 const TRUSTED_ASSOCIATIONS: readonly string[] = ['OWNER', 'MEMBER', 'COLLABORATOR'];
 
 /** Actions of a PR that put a new head commit up for testing. */
@@ -61,12 +124,14 @@ const HEAD_ACTIONS: readonly string[] = ['opened', 'synchronize', 'reopened'];
 
 const BRANCH_PREFIX = 'refs/heads/';
 
+export type HandledPlan = Extract<WebhookPlan, { kind: 'handled' }>;
+
 const ignored = (reason: string): WebhookPlan => ({ kind: 'ignored', reason });
 const handled = (
   create: TestRecord[],
   cancel: CancelSelector[] = [],
   release: ReleaseSelector[] = [],
-): WebhookPlan => ({ kind: 'handled', create, cancel, release });
+): HandledPlan => ({ kind: 'handled', create, cancel, release });
 const quote = (text: string) => JSON.stringify(text);
 const sameText = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -145,18 +210,62 @@ function isBlocked(config: VmciConfig, login: string): boolean {
   return config.blockedUsers.some((user) => sameText(user, login));
 }
 
+function isTrusted(event: PullRequestEvent): boolean {
+  return TRUSTED_ASSOCIATIONS.includes(event.authorAssociation.toUpperCase());
+}
+
+function isApprovalLabel(config: VmciConfig, label: string | undefined): boolean {
+  return label !== undefined && sameText(label, config.approvalLabel);
+}
+
+function isBot(event: PullRequestEvent): boolean {
+  return sameText(event.senderType, 'Bot');
+}
+
+/** Where the commit's tests that wait for approval go once it is approved, each to its next gate. */
+function approvalRelease(repo: string, pr: number, sha: string, config: VmciConfig) {
+  const targets = Object.entries(config.platforms).map(
+    ([platform, settings]) => [platform, afterWait(platform, settings, 'approval')] as const,
+  );
+  return releaseByTarget({ repo, sha, pr, waitReason: 'approval' }, targets);
+}
+
+/**
+ * What `planWebhook` will need to know about `event` from the store or
+ * GitHub: whether its head commit is approved (an untrusted author's head
+ * event), or the permission of the person who added the approval label.
+ * Nothing for any other event, nor for a blocked author's.
+ */
+export function planQuestions(event: WebhookEvent, config: VmciConfig): PlanQuestions {
+  if (event.name !== 'pull_request') return {};
+  const repo = configuredRepo(config, event.repo);
+  if (repo === undefined || isBlocked(config, event.author)) return {};
+  if (HEAD_ACTIONS.includes(event.action)) {
+    return isTrusted(event) ? {} : { approval: { repo, pr: event.number, sha: event.headSha } };
+  }
+  if (event.action === 'labeled' && isApprovalLabel(config, event.label) && !isBot(event)) {
+    return { permission: { repo, login: event.sender } };
+  }
+  return {};
+}
+
 function planHead(
   event: PullRequestEvent,
   repo: string,
   config: VmciConfig,
   now: Date,
+  facts: PlanFacts,
 ): WebhookPlan {
   const blocked = isBlocked(config, event.author);
-  // The label persists across new commits, as Prow's ok-to-test does: it
-  // approves the PR, not one commit. Only people with triage access can add it.
-  const approved =
-    TRUSTED_ASSOCIATIONS.includes(event.authorAssociation.toUpperCase()) ||
-    event.labels.some((label) => sameText(label, config.approvalLabel));
+  // An approval covers the head commit it was given for: the label still on the
+  // PR approves nothing new. A new commit waits for a maintainer to approve it.
+  const approved = isTrusted(event) || facts.approved === true;
+  const labelStillOn = event.labels.some((label) => isApprovalLabel(config, label));
+  const context = {
+    approved,
+    blocked,
+    ...(labelStillOn ? { approvalMessage: newCommitWaitsForApproval(config.approvalLabel) } : {}),
+  };
   const input = {
     repo,
     sha: event.headSha,
@@ -171,43 +280,95 @@ function planHead(
     trigger: 'pull_request',
     pr: event.number,
     run: 1,
+    headUpdatedAt: event.updatedAt,
   } as const;
-  const create = createTests(config, input, { approved, blocked }, now);
+  const create = createTests(config, input, context, now);
+  const order = { repo, pr: event.number, sha: event.headSha, updatedAt: event.updatedAt };
   // A blocked author's code stops running at once, whatever `supersede` says,
   // including this commit's tests from an earlier delivery (a reopen).
   if (blocked) {
     const cancel = { repo, pr: event.number, statuses: [...LIVE_STATUSES] };
-    return handled(create, [{ ...cancel, message: USER_BLOCKED }]);
+    return {
+      ...handled(create, [{ ...cancel, message: USER_BLOCKED }]),
+      head: { ...order, supersede: [] },
+    };
   }
-  const statuses = SUPERSEDED_STATUSES[config.supersede];
-  const cancel: CancelSelector[] =
-    statuses.length === 0
-      ? []
-      : [
-          {
+  return {
+    ...handled(create),
+    ...(event.action === 'reopened' ? { rerunClosed: true } : {}),
+    head: { ...order, supersede: [...SUPERSEDED_STATUSES[config.supersede]] },
+    ...(approved
+      ? {}
+      : {
+          releaseIfApproved: {
             repo,
             pr: event.number,
-            statuses: [...statuses],
-            exceptSha: event.headSha,
-            message: supersededBy(event.headSha),
+            sha: event.headSha,
+            release: approvalRelease(repo, event.number, event.headSha, config),
           },
-        ];
-  if (event.action !== 'reopened') return handled(create, cancel);
-  return { kind: 'handled', create, cancel, release: [], rerunClosed: true };
+        }),
+  };
 }
 
-function planLabeled(event: PullRequestEvent, repo: string, config: VmciConfig): WebhookPlan {
-  if (event.label === undefined || !sameText(event.label, config.approvalLabel)) {
+/** Whether the sender of an approval label may approve: a configured bot, or a person with write access. */
+function senderMayApprove(
+  event: PullRequestEvent,
+  config: VmciConfig,
+  facts: PlanFacts,
+): { ok: true } | { ok: false; reason: string; refused: RefusedApproval } {
+  const who = { sender: event.sender, senderType: event.senderType };
+  const sender = quote(event.sender);
+  if (isBot(event)) {
+    if (config.approvalBots.some((bot) => sameText(bot, event.sender))) return { ok: true };
+    return {
+      ok: false,
+      reason: `bot ${sender} is not in approvalBots: its approval label counts for nothing`,
+      refused: who,
+    };
+  }
+  const permission = facts.permission;
+  if (permission === undefined) {
+    return {
+      ok: false,
+      reason: `${sender}'s permission is not known: the approval label counts for nothing`,
+      refused: who,
+    };
+  }
+  if (mayApprove(permission)) return { ok: true };
+  const access = permission.roleName ?? permission.permission;
+  return {
+    ok: false,
+    reason: `${sender} has ${quote(access)} access: only people with write access may approve`,
+    refused: { ...who, permission },
+  };
+}
+
+function planLabeled(
+  event: PullRequestEvent,
+  repo: string,
+  config: VmciConfig,
+  now: Date,
+  facts: PlanFacts,
+): WebhookPlan {
+  if (!isApprovalLabel(config, event.label)) {
     return ignored(`label ${quote(event.label ?? '')} is not the approval label`);
   }
   if (isBlocked(config, event.author)) {
     return ignored(`${quote(event.author)} is blocked: the approval label starts nothing`);
   }
-  const targets = Object.entries(config.platforms).map(
-    ([platform, settings]) => [platform, afterWait(platform, settings, 'approval')] as const,
-  );
-  const scope = { repo, sha: event.headSha, pr: event.number, waitReason: 'approval' } as const;
-  return handled([], [], releaseByTarget(scope, targets));
+  const check = senderMayApprove(event, config, facts);
+  if (!check.ok) return { kind: 'ignored', reason: check.reason, refused: check.refused };
+  // The approval covers the head commit the maintainer saw when adding the label.
+  const approve: ApprovalRecord = {
+    repo,
+    pr: event.number,
+    sha: event.headSha,
+    approvedBy: event.sender,
+    approvedAt: now,
+    delivery: event.delivery,
+  };
+  const release = approvalRelease(repo, event.number, event.headSha, config);
+  return { ...handled([], [], release), approve };
 }
 
 function planPullRequest(
@@ -215,14 +376,15 @@ function planPullRequest(
   repo: string,
   config: VmciConfig,
   now: Date,
+  facts: PlanFacts,
 ): WebhookPlan {
-  if (HEAD_ACTIONS.includes(event.action)) return planHead(event, repo, config, now);
+  if (HEAD_ACTIONS.includes(event.action)) return planHead(event, repo, config, now, facts);
   if (event.action === 'closed') {
     // Closed or merged: nothing of the PR runs any more.
     const statuses = [...LIVE_STATUSES];
     return handled([], [{ repo, pr: event.number, statuses, message: PR_CLOSED }]);
   }
-  if (event.action === 'labeled') return planLabeled(event, repo, config);
+  if (event.action === 'labeled') return planLabeled(event, repo, config, now, facts);
   return ignored(`pull_request action ${quote(event.action)} is not handled`);
 }
 
@@ -269,7 +431,13 @@ function planWorkflowRun(event: WorkflowRunEvent, repo: string, config: VmciConf
 
 // --- the plan -------------------------------------------------------------------------
 
-export function planWebhook(event: WebhookEvent, config: VmciConfig, now: Date): WebhookPlan {
+/** `facts` answers planQuestions(event, config); a fact not given counts as no. */
+export function planWebhook(
+  event: WebhookEvent,
+  config: VmciConfig,
+  now: Date,
+  facts: PlanFacts = {},
+): WebhookPlan {
   if (event.name === 'ping') return { kind: 'ping' };
   if (event.name === 'other') return ignored(`event ${quote(event.event)} is not handled`);
   const repo = configuredRepo(config, event.repo);
@@ -280,7 +448,7 @@ export function planWebhook(event: WebhookEvent, config: VmciConfig, now: Date):
     case 'push':
       return planPush(event, repo, config, now);
     case 'pull_request':
-      return planPullRequest(event, repo, config, now);
+      return planPullRequest(event, repo, config, now, facts);
     case 'workflow_run':
       return planWorkflowRun(event, repo, config);
   }

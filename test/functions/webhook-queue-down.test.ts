@@ -1,16 +1,20 @@
 // DESIGN §3.3 at the webhook's door: when Cloud Tasks cannot be reached, the
 // event's tests are safe in the store as `pending`, the webhook still answers
 // 202 (naming them in `notQueued`), and nothing about them is lost: once the
-// queue answers again, the same event enqueues them.
+// queue answers again, the pending sweep enqueues them. The same signed body
+// sent again, under any delivery id, is a replay: answered as before, it
+// changes nothing (DESIGN §5).
 import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { examplePayload } from '../../infra/local/send-webhook';
 import { configSchema } from '../../shared/config';
+import { createMemoryLookupPort } from '../../shared/github/memory-lookups';
 import { createMemoryStatusPort } from '../../shared/github/memory-statuses';
 import { functionApp } from '../../shared/http/function-app';
 import { silentLogger } from '../../shared/log';
 import { createMemoryQueue } from '../../shared/queue/memory';
 import { createMemoryStore } from '../../shared/store/memory';
+import { PENDING_GRACE_MS, sweepPending } from '../../shared/sweeps/sweep-pending';
 import { makeWebhookHandler } from '../../functions/webhook/handler';
 import { changed, validConfig } from '../config/fixtures';
 
@@ -31,20 +35,20 @@ describe('the webhook while Cloud Tasks is down', () => {
   const store = createMemoryStore();
   const queue = createMemoryQueue();
   const statuses = createMemoryStatusPort();
-  const server = functionApp(
-    makeWebhookHandler({
-      secret: SECRET,
-      config,
-      store,
-      queue,
-      statuses,
-      log: silentLogger,
-      now: () => new Date(),
-      statusContext: config.statusContext,
-      publicUrl: config.publicUrl,
-    }),
-    { log: silentLogger },
-  );
+  const services = {
+    config,
+    store,
+    queue,
+    statuses,
+    github: createMemoryLookupPort(),
+    log: silentLogger,
+    now: () => new Date(),
+    statusContext: config.statusContext,
+    publicUrl: config.publicUrl,
+  };
+  const server = functionApp(makeWebhookHandler({ secret: SECRET, ...services }), {
+    log: silentLogger,
+  });
   const send = () => {
     const { body, signature } = signedPush();
     return request(server)
@@ -56,7 +60,7 @@ describe('the webhook while Cloud Tasks is down', () => {
       .send(body);
   };
 
-  it('answers 202, keeps the tests pending with pending statuses, and enqueues them on redelivery', async () => {
+  it('answers 202, keeps the tests pending with pending statuses; a replay changes nothing; the pending sweep enqueues them', async () => {
     queue.failWith({ retriable: true, code: 'UNAVAILABLE', detail: 'connection refused' });
 
     const first = await send();
@@ -69,13 +73,18 @@ describe('the webhook while Cloud Tasks is down', () => {
     expect(queue.tasks()).toEqual([]);
     expect(statuses.posts().map((p) => p.state)).toEqual(['pending', 'pending']);
 
-    // The queue is back; GitHub's manual redelivery (a new delivery id) finishes the job.
+    // The queue is back. The same body again (a new delivery id) is a replay: the first answer.
     queue.failWith(null);
     const again = await send();
 
     expect(again.status).toBe(202);
-    expect(again.body.tests).toEqual(ids);
-    expect(again.body.notQueued).toEqual([]);
+    expect(again.body).toEqual(first.body);
+    for (const id of ids) expect((await store.getTest(id))?.status).toBe('pending');
+    expect(queue.tasks()).toEqual([]);
+
+    // The pending sweep finishes the job.
+    const later = new Date(Date.now() + PENDING_GRACE_MS + 1000);
+    await sweepPending({ ...services, now: () => later });
     for (const id of ids) expect((await store.getTest(id))?.status).toBe('queued');
     expect(
       queue

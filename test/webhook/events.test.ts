@@ -51,6 +51,9 @@ describe('every example payload of @octokit/webhooks-examples parses', () => {
       authorAssociation: get(payload, 'pull_request.author_association'),
       ...(payload.label === undefined ? {} : { label: get(payload, 'label.name') }),
       labels: labels.map((label) => label.name),
+      updatedAt: new Date(get(payload, 'pull_request.updated_at') as string),
+      sender: get(payload, 'sender.login'),
+      senderType: get(payload, 'sender.type'),
     });
   });
 
@@ -100,6 +103,30 @@ describe('what the events carry', () => {
   it('pull_request labeled: the label just added and the labels the PR carries', () => {
     const event = eventOf('pull_request', example('pull_request', 'labeled'));
     expect(event).toMatchObject({ action: 'labeled', label: 'bug', labels: ['bug'], headSha: SHA });
+  });
+
+  it('pull_request: when the PR was last updated, and who did it (a person or a bot)', () => {
+    const opened = eventOf('pull_request', example('pull_request', 'opened'));
+    expect(opened).toMatchObject({
+      updatedAt: new Date('2019-05-15T15:20:33Z'),
+      sender: 'Codertocat',
+      senderType: 'User',
+    });
+    const byBot = eventOf(
+      'pull_request',
+      example(
+        'pull_request',
+        'labeled',
+        ['sender.login', 'helper[bot]'],
+        ['sender.type', 'Bot'],
+        ['pull_request.updated_at', '2026-12-01T10:11:12+01:00'],
+      ),
+    );
+    expect(byBot).toMatchObject({
+      sender: 'helper[bot]',
+      senderType: 'Bot',
+      updatedAt: new Date('2026-12-01T09:11:12Z'),
+    });
   });
 
   it('pull_request from a deleted fork: clones from the base repository', () => {
@@ -350,6 +377,26 @@ describe('payloads that miss or break a field vm-ci uses', () => {
       event: 'pull_request',
       body: example('pull_request', 'labeled', ['label.name', undefined]),
       problem: 'label.name: required',
+    },
+    {
+      event: 'pull_request',
+      body: example('pull_request', 'synchronize', ['pull_request.updated_at', undefined]),
+      problem: 'pull_request.updated_at: required',
+    },
+    {
+      event: 'pull_request',
+      body: example('pull_request', 'synchronize', ['pull_request.updated_at', 'yesterday']),
+      problem: 'pull_request.updated_at: expected an ISO 8601 time such as 2019-05-15T15:20:33Z',
+    },
+    {
+      event: 'pull_request',
+      body: example('pull_request', 'labeled', ['sender', undefined]),
+      problem: 'sender: required',
+    },
+    {
+      event: 'pull_request',
+      body: example('pull_request', 'labeled', ['sender.type', undefined]),
+      problem: 'sender.type: required',
     },
     {
       event: 'workflow_run',

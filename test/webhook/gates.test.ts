@@ -56,6 +56,19 @@ describe('startState: approval, then build, then maintenance', () => {
     expect(startState('linux', platform, { approved, blocked: false })).toEqual(start);
   });
 
+  it('an unapproved test waits with the approval line it is given; an approved one ignores it', () => {
+    const context = { blocked: false, approvalMessage: 'Re-approve, please' };
+    for (const platform of [PLAIN, BUILD, MAINTENANCE, BOTH]) {
+      expect(startState('linux', platform, { ...context, approved: false })).toEqual(
+        waiting('approval', 'Re-approve, please'),
+      );
+    }
+    expect(startState('linux', BUILD, { ...context, approved: true })).toEqual(
+      waiting('build', WAITING_FOR_BUILD),
+    );
+    expect(startState('linux', PLAIN, { ...context, approved: true })).toEqual(pending);
+  });
+
   it.each([PLAIN, BUILD, MAINTENANCE, BOTH])(
     'a blocked author is refused whatever the platform',
     (platform) => {

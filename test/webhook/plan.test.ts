@@ -7,15 +7,23 @@ import {
   USER_BLOCKED,
   WAITING_FOR_APPROVAL,
   WAITING_FOR_BUILD,
+  newCommitWaitsForApproval,
   platformInMaintenance,
 } from '../../shared/domain/messages';
 import { isValidFirestoreId, testId } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
-import { planWebhook, workflowFile, type WebhookPlan } from '../../shared/webhook/plan';
+import {
+  planQuestions,
+  planWebhook,
+  workflowFile,
+  type PlanFacts,
+  type WebhookPlan,
+} from '../../shared/webhook/plan';
 import { LIVE_STATUSES } from '../../shared/domain/test';
 import type { VmciConfig } from '../../shared/config/schema';
 import { changed, validConfig, type Change } from '../config/fixtures';
 import {
+  DELIVERY,
   NOW,
   PUSH_SHA,
   REPO,
@@ -33,17 +41,31 @@ const BASE_CLONE_URL = 'https://github.com/Codertocat/Hello-World.git';
 const LINUX = (validConfig().platforms as Record<string, Payload>).linux;
 const FORK_CLONE_URL = 'https://github.com/contributor/Hello-World.git';
 
-function plan(event: string, payload: Payload, config: VmciConfig = configWith()): WebhookPlan {
-  return planWebhook(eventOf(event, payload), config, NOW);
+function plan(
+  event: string,
+  payload: Payload,
+  config: VmciConfig = configWith(),
+  facts: PlanFacts = {},
+): WebhookPlan {
+  return planWebhook(eventOf(event, payload), config, NOW, facts);
 }
+
+/** The pull_request examples' updated_at. */
+const UPDATED_AT = new Date('2019-05-15T15:20:33Z');
+const WRITER: PlanFacts = { permission: { permission: 'write', roleName: 'write' } };
 
 const get = (payload: Payload, path: string): unknown =>
   path.split('.').reduce<unknown>((node, key) => (node as Payload | null)?.[key], payload);
 
 type Handled = Extract<WebhookPlan, { kind: 'handled' }>;
 
-function handled(event: string, payload: Payload, config?: VmciConfig): Handled {
-  const result = plan(event, payload, config);
+function handled(
+  event: string,
+  payload: Payload,
+  config?: VmciConfig,
+  facts: PlanFacts = {},
+): Handled {
+  const result = plan(event, payload, config, facts);
   if (result.kind !== 'handled') throw new Error(`expected handled, got ${JSON.stringify(result)}`);
   return result;
 }
@@ -238,9 +260,10 @@ describe('push', () => {
 
 describe('pull_request opened / synchronize / reopened', () => {
   it.each(['opened', 'synchronize', 'reopened'])(
-    '%s by the owner: tests for the head commit, older queued tests superseded',
+    '%s by the owner: tests for the head commit, of the head’s time; older heads’ queued tests superseded',
     (action) => {
-      const { create, cancel, release } = handled('pull_request', pr(action));
+      const result = handled('pull_request', pr(action));
+      const { create, cancel, release } = result;
 
       expect(create.map((t) => t.id)).toEqual(
         ['linux', 'windows'].map((platform) =>
@@ -260,39 +283,60 @@ describe('pull_request opened / synchronize / reopened', () => {
           trigger: 'pull_request',
           pr: 2,
           run: 1,
+          headUpdatedAt: UPDATED_AT,
         });
       }
-      expect(cancel).toEqual([
-        {
-          repo: REPO,
-          pr: 2,
-          statuses: ['waiting', 'pending', 'queued'],
-          exceptSha: SHA,
-          message: 'Superseded by ec26c3e',
-        },
-      ]);
+      // Which tests are older is for the store to say (order.ts), not a plain cancel.
+      expect(cancel).toEqual([]);
+      expect(result.head).toEqual({
+        repo: REPO,
+        pr: 2,
+        sha: SHA,
+        updatedAt: UPDATED_AT,
+        supersede: ['waiting', 'pending', 'queued'],
+      });
       expect(release).toEqual([]);
+      expect(result.releaseIfApproved).toBeUndefined();
+      expect(result.approve).toBeUndefined();
+      expect(result.rerunClosed).toBe(action === 'reopened' ? true : undefined);
     },
   );
 
   it.each([
     { supersede: 'queued', statuses: ['waiting', 'pending', 'queued'] },
     { supersede: 'all', statuses: ['waiting', 'pending', 'queued', 'starting', 'running'] },
-  ])('supersede "$supersede" cancels older tests that are $statuses', ({ supersede, statuses }) => {
-    const { cancel } = handled(
-      'pull_request',
-      pr('synchronize'),
-      configWith(['supersede', supersede]),
-    );
-    expect(cancel).toEqual([
-      { repo: REPO, pr: 2, statuses, exceptSha: SHA, message: 'Superseded by ec26c3e' },
-    ]);
-  });
+  ])(
+    'supersede "$supersede" cancels older heads’ tests that are $statuses',
+    ({ supersede, statuses }) => {
+      const { cancel, head } = handled(
+        'pull_request',
+        pr('synchronize'),
+        configWith(['supersede', supersede]),
+      );
+      expect(cancel).toEqual([]);
+      expect(head).toEqual({
+        repo: REPO,
+        pr: 2,
+        sha: SHA,
+        updatedAt: UPDATED_AT,
+        supersede: statuses,
+      });
+    },
+  );
 
   it('supersede "none" cancels nothing', () => {
     const result = handled('pull_request', pr('synchronize'), configWith(['supersede', 'none']));
     expect(result.cancel).toEqual([]);
+    expect(result.head?.supersede).toEqual([]);
     expect(result.create).toHaveLength(2);
+  });
+
+  it('the head’s time is the event’s pull_request.updated_at', () => {
+    const payload = pr('synchronize', ['pull_request.updated_at', '2026-12-02T08:09:10Z']);
+    const { create, head } = handled('pull_request', payload);
+    const at = new Date('2026-12-02T08:09:10Z');
+    expect(create.map((t) => t.headUpdatedAt)).toEqual([at, at]);
+    expect(head?.updatedAt).toEqual(at);
   });
 
   it.each(['MEMBER', 'COLLABORATOR', 'OWNER'])(
@@ -311,7 +355,8 @@ describe('pull_request opened / synchronize / reopened', () => {
     'a fork PR by a %s waits for approval on every platform, cloned from the fork',
     (association) => {
       const payload = forkPr('opened', ['pull_request.author_association', association]);
-      const { create, cancel } = handled('pull_request', payload);
+      const result = handled('pull_request', payload);
+      const { create, cancel } = result;
       expect(starts(create)).toEqual({
         linux: { status: 'waiting', waitReason: 'approval', message: WAITING_FOR_APPROVAL },
         windows: { status: 'waiting', waitReason: 'approval', message: WAITING_FOR_APPROVAL },
@@ -321,34 +366,75 @@ describe('pull_request opened / synchronize / reopened', () => {
         [FORK_CLONE_URL, 'refs/heads/changes', 'contributor'],
       ]);
       // Superseding does not depend on approval: an older unapproved commit is just as stale.
-      expect(cancel).toHaveLength(1);
+      expect(cancel).toEqual([]);
+      expect(result.head?.supersede).toHaveLength(3);
     },
   );
 
+  it('a fork PR’s waiting tests are released if an approval of the commit is recorded meanwhile', () => {
+    const { releaseIfApproved } = handled('pull_request', forkPr('synchronize'));
+    const scope = { repo: REPO, sha: SHA, pr: 2, waitReason: 'approval' };
+    expect(releaseIfApproved).toEqual({
+      repo: REPO,
+      pr: 2,
+      sha: SHA,
+      release: [
+        { ...scope, platforms: ['linux'], to: 'pending', message: TESTS_QUEUED },
+        {
+          ...scope,
+          platforms: ['windows'],
+          to: 'waiting',
+          toWait: 'build',
+          message: WAITING_FOR_BUILD,
+        },
+      ],
+    });
+  });
+
   it.each(['safe to test', 'Safe To Test'])(
-    'a fork PR that already carries the approval label ("%s") runs as a trusted one',
+    'a new commit on a fork PR that still carries the approval label ("%s") waits again, told to re-add it',
     (label) => {
       const payload = forkPr('synchronize', [
         'pull_request.labels',
         [{ name: 'bug' }, { name: label }],
       ]);
-      const { create } = handled('pull_request', payload);
-      expect(starts(create)).toEqual({
-        linux: { status: 'pending', waitReason: null, message: TESTS_QUEUED },
-        windows: { status: 'waiting', waitReason: 'build', message: WAITING_FOR_BUILD },
+      const result = handled('pull_request', payload);
+      const line = newCommitWaitsForApproval('safe to test');
+      expect(line).toBe(
+        "New commit waits for a maintainer's approval: re-add the 'safe to test' label",
+      );
+      expect(starts(result.create)).toEqual({
+        linux: { status: 'waiting', waitReason: 'approval', message: line },
+        windows: { status: 'waiting', waitReason: 'approval', message: line },
       });
+      expect(result.releaseIfApproved).toBeDefined();
     },
   );
 
-  it('a configured approval label is the one that counts', () => {
+  it.each(['opened', 'synchronize', 'reopened'])(
+    '%s of a fork PR whose head commit has a recorded approval runs as a trusted one',
+    (action) => {
+      const payload = forkPr(action, ['pull_request.labels', [{ name: 'safe to test' }]]);
+      const result = handled('pull_request', payload, configWith(), { approved: true });
+      expect(starts(result.create)).toEqual({
+        linux: { status: 'pending', waitReason: null, message: TESTS_QUEUED },
+        windows: { status: 'waiting', waitReason: 'build', message: WAITING_FOR_BUILD },
+      });
+      expect(result.releaseIfApproved).toBeUndefined();
+    },
+  );
+
+  it('the configured approval label is the one whose presence asks to re-add it', () => {
     const config = configWith(['approvalLabel', 'ok-to-test']);
-    const labeled = (name: string) => forkPr('opened', ['pull_request.labels', [{ name }]]);
-    expect(handled('pull_request', labeled('safe to test'), config).create[0]?.waitReason).toBe(
-      'approval',
-    );
-    expect(handled('pull_request', labeled('OK-to-test'), config).create[0]?.status).toBe(
-      'pending',
-    );
+    const labeled = (name: string) => forkPr('synchronize', ['pull_request.labels', [{ name }]]);
+    expect(handled('pull_request', labeled('safe to test'), config).create[0]).toMatchObject({
+      waitReason: 'approval',
+      message: WAITING_FOR_APPROVAL,
+    });
+    expect(handled('pull_request', labeled('OK-to-test'), config).create[0]).toMatchObject({
+      waitReason: 'approval',
+      message: newCommitWaitsForApproval('ok-to-test'),
+    });
   });
 
   it('a fork PR waits for approval even on a platform in maintenance', () => {
@@ -374,6 +460,9 @@ describe('pull_request opened / synchronize / reopened', () => {
       expect(cancel).toEqual([
         { repo: REPO, pr: 2, statuses: [...LIVE_STATUSES], message: USER_BLOCKED },
       ]);
+      const result = handled('pull_request', forkPr('synchronize'), config);
+      expect(result.head?.supersede).toEqual([]);
+      expect(result.releaseIfApproved).toBeUndefined();
     },
   );
 
@@ -442,12 +531,24 @@ describe('pull_request closed', () => {
 });
 
 describe('pull_request labeled', () => {
-  it('with the approval label: the PR head commit’s tests leave the approval wait, each to its next gate', () => {
-    const payload = forkPr('labeled', ['label', { name: 'Safe to test' }]);
-    expect(plan('pull_request', payload)).toEqual({
+  it('with the approval label, by a writer: the head commit is approved and its tests leave the approval wait, each to its next gate', () => {
+    const payload = forkPr(
+      'labeled',
+      ['label', { name: 'Safe to test' }],
+      ['sender.login', 'maintainer'],
+    );
+    expect(plan('pull_request', payload, configWith(), WRITER)).toEqual({
       kind: 'handled',
       create: [],
       cancel: [],
+      approve: {
+        repo: REPO,
+        pr: 2,
+        sha: SHA,
+        approvedBy: 'maintainer',
+        approvedAt: NOW,
+        delivery: DELIVERY,
+      },
       release: [
         {
           repo: REPO,
@@ -482,6 +583,7 @@ describe('pull_request labeled', () => {
       'pull_request',
       forkPr('labeled', ['label', { name: 'safe to test' }]),
       config,
+      WRITER,
     );
     const scope = { repo: REPO, sha: SHA, pr: 2, waitReason: 'approval' };
     expect(release).toEqual([
@@ -509,10 +611,132 @@ describe('pull_request labeled', () => {
 
   it('the approval label on a blocked author’s PR starts nothing', () => {
     const payload = forkPr('labeled', ['label', { name: 'safe to test' }]);
-    expect(plan('pull_request', payload, configWith(['blockedUsers', ['CONTRIBUTOR']]))).toEqual({
+    const config = configWith(['blockedUsers', ['CONTRIBUTOR']]);
+    expect(plan('pull_request', payload, config, WRITER)).toEqual({
       kind: 'ignored',
       reason: '"contributor" is blocked: the approval label starts nothing',
     });
+  });
+
+  it.each([
+    { permission: 'admin', roleName: 'admin' },
+    { permission: 'write', roleName: 'maintain' },
+    { permission: 'write', roleName: 'write' },
+    { permission: 'write', roleName: 'docs-writer' },
+  ])('counts from a person with $roleName access', (permission) => {
+    const payload = forkPr('labeled', ['label', { name: 'safe to test' }]);
+    const result = handled('pull_request', payload, configWith(), { permission });
+    expect(result.approve).toMatchObject({ sha: SHA, approvedBy: 'Codertocat' });
+    expect(result.release).toHaveLength(2);
+  });
+
+  it.each([
+    { permission: 'read', roleName: 'triage' },
+    { permission: 'read', roleName: 'read' },
+    { permission: 'none', roleName: null },
+  ])('counts for nothing from a person with $permission ($roleName) access', (permission) => {
+    const payload = forkPr('labeled', ['label', { name: 'safe to test' }], ['sender.login', 'fan']);
+    const access = permission.roleName ?? permission.permission;
+    expect(plan('pull_request', payload, configWith(), { permission })).toEqual({
+      kind: 'ignored',
+      reason: `"fan" has "${access}" access: only people with write access may approve`,
+      refused: { sender: 'fan', senderType: 'User', permission },
+    });
+  });
+
+  it('counts for nothing when the sender’s permission is not known', () => {
+    const payload = forkPr('labeled', ['label', { name: 'safe to test' }]);
+    expect(plan('pull_request', payload)).toMatchObject({
+      kind: 'ignored',
+      reason: '"Codertocat"\'s permission is not known: the approval label counts for nothing',
+    });
+  });
+
+  const byBot = (login: string) =>
+    forkPr(
+      'labeled',
+      ['label', { name: 'safe to test' }],
+      ['sender.login', login],
+      ['sender.type', 'Bot'],
+    );
+
+  it('counts for nothing from a bot that is not in approvalBots, whatever its access', () => {
+    const config = configWith(['approvalBots', ['other[bot]']]);
+    expect(plan('pull_request', byBot('helper[bot]'), config, WRITER)).toEqual({
+      kind: 'ignored',
+      reason: 'bot "helper[bot]" is not in approvalBots: its approval label counts for nothing',
+      refused: { sender: 'helper[bot]', senderType: 'Bot' },
+    });
+  });
+
+  it('counts from a bot in approvalBots (in any case), without asking its access', () => {
+    const config = configWith(['approvalBots', ['Helper[bot]']]);
+    const result = handled('pull_request', byBot('helper[bot]'), config);
+    expect(result.approve).toMatchObject({ sha: SHA, approvedBy: 'helper[bot]' });
+    expect(result.release).toHaveLength(2);
+  });
+});
+
+describe('planQuestions: what a plan needs to know first', () => {
+  it.each(['opened', 'synchronize', 'reopened'])(
+    '%s by an untrusted author: whether its head commit is approved',
+    (action) => {
+      expect(planQuestions(eventOf('pull_request', forkPr(action)), configWith())).toEqual({
+        approval: { repo: REPO, pr: 2, sha: SHA },
+      });
+    },
+  );
+
+  it('the approval label added by a person: their permission, in the configured repository', () => {
+    const payload = forkPr(
+      'labeled',
+      ['label', { name: 'Safe to test' }],
+      ['sender.login', 'maintainer'],
+      ['repository.full_name', 'codertocat/hello-world'],
+    );
+    expect(planQuestions(eventOf('pull_request', payload), configWith())).toEqual({
+      permission: { repo: REPO, login: 'maintainer' },
+    });
+  });
+
+  it.each([
+    { info: 'a push', event: () => eventOf('push', push('master')) },
+    { info: 'a trusted author’s head event', event: () => eventOf('pull_request', pr('opened')) },
+    {
+      info: 'a blocked author’s head event',
+      event: () => eventOf('pull_request', forkPr('opened', ['pull_request.user.login', 'troll'])),
+    },
+    {
+      info: 'a blocked author’s approval label',
+      event: () =>
+        eventOf(
+          'pull_request',
+          forkPr(
+            'labeled',
+            ['label', { name: 'safe to test' }],
+            ['pull_request.user.login', 'troll'],
+          ),
+        ),
+    },
+    {
+      info: 'another label',
+      event: () => eventOf('pull_request', forkPr('labeled', ['label', { name: 'bug' }])),
+    },
+    {
+      info: 'the approval label added by a bot',
+      event: () =>
+        eventOf(
+          'pull_request',
+          forkPr('labeled', ['label', { name: 'safe to test' }], ['sender.type', 'Bot']),
+        ),
+    },
+    {
+      info: 'an unconfigured repository',
+      event: () => eventOf('pull_request', forkPr('opened', ['repository.full_name', 'evil/fork'])),
+    },
+    { info: 'a closed PR', event: () => eventOf('pull_request', forkPr('closed')) },
+  ])('nothing for $info', ({ event }) => {
+    expect(planQuestions(event(), configWith(['blockedUsers', ['troll']]))).toEqual({});
   });
 });
 
@@ -720,6 +944,7 @@ describe('a fork PR, start to finish', () => {
       'pull_request',
       forkPr('labeled', ['label', { name: 'safe to test' }]),
       config,
+      WRITER,
     );
     expect(approved.release.map((r) => [r.platforms, r.waitReason, r.to])).toEqual([
       [['linux'], 'approval', 'pending'],
