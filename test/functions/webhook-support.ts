@@ -177,6 +177,22 @@ export interface PullRequestOptions {
   labels?: string[];
   /** The label just added (labeled). */
   label?: string;
+  /** Who sent the event: login, and type (default the example's: Codertocat, User). */
+  sender?: string;
+  senderType?: 'User' | 'Bot';
+  /**
+   * pull_request.updated_at. Default: one second after the previous payload's,
+   * so events built in order are in order, as GitHub's would be.
+   */
+  updatedAt?: string;
+}
+
+let lastUpdatedAt = Date.parse('2026-01-01T00:00:00Z');
+
+/** A PR's updated_at one second after the previous one's (GitHub's format: whole seconds). */
+export function nextUpdatedAt(): string {
+  lastUpdatedAt += 1000;
+  return new Date(lastUpdatedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** The pull_request examples' own number. */
@@ -188,7 +204,12 @@ export function pullRequestPayload(
   sha: string,
   options: PullRequestOptions = {},
 ): Payload {
-  const changes: Change[] = [['pull_request.head.sha', sha]];
+  const changes: Change[] = [
+    ['pull_request.head.sha', sha],
+    ['pull_request.updated_at', options.updatedAt ?? nextUpdatedAt()],
+  ];
+  if (options.sender !== undefined) changes.push(['sender.login', options.sender]);
+  if (options.senderType !== undefined) changes.push(['sender.type', options.senderType]);
   if (options.association !== undefined) {
     changes.push(['pull_request.author_association', options.association]);
   }

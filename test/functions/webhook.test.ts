@@ -157,7 +157,8 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         ['queued', TESTS_QUEUED],
       ]);
     });
-    expect((await snapshot(env)).counts).toEqual({ tests: 2, deliveries: 1 });
+    // Remembered under its delivery id and under the digest of its signed body.
+    expect((await snapshot(env)).counts).toEqual({ tests: 2, deliveries: 2 });
 
     expectTasksFor(cloud, ids);
     for (const task of cloud.tasks.tasks()) {
@@ -196,7 +197,7 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
     const first = await send(cloud, 'push', payload);
     expect(first.status).toBe(202);
     const before = await snapshot(env);
-    expect(before.counts).toEqual({ tests: 2, deliveries: 1 });
+    expect(before.counts).toEqual({ tests: 2, deliveries: 2 });
 
     const again = await send(cloud, 'push', payload, first.delivery);
 
@@ -205,20 +206,40 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
     expect(await snapshot(env)).toEqual(before);
   });
 
-  it('the same event under a new delivery id (a manual redelivery): the same tests, no new task or status', async () => {
+  it('the same signed body under a new delivery id (a replay): the first answer, and nothing changes at all', async () => {
     const { cloud } = env;
-    const sha = shaOf('manual-redelivery');
+    const sha = shaOf('replay');
     const payload = pushPayload(sha);
     const first = await send(cloud, 'push', payload);
     const before = await snapshot(env);
 
-    const manual = await send(cloud, 'push', payload);
+    const replay = await send(cloud, 'push', payload);
 
-    expect(manual.delivery).not.toBe(first.delivery);
-    expect(manual.status).toBe(202);
-    expect(manual.body).toEqual(handled(manual.delivery, { tests: idsOf(sha) }));
+    expect(replay.delivery).not.toBe(first.delivery);
+    expect(replay.status).toBe(202);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.body).toEqual(handled(first.delivery, { tests: idsOf(sha) }));
+    // No new document (not even a delivery record), task or GitHub call.
+    expect(await snapshot(env)).toEqual(before);
+    expectQueued(await testsOf(env, idsOf(sha)));
+  });
+
+  it('the same event in other bytes under a new delivery id: the same tests, no new task or status', async () => {
+    const { cloud } = env;
+    const sha = shaOf('same-event-other-bytes');
+    const payload = pushPayload(sha);
+    const first = await send(cloud, 'push', payload);
+    const before = await snapshot(env);
+
+    // Key order is not covered by the event's meaning, but it is by the signature.
+    const reordered = Object.fromEntries(Object.entries(payload).reverse());
+    const other = await send(cloud, 'push', reordered);
+
+    expect(other.delivery).not.toBe(first.delivery);
+    expect(other.status).toBe(202);
+    expect(other.body).toEqual(handled(other.delivery, { tests: idsOf(sha) }));
     const after = await snapshot(env);
-    expect(after.counts).toEqual({ tests: 2, deliveries: 2 }); // only the new delivery
+    expect(after.counts).toEqual({ tests: 2, deliveries: 4 }); // only the new delivery's two
     expect(documentsOf(after, 'tests')).toEqual(documentsOf(before, 'tests'));
     expect(after.tasks).toEqual(before.tasks);
     expect(after.githubCalls).toBe(before.githubCalls);
@@ -367,7 +388,12 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
           linux: { state: 'pending', description: TESTS_QUEUED, id: ids[0]! },
           windows: { state: 'pending', description: TESTS_QUEUED, id: ids[1]! },
         });
-        expect(cloud.github.calls()).toHaveLength(4);
+        // The two new statuses, and the question whether the sender (the owner) may approve.
+        expect(cloud.github.calls().map((c) => `${c.method} ${c.path}`)).toEqual([
+          ...Array(2).fill(`POST /repos/${REPO}/statuses/${sha}`),
+          `GET /repos/${REPO}/collaborators/Codertocat/permission`,
+          ...Array(2).fill(`POST /repos/${REPO}/statuses/${sha}`),
+        ]);
       },
     );
 
