@@ -4,8 +4,8 @@
 // fd20:ce::254): its iptables and ip6tables rules, its check that the runner
 // cannot reach the metadata server, and the whole script on a "real VM".
 import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   METADATA_V4,
   METADATA_V6,
@@ -135,6 +135,7 @@ describe('the whole script on a "real VM" (not local mode)', () => {
     execFileSync('chown', ['-R', `${sandbox.uid}:${sandbox.uid}`, repo.dir]);
     chmodSync(dirname(repo.dir), 0o755);
     chmodSync(repo.dir, 0o755);
+    sandbox.keep.push(repo.dir);
   });
 
   /** A test command that tells what the runner can reach. */
@@ -194,4 +195,68 @@ describe('the whole script on a "real VM" (not local mode)', () => {
     expect(run.stdout).not.toContain('vmci-runner\n');
     expect(run.poweredOff).toBe(true);
   });
+});
+
+describe("results, read with the runner's rights (not local mode)", () => {
+  const SECRET = 'root-only-secret-4711';
+
+  /** A results directory that the runner owns, beside files only root may read. */
+  function makeResults(summaryKind: 'symlink' | 'hard link') {
+    const base = join(sandbox.dir, `results-${summaryKind.replace(' ', '-')}`);
+    const results = join(base, 'results');
+    const rootOnly = join(base, 'root-only');
+    mkdirSync(results, { recursive: true });
+    mkdirSync(rootOnly, { mode: 0o700 });
+    chmodSync(rootOnly, 0o700);
+    const secretJson = join(rootOnly, 'secret.json');
+    writeFileSync(secretJson, `{"passed": 99, "failed": 0, "summary": "${SECRET}"}`, {
+      mode: 0o600,
+    });
+    // Root's files, which a hard link puts in the runner's directory (root may make one; the runner may not).
+    const secretXml = join(base, 'secret.xml');
+    writeFileSync(secretXml, `<testsuite tests="40" name="${SECRET}"/>`, { mode: 0o600 });
+    if (summaryKind === 'symlink') {
+      symlinkSync(secretJson, join(results, 'summary.json'));
+    } else {
+      const hardSummary = join(base, 'summary.json');
+      writeFileSync(hardSummary, `{"passed": 98, "failed": 0, "summary": "${SECRET}"}`, {
+        mode: 0o600,
+      });
+      linkSync(hardSummary, join(results, 'summary.json'));
+    }
+    linkSync(secretXml, join(results, 'hard.xml'));
+    symlinkSync('/etc/shadow', join(results, 'shadow.xml'));
+    symlinkSync(join(rootOnly, 'secret.json'), join(results, 'secret.xml'));
+    writeFileSync(join(results, 'own.xml'), '<testsuite tests="3" failures="1"/>');
+    // The runner's: the directory, its file and the symlinks (not the hard links' files: root's).
+    const own = ['', 'own.xml', 'shadow.xml', 'secret.xml'];
+    if (summaryKind === 'symlink') own.push('summary.json');
+    execFileSync('chown', [
+      '-h',
+      `${sandbox.uid}:${sandbox.uid}`,
+      ...own.map((f) => join(results, f)),
+    ]);
+    return results;
+  }
+
+  it.each([['symlink' as const], ['hard link' as const]])(
+    "a summary.json %s and JUnit links to root-only files count for nothing; the runner's own file counts",
+    async (kind) => {
+      const results = makeResults(kind);
+      const run = await inSandbox(sandbox, {
+        body: 'read_results "$1" 0; printf \'result=%s/%s/%s\\n\' "$RESULT_PASSED" "$RESULT_FAILED" "$RESULT_SUMMARY"',
+        args: [results],
+      });
+
+      expect(run.stdout).toContain('\nresult=2/1/2 passed, 1 failed\n');
+      expect(run.stdout).toContain('vmci: skipping hard.xml: it cannot be read\n');
+      if (kind === 'hard link') {
+        expect(run.stdout).toContain(
+          'vmci: skipping summary.json: it cannot be read or is over 1048576 bytes\n',
+        );
+      }
+      expect(run.stdout + run.stderr).not.toContain(SECRET);
+      expect(run.stdout + run.stderr).not.toMatch(/^root:/m);
+    },
+  );
 });

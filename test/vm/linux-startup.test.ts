@@ -2,7 +2,7 @@
 // real with bash in local mode: the Compute stand-in's metadata server, a
 // recording `progress` server, a local git repository as the clone URL.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { startMetadataServer } from '../../infra/local/compute/metadata';
@@ -237,6 +237,91 @@ describe('results', () => {
     expect(logged).toBe(
       'vmci: summary.json: "passed" is not a non-negative integer; reporting null',
     );
+  });
+
+  const MiB = 1024 * 1024;
+  /** A JUnit file of exactly `bytes` bytes (padded with a comment) with one suite of `tests` tests. */
+  const junitOfSize = (tests: number, bytes: number, failures = 0): Buffer => {
+    const head = `<testsuite tests="${tests}" failures="${failures}"><!--`;
+    const tail = '--></testsuite>\n';
+    return Buffer.concat([
+      Buffer.from(head),
+      Buffer.alloc(bytes - head.length - tail.length, 'x'),
+      Buffer.from(tail),
+    ]);
+  };
+
+  it('skips a JUnit file over 10 MiB, saying so, and counts the others', () => {
+    const dir = tempDir('results');
+    writeFileSync(join(dir, 'big.xml'), junitOfSize(50, 10 * MiB + 1, 5));
+    writeFileSync(join(dir, 'edge.xml'), junitOfSize(3, 10 * MiB));
+    writeFileSync(join(dir, 'small.xml'), '<testsuite tests="2" failures="1"/>');
+
+    expect(results(dir)).toEqual({ passed: 4, failed: 1, summary: '4 passed, 1 failed' });
+    expect(logged).toBe('vmci: skipping big.xml: it is over 10485760 bytes');
+  });
+
+  it('reads at most 50 MiB in all: a file past that is skipped, the others count', () => {
+    const dir = tempDir('results');
+    // In name order: five files of 9 MiB (45 MiB), a sixth that would pass 50 MiB, a small one.
+    for (let i = 1; i <= 6; i++) writeFileSync(join(dir, `a${i}.xml`), junitOfSize(1, 9 * MiB));
+    writeFileSync(join(dir, 'z.xml'), '<testsuite tests="10" failures="2"/>');
+
+    expect(results(dir)).toEqual({ passed: 13, failed: 2, summary: '13 passed, 2 failed' });
+    expect(logged).toBe('vmci: skipping a6.xml: the results are over 52428800 bytes in all');
+  });
+
+  it('skips a summary.json over 1 MiB, saying so: the JUnit files count instead', () => {
+    const dir = tempDir('results');
+    const summary = '{"passed": 99, "failed": 0, "summary": "not this"}';
+    writeFileSync(join(dir, 'summary.json'), summary + ' '.repeat(MiB + 1 - summary.length));
+    writeFileSync(join(dir, 'report.xml'), readFileSync(join(FIXTURES, 'pytest.xml')));
+
+    expect(results(dir)).toEqual({ passed: 6, failed: 3, summary: '6 passed, 3 failed' });
+    expect(logged).toBe('vmci: skipping summary.json: it cannot be read or is over 1048576 bytes');
+  });
+
+  it('reads only regular files, through no link, and waits on no FIFO or /dev/zero', () => {
+    const dir = tempDir('results');
+    const elsewhere = tempDir('elsewhere');
+    writeFileSync(join(elsewhere, 'summary.json'), '{"passed": 99, "failed": 0}');
+    writeFileSync(join(elsewhere, 'real.xml'), '<testsuite tests="7"/>');
+    writeFileSync(join(elsewhere, 'deep.xml'), '<testsuite tests="9"/>');
+    symlinkSync(join(elsewhere, 'summary.json'), join(dir, 'summary.json'));
+    symlinkSync(join(elsewhere, 'real.xml'), join(dir, 'link.xml'));
+    symlinkSync(elsewhere, join(dir, 'linked-dir'));
+    symlinkSync('/dev/zero', join(dir, 'zero.xml'));
+    execFileSync('mkfifo', [join(dir, 'fifo.xml')]);
+    mkdirSync(join(dir, 'sub'));
+    execFileSync('mkfifo', [join(dir, 'sub', 'summary.json')]);
+    writeFileSync(join(dir, 'sub', 'own.xml'), '<testsuite tests="1"/>');
+
+    const started = Date.now();
+    expect(results(dir)).toEqual({ passed: 1, failed: 0, summary: '1 passed, 0 failed' });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(logged).toBe('');
+  });
+
+  it('reads at most 2000 JUnit files, saying so', () => {
+    const dir = tempDir('results');
+    for (let i = 1; i <= 2001; i++) {
+      writeFileSync(join(dir, `t${String(i).padStart(4, '0')}.xml`), '<testsuite tests="1"/>');
+    }
+
+    expect(results(dir)).toEqual({ passed: 2000, failed: 0, summary: '2000 passed, 0 failed' });
+    expect(logged).toBe('vmci: there are more than 2000 JUnit files: reading 2000 of them');
+  }, 240_000);
+
+  it('hands the runner a program that holds no secret and reads no file as root', () => {
+    const program = sourced('TOKEN=$1; results_program', TOKEN);
+    expect(program).not.toContain(TOKEN);
+    expect(program).not.toMatch(/TOKEN|CALLBACK_URL|runuser/);
+    // Every read of the results directory is in that program, which runs as the runner.
+    const readResults = /\nread_results\(\) \{\n[\s\S]*?\n\}\n/.exec(
+      readFileSync(SCRIPT, 'utf8'),
+    )?.[0];
+    expect(readResults).toContain('as_runner timeout -s KILL');
+    expect(readResults).not.toMatch(/\$dir\/|\[\[ -[bcdefhLprsSw] |\bcat |\bfind |\bdd |<"\$dir/);
   });
 
   it('keeps the summary to one line of at most 1000 characters', () => {

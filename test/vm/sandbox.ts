@@ -7,12 +7,14 @@
 //   fd20:ce::254, where a stand-in answers HTTP on ports 80 and 53, echoes UDP
 //   on port 53, serves the instance attributes and records `progress` reports;
 // - /run and /var/lib are empty tmpfs, and systemctl, shutdown, poweroff,
-//   reboot and halt are stand-ins that only say so (the real ones are hidden).
+//   reboot and halt are stand-ins that only say so (the real ones are hidden);
+// - a fresh /tmp that every user may write to, as on a VM, with the sandbox's
+//   directory (and any other in Sandbox.keep) mounted back in it.
 // It needs root (CI and the developers' machines run as root), util-linux's
 // unshare, iproute2 and iptables (.ci/run installs it). When it cannot work,
 // sandboxProblem() says why and the tests fail with that: they never skip.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCRIPT, tempDir } from './support';
 
@@ -71,6 +73,16 @@ mount --bind "$sbx/passwd" /etc/passwd
 mount --bind "$sbx/group" /etc/group
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /var/lib
+# A fresh /tmp as on a VM (every user may write there), with the test's directories in it.
+n=0
+while IFS= read -r path; do
+  n=$((n + 1)) && mkdir -p "/run/keep/$n" && mount --bind "$path" "/run/keep/$n"
+done <<<"$VMCI_SANDBOX_KEEP"
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+n=0
+while IFS= read -r path; do
+  n=$((n + 1)) && mkdir -p "$path" && mount --bind "/run/keep/$n" "$path"
+done <<<"$VMCI_SANDBOX_KEEP"
 for tool in systemctl shutdown poweroff reboot halt; do
   for dir in /usr/bin /usr/sbin /bin /sbin; do
     if [[ -e $dir/$tool && ! -L $dir && ! -L $dir/$tool ]]; then mount --bind "$sbx/fakes/$tool" "$dir/$tool"; fi
@@ -97,6 +109,8 @@ export interface Sandbox {
   /** A directory every user may read; the runner owns nothing in it unless told. */
   dir: string;
   uid: number;
+  /** Directories (under /tmp, as the sandbox dir is) that runs in the sandbox see. */
+  keep: string[];
 }
 
 export interface SandboxRun {
@@ -144,8 +158,10 @@ export function makeSandbox(): Sandbox {
     chmodSync(fake, 0o755);
   }
   writeFileSync(join(dir, 'server.js'), SERVER);
+  // The sandbox's /tmp is new: the script, wherever it is, is run from here.
+  copyFileSync(SCRIPT, join(dir, 'startup.sh'));
   writeFileSync(join(dir, 'attributes.json'), '{}');
-  return { dir, uid };
+  return { dir, uid, keep: [dir] };
 }
 
 /** Why the sandbox cannot run here, or undefined when it can. */
@@ -222,8 +238,9 @@ export async function inSandbox(sandbox: Sandbox, options: SandboxOptions): Prom
         PATH: ROOT_PATH,
         LANG: 'C.UTF-8',
         VMCI_SANDBOX: dir,
+        VMCI_SANDBOX_KEEP: sandbox.keep.join('\n'),
         VMCI_NODE: process.execPath,
-        VMCI_SCRIPT: SCRIPT,
+        VMCI_SCRIPT: join(dir, 'startup.sh'),
         VMCI_BODY: options.body ?? 'true',
         VMCI_SANDBOX_MAIN: options.main ? '1' : '0',
         ...options.env,

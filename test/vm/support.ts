@@ -11,7 +11,9 @@ import { localVmEnv } from '../../infra/local/compute/boot';
 import { startMetadataServer } from '../../infra/local/compute/metadata';
 import { git } from '../support/git';
 
-export const SCRIPT = join(__dirname, '../../infra/vm/linux/startup.sh');
+/** VMCI_TEST_LINUX_SCRIPT runs these tests against another copy (an older one, to see them fail). */
+export const SCRIPT =
+  process.env.VMCI_TEST_LINUX_SCRIPT ?? join(__dirname, '../../infra/vm/linux/startup.sh');
 export const TOKEN = 'vmci-tok_Zq9-very-secret-4711';
 export const TEST_ID = 'owner~repo~linux~push~"quoted"';
 

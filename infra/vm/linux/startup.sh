@@ -5,7 +5,7 @@
 # vmci-runner, reports to vm-ci's progress endpoint and powers off.
 # VMCI_LOCAL=1 (the local Compute stand-in) skips only what needs root or a real VM.
 #
-# Only bash, coreutils, grep, curl and git are needed (iptables, useradd, runuser
+# Only bash, coreutils, findutils, grep, curl and git are needed (iptables, useradd, runuser
 # and apt-get on a real VM). Never enable shell tracing here: the token is in a variable.
 #
 # Sourcing this file defines the functions and runs nothing (the tests do that).
@@ -24,6 +24,15 @@ readonly METADATA_IPV6=fd20:ce::254
 readonly STANDARD_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 readonly SUMMARY_MAX_CHARS=1000
 readonly MESSAGE_MAX_CHARS=300
+# What is read from VMCI_RESULTS_DIR (as the runner, see read_results): at most
+# 1 MiB of summary.json, 10 MiB per JUnit file, 50 MiB in all, 2000 JUnit files,
+# 32 directories deep, within 5 minutes. Past a cap a file is skipped, and logged.
+readonly SUMMARY_JSON_MAX_BYTES=1048576
+readonly RESULTS_FILE_MAX_BYTES=10485760
+readonly RESULTS_TOTAL_MAX_BYTES=52428800
+readonly RESULTS_MAX_FILES=2000
+readonly RESULTS_MAX_DEPTH=32
+readonly RESULTS_TIME_LIMIT_SECONDS=300
 
 # Set by main; defaults keep the sourced functions usable on their own.
 TEST_ID=''
@@ -286,15 +295,6 @@ as_runner() {
   fi
 }
 
-# cat $1 with the runner's rights (it owns the results: a symlink must not read root's files).
-runner_cat() {
-  if is_local; then
-    cat -- "$1"
-  else
-    runuser -u "$RUNNER_USER" -- cat -- "$1"
-  fi
-}
-
 # Runs git as the runner in $CHECKOUT; its output goes to the console, prefixed.
 runner_git() {
   local out line
@@ -401,22 +401,50 @@ parse_attrs() {
   done
 }
 
-# Attribute $1 of the last parse_attrs as an integer; $2 when absent or not one.
+# Sets variable $1 to attribute $2 of the last parse_attrs as an integer, or to $3
+# when absent or not one. No subshell: this runs for every tag.
 attr_int() {
-  nonneg_int "${ATTRS[$1]:-}" || printf '%s' "$2"
+  if [[ ${ATTRS[$2]:-} =~ ^[0-9]{1,15}$ ]]; then
+    printf -v "$1" '%d' $((10#${ATTRS[$2]}))
+  else
+    printf -v "$1" '%s' "$3"
+  fi
 }
 
-# Prints "passed failed" for JUnit XML text on stdin, or fails when it holds no counts.
-# The counts are the outermost totals: <testsuites tests=...> when it has them,
-# else every <testsuite tests=...> that is not inside a counted one. Skipped
-# tests missing on <testsuites> (jest-junit) come from its <testsuite> elements.
+# Prints "passed failed" summed over the JUnit XML files $2... (the caller's own
+# copies), or fails when none holds counts; $1 is a scratch file. Per file the
+# counts are the outermost totals: <testsuites tests=...> when it has them, else
+# every <testsuite tests=...> that is not inside a counted one. Skipped tests
+# missing on <testsuites> (jest-junit) come from its <testsuite> elements.
 junit_counts() {
-  local tags tag name stack='' re
+  local scratch=$1 file tag name current='' stack='' re
+  shift
+  ((${#@})) || return 1
+  # grep -z: a tag may span lines. Each match comes as "file NUL tag NUL".
   re=$'<(/testsuites?[[:space:]]*|testsuites?([[:space:]]([^"\'>]|"[^"]*"|\'[^\']*\')*)?/?)>'
+  grep -ozZHE -- "$re" "$@" >"$scratch" 2>/dev/null
+  (($? <= 1)) || return 1
+  printf '%s\0%s\0' '' '' >>"$scratch" # the end: flushes the last file
+  local -i sum_passed=0 sum_failed=0 any=0 open n
   local -i tests=0 failures=0 errors=0 skipped=0 counted=0
   local -i top=0 top_tests=0 top_failures=0 top_errors=0 top_skipped=-1
-  tags=$(tr '\r\n\t' '   ' | grep -oE "$re") || return 1
-  while IFS= read -r tag; do
+  while IFS= read -r -d '' file && IFS= read -r -d '' tag; do
+    if [[ $file != "$current" ]]; then
+      if [[ -n $current ]] && ((top || counted)); then
+        if ((top)); then
+          ((top_skipped >= 0)) && skipped=$top_skipped
+          tests=$top_tests failures=$top_failures errors=$top_errors
+        fi
+        open=$((tests - failures - errors - skipped))
+        sum_passed+=$((open < 0 ? 0 : open))
+        sum_failed+=$((failures + errors))
+        any=1
+      fi
+      [[ -n $file ]] || break
+      current=$file stack=''
+      tests=0 failures=0 errors=0 skipped=0 counted=0
+      top=0 top_tests=0 top_failures=0 top_errors=0 top_skipped=-1
+    fi
     [[ $tag =~ ^\<(/?[a-z]+) ]] || continue
     name=${BASH_REMATCH[1]}
     case $name in
@@ -424,43 +452,40 @@ junit_counts() {
       testsuites)
         ((top)) && continue
         parse_attrs "$tag"
-        [[ -n $(attr_int tests '') ]] || continue
+        [[ ${ATTRS[tests]:-} =~ ^[0-9]{1,15}$ ]] || continue
         top=1
-        top_tests=$(attr_int tests 0)
-        top_failures=$(attr_int failures 0)
-        top_errors=$(attr_int errors 0)
-        top_skipped=$(attr_int skipped -1)
+        attr_int top_tests tests 0
+        attr_int top_failures failures 0
+        attr_int top_errors errors 0
+        attr_int top_skipped skipped -1
         ;;
       testsuite)
         parse_attrs "$tag"
-        local open=0
-        if [[ $stack != *1* && -n $(attr_int tests '') ]]; then
+        open=0
+        if [[ $stack != *1* && ${ATTRS[tests]:-} =~ ^[0-9]{1,15}$ ]]; then
           open=1
           counted+=1
-          tests+=$(attr_int tests 0)
-          failures+=$(attr_int failures 0)
-          errors+=$(attr_int errors 0)
-          skipped+=$(attr_int skipped 0)
+          attr_int n tests 0
+          tests+=n
+          attr_int n failures 0
+          failures+=n
+          attr_int n errors 0
+          errors+=n
+          attr_int n skipped 0
+          skipped+=n
         fi
         [[ $tag == */\> ]] || stack+=$open
         ;;
     esac
-  done <<<"$tags"
-  if ((top)); then
-    ((top_skipped >= 0)) && skipped=$top_skipped
-    tests=$top_tests failures=$top_failures errors=$top_errors
-  elif ((!counted)); then
-    return 1
-  fi
-  local -i passed=$((tests - failures - errors - skipped))
-  ((passed < 0)) && passed=0
-  printf '%d %d' "$passed" $((failures + errors))
+  done <"$scratch"
+  ((any)) || return 1
+  printf '%d %d' "$sum_passed" "$sum_failed"
 }
 
-# Reads summary.json ($1) into RESULT_PASSED, RESULT_FAILED and RESULT_SUMMARY.
+# Reads summary.json's text from file $1 into RESULT_PASSED, RESULT_FAILED and RESULT_SUMMARY.
 read_summary_json() {
   local text value key
-  text=$(runner_cat "$1" | head -c 1048576 | tr '\r\n\t' '   ')
+  text=$(tr '\r\n\t' '   ' <"$1")
   for key in passed failed; do
     value=''
     if [[ $text =~ \"$key\"[[:space:]]*:[[:space:]]*([^],}[:space:]]+) ]]; then
@@ -479,29 +504,116 @@ read_summary_json() {
   fi
 }
 
+# Copies at most $3 + 1 bytes of file $1 (not through a link at its end, and
+# without waiting on a FIFO) to file $2. Fails when it cannot be read.
+read_capped() {
+  dd if="$1" of="$2" iflag=nofollow,nonblock,fullblock,count_bytes count=$(($3 + 1)) bs=65536 \
+    status=none 2>/dev/null
+}
+
+# The runner's side of read_results, run as the runner: reads the results in
+# directory $1 within the caps and prints what it logs, then the line
+# "result PASSED FAILED SUMMARY" ("-" for a null count; the summary may be empty).
+# Only regular files are read, never through a link.
+results_as_runner() {
+  local dir=$1 tmp entry name counts skip
+  local -i total=0 size i n
+  local -a entries=() names=() copies=() sizes=() kept=()
+  RESULT_PASSED='' RESULT_FAILED='' RESULT_SUMMARY=''
+  tmp=$(mktemp -d) || { log 'cannot make a temporary directory to read the results'; return 1; }
+  # shellcheck disable=SC2064 # the directory is known now
+  trap "rm -rf -- '$tmp'" EXIT
+  if [[ -f $dir/summary.json && ! -L $dir/summary.json ]]; then
+    if read_capped "$dir/summary.json" "$tmp/summary.json" "$SUMMARY_JSON_MAX_BYTES" &&
+      (($(stat -c %s -- "$tmp/summary.json") <= SUMMARY_JSON_MAX_BYTES)); then
+      read_summary_json "$tmp/summary.json"
+      printf 'result %s %s %s\n' "${RESULT_PASSED:--}" "${RESULT_FAILED:--}" "$RESULT_SUMMARY"
+      return 0
+    fi
+    log "skipping summary.json: it cannot be read or is over $SUMMARY_JSON_MAX_BYTES bytes"
+  fi
+  # "size name" of each *.xml regular file (hidden ones and those in hidden directories left out).
+  mapfile -d '' -t entries < <(find "$dir" -mindepth 1 -maxdepth "$RESULTS_MAX_DEPTH" -name '.*' -prune \
+    -o -type f -name '*.xml' -printf '%s %P\0' 2>/dev/null | head -z -n $((RESULTS_MAX_FILES + 1)) | sort -z -k 2)
+  if ((${#entries[@]} > RESULTS_MAX_FILES)); then
+    log "there are more than $RESULTS_MAX_FILES JUnit files: reading $RESULTS_MAX_FILES of them"
+    entries=("${entries[@]:0:RESULTS_MAX_FILES}")
+  fi
+  # A copy of each file that fits, as its size was listed...
+  for entry in "${entries[@]}"; do
+    size=${entry%% *} name=${entry#* }
+    skip=''
+    if ((size > RESULTS_FILE_MAX_BYTES)); then
+      skip="it is over $RESULTS_FILE_MAX_BYTES bytes"
+    elif ((total + size > RESULTS_TOTAL_MAX_BYTES)); then
+      skip="the results are over $RESULTS_TOTAL_MAX_BYTES bytes in all"
+    elif ! read_capped "$dir/$name" "$tmp/${#copies[@]}.xml" "$RESULTS_FILE_MAX_BYTES"; then
+      skip='it cannot be read'
+    fi
+    if [[ -n $skip ]]; then
+      log "skipping $(one_line "$name" 200): $skip"
+      continue
+    fi
+    total+=size
+    names+=("$name")
+    copies+=("$tmp/${#copies[@]}.xml")
+  done
+  # ... and as it was read (a file may have grown since).
+  ((${#copies[@]})) && mapfile -t sizes < <(stat -c %s -- "${copies[@]}")
+  total=0
+  for ((i = 0; i < ${#copies[@]}; i++)); do
+    n=${sizes[i]:-0}
+    if ((n > RESULTS_FILE_MAX_BYTES)); then
+      log "skipping $(one_line "${names[i]}" 200): it is over $RESULTS_FILE_MAX_BYTES bytes"
+    elif ((total + n > RESULTS_TOTAL_MAX_BYTES)); then
+      log "skipping $(one_line "${names[i]}" 200): the results are over $RESULTS_TOTAL_MAX_BYTES bytes in all"
+    else
+      total+=n
+      kept+=("${copies[i]}")
+    fi
+  done
+  if counts=$(junit_counts "$tmp/tags" "${kept[@]}"); then
+    printf 'result %s %s \n' "${counts% *}" "${counts#* }"
+  else
+    printf 'result - - \n'
+  fi
+}
+
+# What `bash -c` runs as the runner for read_results: results_as_runner and
+# what it needs (never the token).
+results_program() {
+  printf '%s\n' 'set -uo pipefail' 'shopt -u patsub_replacement 2>/dev/null || true' 'LC_ALL=C.UTF-8' \
+    'cd / || exit 1'
+  declare -p SUMMARY_MAX_CHARS SUMMARY_JSON_MAX_BYTES RESULTS_FILE_MAX_BYTES \
+    RESULTS_TOTAL_MAX_BYTES RESULTS_MAX_FILES RESULTS_MAX_DEPTH
+  declare -f log one_line nonneg_int utf8_char json_unescape parse_attrs attr_int junit_counts \
+    read_summary_json read_capped results_as_runner
+  # shellcheck disable=SC2016 # for bash -c to expand
+  printf '%s\n' 'results_as_runner "$1"'
+}
+
 # Counts from the results directory $1 and exit code $2 (DESIGN §6 step 7) into
 # RESULT_PASSED, RESULT_FAILED (integers or '' for null) and RESULT_SUMMARY.
+# Root reads nothing there: the runner lists and reads the files with its own
+# rights (a link to /etc/shadow reads as the runner would read it), within the
+# caps and a time limit, and root takes only its short answer.
 read_results() {
-  local dir=$1 file counts restore
-  local -i code=$2 passed=0 failed=0 found=0
+  local dir=$1 out line value='' answered=''
+  local -i code=$2
   RESULT_PASSED='' RESULT_FAILED='' RESULT_SUMMARY=''
-  if [[ -f $dir/summary.json ]]; then
-    read_summary_json "$dir/summary.json"
-  else
-    restore=$(shopt -p nullglob globstar)
-    shopt -s nullglob globstar
-    for file in "$dir"/**/*.xml; do
-      [[ -f $file ]] || continue
-      counts=$(runner_cat "$file" | junit_counts) || continue
-      found=1
-      passed+=${counts% *}
-      failed+=${counts#* }
-    done
-    eval "$restore"
-    if ((found)); then
-      RESULT_PASSED=$passed RESULT_FAILED=$failed
+  out=$(as_runner timeout -s KILL "$RESULTS_TIME_LIMIT_SECONDS" bash -c "$(results_program)" vmci-results "$dir" |
+    timeout -s KILL $((RESULTS_TIME_LIMIT_SECONDS + 10)) head -c 1048576)
+  while IFS= read -r line; do
+    if [[ $line == 'vmci: '* ]]; then
+      log "$(one_line "${line#vmci: }" 500)"
+    elif [[ $line =~ ^result\ ([0-9]{1,15}|-)\ ([0-9]{1,15}|-)\ (.*)$ ]]; then
+      RESULT_PASSED=$(nonneg_int "${BASH_REMATCH[1]}") || RESULT_PASSED=''
+      RESULT_FAILED=$(nonneg_int "${BASH_REMATCH[2]}") || RESULT_FAILED=''
+      value=${BASH_REMATCH[3]} answered=1
     fi
-  fi
+  done <<<"$out"
+  [[ -n $answered ]] || log "could not read the results (in $RESULTS_TIME_LIMIT_SECONDS s)"
+  RESULT_SUMMARY=$(one_line "$value" "$SUMMARY_MAX_CHARS")
   if [[ -z $RESULT_SUMMARY ]]; then
     if [[ -n $RESULT_PASSED && -n $RESULT_FAILED ]]; then
       RESULT_SUMMARY="$RESULT_PASSED passed, $RESULT_FAILED failed"
