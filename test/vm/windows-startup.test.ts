@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodesOfType, parsePowerShell, syntaxProblems, type Node } from './powershell-parse';
 
-const scriptPath = join(__dirname, '..', '..', 'infra', 'vm', 'windows', 'startup.ps1');
+/** VMCI_TEST_WINDOWS_SCRIPT checks another copy (an older one, to see these tests fail). */
+const scriptPath =
+  process.env.VMCI_TEST_WINDOWS_SCRIPT ??
+  join(__dirname, '..', '..', 'infra', 'vm', 'windows', 'startup.ps1');
 const source = readFileSync(scriptPath, 'utf8');
 
 async function problemsIn(text: string): Promise<string[]> {
@@ -63,9 +66,11 @@ function variableName(text: string): string {
  * The text of a step script that Get-<name> returns: an expandable here-string in
  * which the only expansions are `$(ConvertTo-Literal $X)` (a quoted literal at run
  * time) and `$list` (a list of them); everything else is escaped with a backtick.
+ * A verbatim here-string (@'...'@) that follows it is added to it as it is.
  */
 function stepScript(root: Node, functionName: string): string {
-  const strings = nodesOfType(functionNamed(root, functionName), 'expandable_here_string_literal');
+  const fn = functionNamed(root, functionName);
+  const strings = nodesOfType(fn, 'expandable_here_string_literal');
   expect(strings).toHaveLength(1);
   const raw = strings[0]!.text.replace(/^@"\r?\n/, '').replace(/\r?\n"@$/, '');
   const expanded = raw
@@ -75,7 +80,26 @@ function stepScript(root: Node, functionName: string): string {
   expect(expanded.match(/(?<!`)\$[\w({]/g) ?? []).toEqual([]);
   // `$ is the only escape used: others (`n, `t...) would mean something else here.
   expect(expanded.match(/`[^$]/g) ?? []).toEqual([]);
-  return expanded.replace(/`\$/g, '$');
+  const verbatim = nodesOfType(fn, 'verbatim_here_string_characters');
+  for (const v of verbatim) expect(v.startIndex).toBeGreaterThan(strings[0]!.startIndex);
+  return (
+    expanded.replace(/`\$/g, '$') +
+    verbatim.map((v) => v.text.replace(/^@'\r?\n/, '').replace(/\r?\n'@$/, '')).join('')
+  );
+}
+
+/** NODE's text with its here-strings (the step scripts) blanked out. */
+function codeOf(node: Node): string {
+  let text = node.text;
+  const strings = [
+    ...nodesOfType(node, 'expandable_here_string_literal'),
+    ...nodesOfType(node, 'verbatim_here_string_characters'),
+  ].sort((a, b) => b.startIndex - a.startIndex);
+  for (const n of strings) {
+    const from = n.startIndex - node.startIndex;
+    text = text.slice(0, from) + '@""@' + text.slice(from + (n.endIndex - n.startIndex));
+  }
+  return text;
 }
 
 /**
@@ -214,11 +238,22 @@ describe('infra/vm/windows/startup.ps1', () => {
       ['Get-IsolationCheckBody'],
       ['Get-FetchBody'],
       ['Get-TestBody'],
+      ['Get-ResultsBody'],
     ])('writes a step script that parses: %s', async (name) => {
       const step = stepScript(root, name);
       expect(step.length).toBeGreaterThan(50);
       expect(await problemsIn(step)).toEqual([]);
-      expect(unsetVariables((await parsePowerShell(step)).rootNode)).toEqual([]);
+      const stepRoot = (await parsePowerShell(step)).rootNode;
+      expect(unsetVariables(stepRoot)).toEqual([]);
+      // Programs run with & (git), Windows PowerShell 5.1's commands, its own functions.
+      const stepCommands = [...builtIns, 'out-string', 'set-location', 'write-output'];
+      const defined = nodesOfType(stepRoot, 'function_name').map((n) => n.text.toLowerCase());
+      expect(
+        nodesOfType(stepRoot, 'command_name')
+          .map((n) => n.text)
+          .filter((n) => !n.startsWith('$'))
+          .filter((n) => ![...stepCommands, ...defined].includes(n.toLowerCase())),
+      ).toEqual([]);
       // ... and the same check does fail on a broken step script.
       expect((await problemsIn(`if ($true) {\n${step}`)).length).toBeGreaterThan(0);
     });
@@ -307,7 +342,7 @@ describe('infra/vm/windows/startup.ps1', () => {
       expect(at('testing')).toBeLessThan(source.indexOf("Invoke-AsRunner 'test'"));
     });
 
-    it('posts the contract bodies: testId, stage, message or result', () => {
+    it('posts the contract bodies: testId, stage, message or result', async () => {
       const send = functionNamed(root, 'Send-Report').text;
       expect(send).toContain('[ordered]@{ testId = $TestId; stage = $Stage }');
       expect(send).toContain("$body['message'] = Get-OneLine $Message $MessageMaxChars");
@@ -320,11 +355,14 @@ describe('infra/vm/windows/startup.ps1', () => {
       );
       expect(result).toContain('"$passed passed, $failed failed"');
       expect(result).toContain('"exit code $ExitCode"');
-      expect(result).toContain("Join-Path $ResultsDir 'summary.json'");
       expect(source).toContain('$SummaryMaxChars = 1000');
-      expect(functionNamed(root, 'Get-XmlFiles').text).toContain("$item.Name -like '*.xml'");
-      expect(functionNamed(root, 'Get-JUnitCounts').text).toContain('Get-XmlFiles $Dir 0');
-      const junit = functionNamed(root, 'Get-JUnitDocumentCounts').text;
+      // The runner's step reads summary.json, else the JUnit XML files (see 'reading the results').
+      const reader = (await parsePowerShell(stepScript(root, 'Get-ResultsBody'))).rootNode;
+      expect(reader.text).toContain("Join-Path $resultsDir 'summary.json'");
+      expect(reader.text).toContain('$summaryMaxChars = 1000');
+      expect(functionNamed(reader, 'Get-XmlFiles').text).toContain("$item.Name -like '*.xml'");
+      expect(functionNamed(reader, 'Get-JUnitCounts').text).toContain('Get-XmlFiles $Dir 0');
+      const junit = functionNamed(reader, 'Get-JUnitDocumentCounts').text;
       expect(junit).toContain(
         'Passed = [long][Math]::Max(0, $tests - $failures - $errors - $skipped); Failed = [long]($failures + $errors)',
       );
@@ -380,7 +418,11 @@ describe('infra/vm/windows/startup.ps1', () => {
       expect(argumentOf(register!, '-RunLevel')).toBe('Limited');
       expect(callsTo(root, 'Start-Process')).toEqual([]); // -Credential fails as SYSTEM
       const invoked = callsTo(root, 'Invoke-AsRunner').map((c) => c.elements[0]);
-      expect(invoked).toEqual(["'isolation'", "'fetch'", "'test'"]);
+      // In source order: Get-TestResult, which runs 'results' last, is defined above the main part.
+      expect(invoked).toEqual(["'results'", "'isolation'", "'fetch'", "'test'"]);
+      expect(source.indexOf("Invoke-AsRunner 'test'")).toBeLessThan(
+        source.indexOf('$Result = Get-TestResult $ExitCode'),
+      );
     });
 
     it('blocks the runner from the metadata server and checks it as the runner', () => {
@@ -461,6 +503,7 @@ describe('infra/vm/windows/startup.ps1', () => {
         'Get-IsolationCheckBody',
         'Get-FetchBody',
         'Get-TestBody',
+        'Get-ResultsBody',
       ]) {
         expect(functionNamed(root, step).text).not.toMatch(/token|authorization/i);
       }
@@ -509,6 +552,98 @@ describe('infra/vm/windows/startup.ps1', () => {
         "'Could not run commands as the test user'",
         '"Could not fetch commit $Sha7"',
       ]);
+    });
+
+    it('reads the results as the runner: SYSTEM opens no file in the results directory', () => {
+      // Outside the step scripts, $ResultsDir is only set (the steps get it as a literal).
+      const uses = nodesOfType(root, 'variable')
+        .filter((v) => variableName(v.text) === 'resultsdir')
+        .map((v) => source.split('\n')[v.startPosition.row]!.trim())
+        .filter((line) => !line.includes('ConvertTo-Literal $ResultsDir'));
+      expect(uses).toEqual(["$ResultsDir = Join-Path $RunnerDir 'results'"]);
+      // The files SYSTEM opens: the step logs, secedit's export, the results step's answer.
+      const opening = nodesOfType(root, 'function_statement')
+        .filter((f) =>
+          /FileStream\(|\[System\.IO\.File\]::(Read|Open)|XmlReader|Get-Content|ConvertFrom-Json/i.test(
+            codeOf(f),
+          ),
+        )
+        .map((f) => f.namedChildren.find((c) => c?.type === 'function_name')?.text);
+      expect(opening.sort()).toEqual(
+        ['Grant-BatchLogonRight', 'Invoke-AsRunner', 'Read-ResultsAnswer'].sort(),
+      );
+      expect(source).toContain("$ResultsAnswer = Join-Path $Steps 'results-answer.json'");
+      // The answer: made by SYSTEM, writable by the runner only during the step, read
+      // once the runner's processes are stopped and the grant is gone, by nobody else meanwhile.
+      const result = codeOf(functionNamed(root, 'Get-TestResult'));
+      const order = [
+        "[System.IO.File]::WriteAllText($ResultsAnswer, '')",
+        '@($ResultsAnswer, \'/grant\', "*${RunnerSid}:(W)")',
+        "$code = Invoke-AsRunner 'results' (Get-ResultsBody) $ResultsTimeLimitSeconds",
+        'Stop-RunnerProcesses',
+        '@($ResultsAnswer, \'/remove:g\', "*$RunnerSid")',
+        '$answer = Read-ResultsAnswer',
+      ];
+      let at = -1;
+      for (const step of order) {
+        const next = result.indexOf(step, at + 1);
+        expect({ step, found: next > at }).toEqual({ step, found: true });
+        at = next;
+      }
+      const answer = functionNamed(root, 'Read-ResultsAnswer').text;
+      expect(answer).toContain(
+        'New-Object System.IO.FileStream($ResultsAnswer, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::Read)',
+      );
+      expect(answer).toContain('if ($stream.Length -gt $ResultsAnswerMaxBytes) { throw');
+      expect(answer).toContain("Get-CountValue $data 'passed'");
+      expect(answer).toContain('Get-OneLine $property.Value $SummaryMaxChars');
+      expect(source).toContain('$ResultsAnswerMaxBytes = 65536');
+      expect(source).toContain('$ResultsTimeLimitSeconds = 300');
+      // The time limit holds in both ways of running a step.
+      const invoke = functionNamed(root, 'Invoke-AsRunner').text;
+      expect(invoke.match(/if \(\[DateTime\]::UtcNow -gt \$deadline\) \{/g)).toHaveLength(2);
+      expect(invoke).toContain('$process.Kill()');
+      expect(invoke).toContain(
+        "Stop-ScheduledTask -TaskName $taskName -TaskPath '\\vmci\\' -ErrorAction SilentlyContinue",
+      );
+    });
+
+    it('has the runner read only regular files, through no link, within the caps', async () => {
+      const step = stepScript(root, 'Get-ResultsBody');
+      const reader = (await parsePowerShell(step)).rootNode;
+      for (const cap of [
+        '$summaryJsonMaxBytes = 1048576',
+        '$junitFileMaxBytes = 10485760',
+        '$totalMaxBytes = 52428800',
+        '$maxFiles = 2000',
+        '$maxDepth = 32',
+      ]) {
+        expect(step).toContain(`\n${cap}\n`);
+      }
+      const capped = functionNamed(reader, 'Read-CappedFile').text;
+      expect(capped).toContain('if ($stream.Length -gt $Max) { throw');
+      expect(capped).toContain('if ($memory.Length -gt $Max) { throw');
+      const junit = functionNamed(reader, 'Get-JUnitCounts').text;
+      expect(junit).toContain('if ($file.Length -gt $junitFileMaxBytes) { throw');
+      expect(junit).toContain('if ($total + $file.Length -gt $totalMaxBytes) { throw');
+      expect(junit).toContain('$stream = Read-CappedFile $file.FullName $junitFileMaxBytes');
+      expect(junit).toContain('if ($total + $stream.Length -gt $totalMaxBytes) { throw');
+      expect(junit).toContain('$files.RemoveRange($maxFiles, $files.Count - $maxFiles)');
+      expect(junit).toContain("Write-Log ('skipping {0}: {1}'");
+      const files = functionNamed(reader, 'Get-XmlFiles').text;
+      expect(files).toContain('if (Test-Link $item) { continue }');
+      expect(files).toContain('if ($Found.Count -gt $maxFiles) { return }');
+      expect(files).toContain('if ($Depth -lt $maxDepth)');
+      expect(step).toContain('if (Test-Link $summaryItem) { throw');
+      expect(step).toContain('Read-CappedFile $summaryFile $summaryJsonMaxBytes');
+      // It opens results files only through Read-CappedFile, and writes only its answer.
+      const opens = step.match(/New-Object System\.IO\.FileStream\([^,]+/g);
+      expect(opens).toEqual([
+        'New-Object System.IO.FileStream($Path',
+        'New-Object System.IO.FileStream($answerFile',
+      ]);
+      expect(step).not.toMatch(/\[System\.IO\.File\]::|Get-Content|Set-Content|Out-File/);
+      expect(step).toContain("$answerFile = '<ResultsAnswer>'");
     });
 
     it('installs a pinned MinGit and checks its SHA-256', () => {
