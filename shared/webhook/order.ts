@@ -112,8 +112,17 @@ export async function supersedeOlderHeads(
   currentHead: CurrentHead,
 ): Promise<CancelEntry[]> {
   if (head.supersede.length === 0) return [];
-  const listed = await deps.store.listByPrHead(head.repo, head.pr, { limit: HEAD_SCAN });
-  const newest = newestOf([...headsOf(listed), { sha: head.sha, at: head.updatedAt }]);
+  const [listed, live] = await Promise.all([
+    deps.store.listByPrHead(head.repo, head.pr, { limit: HEAD_SCAN }),
+    deps.store.listByPr(head.repo, head.pr, { statuses: head.supersede }),
+  ]);
+  // Every test that may be canceled counts too: one stored between the two
+  // reads is then never taken for older than a head it is newer than.
+  const newest = newestOf([
+    ...headsOf(listed),
+    ...headsOf(live),
+    { sha: head.sha, at: head.updatedAt },
+  ]);
   if (newest === null) return [];
   let keep = newest.shas;
   if (keep.length > 1) {
@@ -130,7 +139,6 @@ export async function supersedeOlderHeads(
   }
   const winner = keep.includes(head.sha) ? head.sha : (keep[0] ?? head.sha);
   const message = supersededBy(winner);
-  const live = await deps.store.listByPr(head.repo, head.pr, { statuses: head.supersede });
   const targets = live.filter((test) => !keep.includes(test.sha));
   return Promise.all(
     targets.map(async (read): Promise<CancelEntry> => {

@@ -249,7 +249,7 @@ describe('the order of events (config/vmci.local.yaml)', () => {
 
   it('two synchronize events at once: the newer head’s tests survive, the older one’s never run', async () => {
     const { cloud } = env;
-    for (let round = 0; round < 3; round += 1) {
+    for (let round = 0; round < 6; round += 1) {
       const a = shaOf(`order-race-a-${round}`);
       const b = shaOf(`order-race-b-${round}`);
       const aPayload = pullRequestPayload('synchronize', a, member);

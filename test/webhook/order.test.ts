@@ -156,6 +156,30 @@ describe('two head events handled at once', () => {
     expect(await shown(h, B)).toEqual(running);
   });
 
+  it('the newer one stores its tests between the older one’s two reads: the newer survives', async () => {
+    const h = harness();
+    const store = h.deps.store;
+    let newer: Promise<unknown> | undefined;
+    // The older event reads the PR's heads, then (before it reads the live tests) the newer runs whole.
+    h.deps.store = {
+      ...store,
+      async listByPr(repo, pr, opts) {
+        if (newer === undefined && opts?.statuses) {
+          newer = handleWebhookEvent(h.deps, head('synchronize', B, T2));
+          await newer;
+        }
+        return store.listByPr(repo, pr, opts);
+      },
+    };
+
+    const older = await handleWebhookEvent(h.deps, head('synchronize', A, T1));
+
+    expect(newer).toBeDefined();
+    expect(older).toMatchObject({ status: 202, body: { tests: ids(A) } });
+    expect(await shown(h, B)).toEqual(running);
+    expect(await shown(h, A)).toEqual(superseded(B));
+  });
+
   it.each([0, 1, 2, 3, 4, 5])('in any order (round %i): one survivor, the newer', async (round) => {
     const h = harness();
     const events = [head('synchronize', A, T1), head('synchronize', B, T2)];
