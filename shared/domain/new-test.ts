@@ -1,5 +1,6 @@
 // A new test document (DESIGN §2) in its starting state, before any task, VM or
 // GitHub status exists for it.
+import { firstStatusCheck } from './github';
 import { fitStatusLine } from './messages';
 import { testId } from './naming';
 import type { TestRecord, WaitReason } from './test';
@@ -35,6 +36,7 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     status: start.status,
     stage: null,
     waitReason: start.status === 'waiting' ? start.waitReason : null,
+    waitingSince: start.status === 'waiting' ? now : null,
     message,
     attempts: 0,
     enqueueGeneration: 0, // no Cloud Task yet
@@ -52,6 +54,8 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     tokenHash: null,
     deletion: null,
     githubStatus: null,
+    // A test refused at creation is ended: its final status is checked like any other.
+    statusCheckAt: start.status === 'error' ? firstStatusCheck(now) : null,
     timeline: [{ at: now, status: start.status, message }],
   };
 }

@@ -101,6 +101,12 @@ export interface TestRecord {
   status: TestStatus;
   stage: Stage | null;
   waitReason: WaitReason | null;
+  /**
+   * While `waiting`: when the test began waiting for its `waitReason` (a new
+   * reason starts a new wait; posting a status does not touch it). Null
+   * otherwise. The store keeps it; the expired sweep ends waits past their limit.
+   */
+  waitingSince: Date | null;
   /** The friendly one-line text shown to people (≤ 140 characters). */
   message: string;
   /** VM creation attempts so far; the VM name and requestId derive from it. */
@@ -124,6 +130,13 @@ export interface TestRecord {
   deletion: VmDeletion | null;
   /** What GitHub shows for this test now; null until the first status is posted. */
   githubStatus: PostedCommitStatus | null;
+  /**
+   * When the expired sweep next checks that GitHub shows this ended test's
+   * final status (DESIGN §3.7). Set when the test ends; cleared once the status
+   * noted as posted is the final one, or when the sweep gives up. Null while
+   * the test is live.
+   */
+  statusCheckAt: Date | null;
   timeline: TimelineEntry[];
 }
 

@@ -46,11 +46,20 @@ export function testToDoc(test: TestRecord): DocumentData {
 
 /**
  * Trusts the document's shape: only this adapter writes it, through testToDoc.
- * A field added since (headUpdatedAt) reads as null on an older document.
+ * A field added since reads as null on an older document (headUpdatedAt,
+ * statusCheckAt), or as the best it can tell: an older waiting test has
+ * waited at least since its last update.
  */
 export function testFromDoc(snap: DocumentSnapshot): TestRecord {
   const fields = fromFirestore(snap.data()) as Omit<TestRecord, 'id'>;
-  return { ...fields, headUpdatedAt: fields.headUpdatedAt ?? null, id: snap.id };
+  const legacyWaitingSince = fields.status === 'waiting' ? fields.updatedAt : null;
+  return {
+    ...fields,
+    headUpdatedAt: fields.headUpdatedAt ?? null,
+    waitingSince: fields.waitingSince === undefined ? legacyWaitingSince : fields.waitingSince,
+    statusCheckAt: fields.statusCheckAt ?? null,
+    id: snap.id,
+  };
 }
 
 /** `approvals/{approvalId}`: the record as it is, approvedAt a Timestamp. */

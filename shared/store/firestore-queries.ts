@@ -67,6 +67,24 @@ export const QUERY_SHAPES = {
     equals: [{ field: 'status', op: 'in' }],
     orderBy: { field: 'deadlineAt', direction: 'asc' },
   },
+  // Ended tests whose final status is due for a check. The `<` bound matches
+  // only Timestamps: a null (or missing) statusCheckAt is never due.
+  dueStatusChecks: {
+    collection: 'tests',
+    equals: [{ field: 'status', op: 'in' }],
+    orderBy: { field: 'statusCheckAt', direction: 'asc' },
+  },
+  // Tests waiting for one reason on one platform, longest wait first. A
+  // document written before waitingSince existed is not listed.
+  waitingSince: {
+    collection: 'tests',
+    equals: [
+      { field: 'status', op: '==' },
+      { field: 'platform', op: '==' },
+      { field: 'waitReason', op: '==' },
+    ],
+    orderBy: { field: 'waitingSince', direction: 'asc' },
+  },
   bySha: {
     collection: 'tests',
     equals: [

@@ -11,7 +11,7 @@
 // guarantees between instances.
 import type { Firestore } from '@google-cloud/firestore';
 import { approvalId } from '../domain/naming';
-import type { TestStatus } from '../domain/test';
+import { TERMINAL_STATUSES, type TestStatus } from '../domain/test';
 import {
   approvalFromDoc,
   approvalToDoc,
@@ -45,6 +45,7 @@ import {
   planReconcile,
   planRelease,
   planTransition,
+  statusCheckAfterPost,
 } from './rules';
 
 /**
@@ -117,13 +118,47 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       return lock.run([testKey(id)], () =>
         db.runTransaction(
           async (tx) => {
-            if (!(await tx.get(ref)).exists) return { recorded: false };
-            tx.update(ref, { githubStatus: toFirestore(posted) });
+            const snapshot = await tx.get(ref);
+            if (!snapshot.exists) return { recorded: false };
+            const statusCheckAt = statusCheckAfterPost(testFromDoc(snapshot), posted);
+            tx.update(ref, {
+              githubStatus: toFirestore(posted),
+              statusCheckAt: toFirestore(statusCheckAt),
+            });
             return { recorded: true };
           },
           { maxAttempts: TRANSACTION_ATTEMPTS },
         ),
       );
+    },
+
+    async listDueStatusChecks(now, limit) {
+      const ended: readonly TestStatus[] = TERMINAL_STATUSES;
+      return query(QUERY_SHAPES.dueStatusChecks, [ended], { limit: listLimit(limit), below: now });
+    },
+
+    async claimStatusCheck(id, expected, next) {
+      const ref = tests.doc(id);
+      return lock.run([testKey(id)], () =>
+        db.runTransaction(
+          async (tx) => {
+            const snapshot = await tx.get(ref);
+            if (!snapshot.exists) return { claimed: false as const };
+            const test = testFromDoc(snapshot);
+            if (test.statusCheckAt?.getTime() !== expected.getTime()) {
+              return { claimed: false as const };
+            }
+            tx.update(ref, { statusCheckAt: toFirestore(next) });
+            return { claimed: true as const, test: { ...test, statusCheckAt: next } };
+          },
+          { maxAttempts: TRANSACTION_ATTEMPTS },
+        ),
+      );
+    },
+
+    async listWaitingBefore(platform, reason, before, limit) {
+      const values = ['waiting', platform, reason];
+      return query(QUERY_SHAPES.waitingSince, values, { limit: listLimit(limit), below: before });
     },
 
     async recordDeletion(id, deletion, expect) {

@@ -2,7 +2,7 @@
 // records are cloned on the way in and out, and every change runs alone (one
 // lock for the whole store), so concurrent calls behave like transactions.
 import { approvalId } from '../domain/naming';
-import type { TestRecord } from '../domain/test';
+import { isTerminal, type TestRecord } from '../domain/test';
 import { createKeyedLock } from './keyed-lock';
 import {
   DEADLINE_STATUSES,
@@ -18,6 +18,7 @@ import {
   assertMaxConcurrent,
   assertStatusFilter,
   isDeletionDue,
+  isStatusCheckDue,
   listLimit,
   mayRecordDeletion,
   normalizeApproval,
@@ -26,6 +27,7 @@ import {
   planReconcile,
   planRelease,
   planTransition,
+  statusCheckAfterPost,
   type Holders,
 } from './rules';
 
@@ -34,7 +36,14 @@ type Order = 'asc' | 'desc';
 type SortKey = (test: TestRecord) => Date | null | undefined;
 
 function byField(
-  field: 'createdAt' | 'updatedAt' | 'deadlineAt' | 'headUpdatedAt' | SortKey,
+  field:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'deadlineAt'
+    | 'headUpdatedAt'
+    | 'waitingSince'
+    | 'statusCheckAt'
+    | SortKey,
   order: Order,
 ) {
   const sign = order === 'asc' ? 1 : -1;
@@ -106,9 +115,49 @@ export function createMemoryStore(): TestStore {
         (present) => {
           const test = tests.get(id);
           if (!present || !test) return { recorded: false };
-          tests.set(id, { ...test, githubStatus: copy });
+          const statusCheckAt = statusCheckAfterPost(test, copy);
+          tests.set(id, { ...test, githubStatus: copy, statusCheckAt });
           return { recorded: true };
         },
+      );
+    },
+
+    async listDueStatusChecks(now, limit) {
+      const checked = listLimit(limit);
+      return select(
+        (t) => isTerminal(t.status) && isStatusCheckDue(t, now),
+        byField('statusCheckAt', 'asc'),
+        checked,
+      );
+    },
+
+    async claimStatusCheck(id, expected, next) {
+      const to = next && new Date(next);
+      return transact(
+        () => tests.get(id)?.statusCheckAt?.getTime(),
+        (seen) => {
+          const test = tests.get(id);
+          if (!test || seen === undefined || seen !== expected.getTime()) {
+            return { claimed: false as const };
+          }
+          const claimed = { ...test, statusCheckAt: to };
+          tests.set(id, claimed);
+          return { claimed: true as const, test: clone(claimed) };
+        },
+      );
+    },
+
+    async listWaitingBefore(platform, reason, before, limit) {
+      const checked = listLimit(limit);
+      return select(
+        (t) =>
+          t.status === 'waiting' &&
+          t.platform === platform &&
+          t.waitReason === reason &&
+          t.waitingSince !== null &&
+          t.waitingSince.getTime() < before.getTime(),
+        byField('waitingSince', 'asc'),
+        checked,
       );
     },
 

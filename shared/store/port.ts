@@ -59,6 +59,8 @@ export type FixedField =
   | 'message'
   | 'updatedAt'
   | 'githubStatus'
+  | 'waitingSince'
+  | 'statusCheckAt'
   | 'timeline';
 
 // A new TestRecord field must be classified as patchable or fixed before this compiles.
@@ -95,6 +97,9 @@ export interface TransitionRequest {
     enqueueGeneration?: number;
     /** The test's `attempts` (VM creations) must be exactly this. */
     attempts?: number;
+    waitReason?: readonly (WaitReason | null)[];
+    /** The test's `waitingSince` must be exactly this (the same wait as read). */
+    waitingSince?: Date | null;
   };
 }
 
@@ -181,6 +186,9 @@ export interface TestStore {
    * patch, sets status, message, stage and updatedAt, appends to the timeline
    * (keeping the last TIMELINE_LIMIT entries), and takes or releases the test's
    * platform slot. If the slot cannot be taken nothing changes: `no_capacity`.
+   * It also keeps `waitingSince` (set when a wait for a new reason begins, kept
+   * while the same wait goes on, cleared on leaving `waiting`) and, on a move
+   * to a terminal status, sets `statusCheckAt` to firstStatusCheck(at).
    */
   transition(id: string, move: TransitionRequest): Promise<TransitionResult>;
   /** Sweep query: tests in `status` (on `platform`), least recently updated first (updatedAt, then id). */
@@ -195,9 +203,38 @@ export interface TestStore {
   listDueDeletions(now: Date, limit: number): Promise<TestRecord[]>;
   /**
    * Notes the commit status just posted for a test, without changing its
-   * status or timeline. Returns false for an unknown test.
+   * status, timeline or updatedAt. Returns false for an unknown test. For an
+   * ended test it also settles `statusCheckAt` in the same transaction: cleared
+   * when `posted` is the status the test should show (needsStatusCheck), and,
+   * when it is not (an older status noted after the final one), kept or set to
+   * firstStatusCheck(posted.at).
    */
   recordStatusPosted(id: string, posted: PostedCommitStatus): Promise<{ recorded: boolean }>;
+  /**
+   * Ended tests whose final status is due for a check: `statusCheckAt`
+   * strictly before `now` (a null one is never due). Earliest first, then by id.
+   */
+  listDueStatusChecks(now: Date, limit: number): Promise<TestRecord[]>;
+  /**
+   * Moves a test's next status check from `expected` to `next` (null: no more
+   * checks), compare-and-set: of racing writers that read the same check, one
+   * moves it. Refused for an unknown test or one whose check is not `expected`.
+   */
+  claimStatusCheck(
+    id: string,
+    expected: Date,
+    next: Date | null,
+  ): Promise<{ claimed: true; test: TestRecord } | { claimed: false }>;
+  /**
+   * `waiting` tests of `platform` waiting for `reason` since strictly before
+   * `before` (by `waitingSince`), longest-waiting first, then by id.
+   */
+  listWaitingBefore(
+    platform: string,
+    reason: WaitReason,
+    before: Date,
+    limit: number,
+  ): Promise<TestRecord[]>;
   /**
    * Notes progress on the test's VM deletion (attempts, doneAt, nextCheckAt)
    * without changing its status or timeline. Returns false for an unknown test,

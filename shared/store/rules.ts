@@ -1,7 +1,15 @@
 // The store's policy, shared by every adapter: what a transition does to a
 // test, how slots are counted, which arguments are valid. Adapters only read
 // and write; they decide nothing here.
-import { holdsSlot, type TestRecord, type TimelineEntry, type VmDeletion } from '../domain/test';
+import { firstStatusCheck, needsStatusCheck } from '../domain/github';
+import {
+  holdsSlot,
+  isTerminal,
+  type PostedCommitStatus,
+  type TestRecord,
+  type TimelineEntry,
+  type VmDeletion,
+} from '../domain/test';
 import { checkMove } from '../domain/transitions';
 import {
   DEFAULT_LIST_LIMIT,
@@ -32,11 +40,15 @@ export function planTransition(
   const entry: TimelineEntry = { at: move.at, status: move.to, message: move.message };
   if (move.stage) entry.stage = move.stage;
   const patched = { ...current, ...pickPatch(move.patch) };
+  const waitReason = move.to === 'waiting' ? patched.waitReason : null;
   const next: TestRecord = {
     ...patched,
     status: move.to,
     // A test waits for something only while it is `waiting`.
-    waitReason: move.to === 'waiting' ? patched.waitReason : null,
+    waitReason,
+    waitingSince: waitingSince(current, move, waitReason),
+    // Every end has its final status checked until GitHub shows it (DESIGN §3.7).
+    statusCheckAt: isTerminal(move.to) ? firstStatusCheck(move.at) : current.statusCheckAt,
     message: move.message,
     stage: move.stage === undefined ? current.stage : move.stage,
     updatedAt: move.at,
@@ -45,9 +57,27 @@ export function planTransition(
   return { ok: true, next };
 }
 
+/** A wait for the same reason goes on from when it began; a wait for a new reason begins now. */
+function waitingSince(
+  current: TestRecord,
+  move: TransitionRequest,
+  reason: TestRecord['waitReason'],
+): Date | null {
+  if (move.to !== 'waiting') return null;
+  const same = current.status === 'waiting' && current.waitReason === reason;
+  return same && current.waitingSince ? current.waitingSince : move.at;
+}
+
 function meetsExpectation(current: TestRecord, expect: TransitionRequest['expect']): boolean {
   if (!expect) return true;
   if (expect.stage && !expect.stage.includes(current.stage)) return false;
+  if (expect.waitReason && !expect.waitReason.includes(current.waitReason)) return false;
+  if (
+    expect.waitingSince !== undefined &&
+    (expect.waitingSince?.getTime() ?? null) !== (current.waitingSince?.getTime() ?? null)
+  ) {
+    return false;
+  }
   const { enqueueGeneration, attempts } = expect;
   if (enqueueGeneration !== undefined && enqueueGeneration !== current.enqueueGeneration) {
     return false;
@@ -86,6 +116,24 @@ export function isDeletionDue(deletion: VmDeletion | null, now: Date): boolean {
   // `?? null`: a record written before nextCheckAt existed is never due, as on Firestore.
   const next = deletion.nextCheckAt ?? null;
   return next !== null && next.getTime() < now.getTime();
+}
+
+/**
+ * `statusCheckAt` after `posted` is noted on `test`: an ended test whose noted
+ * status is its final one needs no more checks; one that shows anything else
+ * keeps its check, or gets one (an older status noted after the final one).
+ */
+export function statusCheckAfterPost(test: TestRecord, posted: PostedCommitStatus): Date | null {
+  if (!isTerminal(test.status)) return test.statusCheckAt;
+  if (!needsStatusCheck(test, posted)) return null;
+  return test.statusCheckAt ?? firstStatusCheck(posted.at);
+}
+
+/** A status check that is set and strictly before `now`. */
+export function isStatusCheckDue(test: Pick<TestRecord, 'statusCheckAt'>, now: Date): boolean {
+  // `?? null`: a record written before the field existed is never due, as on Firestore.
+  const at = test.statusCheckAt ?? null;
+  return at !== null && at.getTime() < now.getTime();
 }
 
 /** A platform's slot holders: test id → when it took the slot. */

@@ -2,7 +2,8 @@
 // later a result or a time-out): one compare-and-set from exactly the status
 // read, which gives back the capacity slot if that status holds one and
 // records the VM's deletion, so an ended test never holds a slot or leaves an
-// untracked VM (DESIGN §3.4, §3.5).
+// untracked VM (DESIGN §3.4, §3.5). The store sets, in the same transaction,
+// when the final status is checked on GitHub (`statusCheckAt`, DESIGN §3.7).
 import { holdsSlot, type TerminalStatus, type TestRecord, type VmDeletion } from '../domain/test';
 import type { TestPatch, TransitionRequest } from '../store/port';
 

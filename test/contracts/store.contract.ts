@@ -7,7 +7,9 @@ import type { MakeStore } from './store/fixtures';
 import { defineReconcileContractTests } from './store/reconcile.contract';
 import { defineRecordContractTests } from './store/records.contract';
 import { defineSlotContractTests } from './store/slots.contract';
+import { defineStatusCheckContractTests } from './store/status-checks.contract';
 import { defineTransitionContractTests } from './store/transition.contract';
+import { defineWaitContractTests } from './store/waits.contract';
 
 export type { MakeStore, StoreUnderTest } from './store/fixtures';
 
@@ -20,5 +22,7 @@ export function defineStoreContractTests(name: string, makeStore: MakeStore): vo
     defineDeletionContractTests(makeStore);
     defineDeliveryContractTests(makeStore);
     defineApprovalContractTests(makeStore);
+    defineStatusCheckContractTests(makeStore);
+    defineWaitContractTests(makeStore);
   });
 }

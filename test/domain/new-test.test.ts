@@ -32,6 +32,7 @@ describe('newTestRecord', () => {
       status: 'waiting',
       stage: null,
       waitReason: 'build',
+      waitingSince: NOW,
       message: WAITING_FOR_BUILD,
       attempts: 0,
       enqueueGeneration: 0,
@@ -48,6 +49,7 @@ describe('newTestRecord', () => {
       tokenHash: null,
       deletion: null,
       githubStatus: null,
+      statusCheckAt: null,
       timeline: [{ at: NOW, status: 'waiting', message: WAITING_FOR_BUILD }],
     };
     expect(test).toEqual(expected);
@@ -55,18 +57,33 @@ describe('newTestRecord', () => {
   });
 
   it.each([
-    { start: { status: 'pending', message: 'Tests queued' }, finishedAt: null },
-    { start: { status: 'pending', waitReason: null, message: 'Tests queued' }, finishedAt: null },
-    { start: { status: 'error', message: 'CI start aborted: user is blocked' }, finishedAt: NOW },
-  ] satisfies { start: TestStart; finishedAt: Date | null }[])(
-    '$start.status: no wait reason, finishedAt $finishedAt',
-    ({ start, finishedAt }) => {
+    {
+      start: { status: 'pending', message: 'Tests queued' },
+      finishedAt: null,
+      statusCheckAt: null,
+    },
+    {
+      start: { status: 'pending', waitReason: null, message: 'Tests queued' },
+      finishedAt: null,
+      statusCheckAt: null,
+    },
+    // Refused at creation, so ended: its final status is checked a minute later, like any end's.
+    {
+      start: { status: 'error', message: 'CI start aborted: user is blocked' },
+      finishedAt: NOW,
+      statusCheckAt: new Date(NOW.getTime() + 60_000),
+    },
+  ] satisfies { start: TestStart; finishedAt: Date | null; statusCheckAt: Date | null }[])(
+    '$start.status: no wait reason, finishedAt $finishedAt, statusCheckAt $statusCheckAt',
+    ({ start, finishedAt, statusCheckAt }) => {
       const test = newTestRecord(INPUT, start, NOW);
       expect(test).toMatchObject({
         status: start.status,
         waitReason: null,
+        waitingSince: null,
         message: start.message,
         finishedAt,
+        statusCheckAt,
         timeline: [{ at: NOW, status: start.status, message: start.message }],
       });
     },

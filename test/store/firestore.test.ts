@@ -1,8 +1,10 @@
 // What the Firestore adapter writes, as Firestore sees it: the shapes that TTL
 // policies, indexes and people reading the console depend on.
-import { Timestamp } from '@google-cloud/firestore';
+import { Timestamp, type DocumentData } from '@google-cloud/firestore';
 import { approvalId } from '../../shared/domain/naming';
+import type { TestRecord } from '../../shared/domain/test';
 import { createFirestoreStore } from '../../shared/store/firestore';
+import { toFirestore } from '../../shared/store/firestore-convert';
 import { at, testRecord } from '../contracts/store/fixtures';
 import { createTestFirestore } from '../support/firestore';
 
@@ -138,6 +140,40 @@ describe('the Firestore store’s documents', () => {
         tests.doc(id).delete(),
       ),
     );
+  });
+
+  it('keeps waitingSince and statusCheckAt as Timestamps; a document written before them reads as best it can, and is never listed by them', async () => {
+    const store2 = createFirestoreStore({ db: fs.db, collections: { tests: 'since-tests' } });
+    await store2.createTests([
+      testRecord({ id: 'new-wait', status: 'waiting', waitReason: 'build', waitingSince: at(1) }),
+      testRecord({ id: 'new-end', status: 'passed', statusCheckAt: at(2) }),
+    ]);
+    const legacy = (id: string, fields: Partial<TestRecord>) => {
+      const {
+        id: _id,
+        waitingSince: _w,
+        statusCheckAt: _s,
+        ...rest
+      } = testRecord({ id, ...fields });
+      return fs.db
+        .collection('since-tests')
+        .doc(id)
+        .set(toFirestore(rest) as DocumentData);
+    };
+    await legacy('old-wait', { status: 'waiting', waitReason: 'build', updatedAt: at(0) });
+    await legacy('old-end', { status: 'passed', updatedAt: at(0) });
+
+    const doc = (await fs.db.collection('since-tests').doc('new-wait').get()).data()!;
+    expect(doc.waitingSince).toEqual(Timestamp.fromDate(at(1)));
+    const ended = (await fs.db.collection('since-tests').doc('new-end').get()).data()!;
+    expect(ended.statusCheckAt).toEqual(Timestamp.fromDate(at(2)));
+    // An older waiting test has waited at least since its last update; an older end has no check.
+    expect(await store2.getTest('old-wait')).toMatchObject({ waitingSince: at(0) });
+    expect(await store2.getTest('old-end')).toMatchObject({ statusCheckAt: null });
+    const waits = await store2.listWaitingBefore('linux', 'build', at(60), 10);
+    expect(waits.map((t) => t.id)).toEqual(['new-wait']);
+    const checks = await store2.listDueStatusChecks(at(60), 10);
+    expect(checks.map((t) => t.id)).toEqual(['new-end']);
   });
 
   it('a restored slot is held from the time given to reconcileSlot', async () => {

@@ -326,7 +326,13 @@ export function waitingTest(
   waitReason: 'maintenance' | 'approval' | 'build',
   overrides: Overrides = {},
 ): TestRecord {
-  return record(id, 'waiting', `Waiting (${waitReason})`, { waitReason, ...overrides });
+  // Waiting since it was last updated, unless told otherwise.
+  const waitingSince = overrides.waitingSince ?? overrides.updatedAt ?? at(1);
+  return record(id, 'waiting', `Waiting (${waitReason})`, {
+    waitReason,
+    waitingSince,
+    ...overrides,
+  });
 }
 
 export function queuedTest(id: string, overrides: Overrides = {}): TestRecord {
@@ -444,6 +450,9 @@ export function countingStore(inner: TestStore): { store: TestStore; counts(): R
     listByStatus: (status, opts) => listed(inner.listByStatus(status, opts)),
     listPastDeadline: (now, limit) => listed(inner.listPastDeadline(now, limit)),
     listDueDeletions: (now, limit) => listed(inner.listDueDeletions(now, limit)),
+    listDueStatusChecks: (now, limit) => listed(inner.listDueStatusChecks(now, limit)),
+    listWaitingBefore: (platform, reason, before, limit) =>
+      listed(inner.listWaitingBefore(platform, reason, before, limit)),
     slotHolders: async (platform) => {
       documents += 1;
       return inner.slotHolders(platform);
@@ -464,6 +473,10 @@ export function countingStore(inner: TestStore): { store: TestStore; counts(): R
     recordStatusPosted: async (id, posted) => {
       transactions += 1;
       return inner.recordStatusPosted(id, posted);
+    },
+    claimStatusCheck: async (id, expected, next) => {
+      transactions += 1;
+      return inner.claimStatusCheck(id, expected, next);
     },
   };
   return { store, counts: () => ({ documents, queries, transactions }) };

@@ -37,6 +37,8 @@ describe.each(storeKinds('vmci-cancel'))('cancelTest ($name)', ({ make }) => {
       message: 'PR closed',
       finishedAt: NOW,
       updatedAt: NOW,
+      // Its final status is checked a minute after the end, until GitHub shows it.
+      statusCheckAt: new Date(NOW.getTime() + 60_000),
       timeline: [...before.timeline, { at: NOW, status: 'canceled', message: 'PR closed' }],
     };
     expect(result).toEqual({

@@ -53,6 +53,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     status: 'queued',
     stage: null,
     waitReason: null,
+    waitingSince: null,
     message: 'Queued',
     attempts: 0,
     enqueueGeneration: 1,
@@ -69,6 +70,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     tokenHash: null,
     deletion: null,
     githubStatus: null,
+    statusCheckAt: null,
     timeline: [{ at: T0, status: 'queued', message: 'Queued' }],
     ...overrides,
   };
