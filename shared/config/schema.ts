@@ -17,6 +17,8 @@ export const DEFAULT_STARTUP_SCRIPT: Readonly<Record<OsType, string>> = {
   linux: 'infra/vm/linux/startup.sh',
   windows: 'infra/vm/windows/startup.ps1',
 };
+/** How long a test waits for its platform's buildWorkflow before it ends `error`. */
+export const DEFAULT_WAIT_FOR_BUILD_MINUTES = 120;
 /** VM labels under this prefix are vm-ci's own (test id, platform); orphan detection relies on them. */
 export const RESERVED_LABEL_PREFIX = 'vmci';
 
@@ -136,6 +138,8 @@ const platformFields = z.strictObject({
     'expected a workflow file name such as build.yml',
   ).optional(),
   artifactName: pattern(ARTIFACT_NAME, 'expected a GitHub artifact name').optional(),
+  // A week at most; default DEFAULT_WAIT_FOR_BUILD_MINUTES (only with buildWorkflow).
+  waitForBuildMinutes: z.int().min(1).max(10080).optional(),
   maintenance: z.boolean().default(false),
   network: pattern(NETWORK, 'expected a network path such as global/networks/default').default(
     'global/networks/default',
@@ -158,6 +162,9 @@ function checkPlatform(p: PlatformFields, ctx: z.RefinementCtx) {
   }
   if (p.artifactName !== undefined && p.buildWorkflow === undefined) {
     problem('artifactName', 'needs buildWorkflow, the workflow that uploads the artifact');
+  }
+  if (p.waitForBuildMinutes !== undefined && p.buildWorkflow === undefined) {
+    problem('waitForBuildMinutes', 'needs buildWorkflow, the workflow the tests wait for');
   }
   if (p.os === 'windows' && typeof p.diskSizeGb === 'number' && p.diskSizeGb < 50) {
     problem('diskSizeGb', `Windows needs at least ${MIN_DISK_SIZE_GB.windows}`);
@@ -237,6 +244,8 @@ const sweepsSchema = z.strictObject({
   // A recorded VM deletion is retried with back-off from this base, up to the limit.
   deletionBackoffSeconds: z.number().positive().default(60),
   deletionMaxAttempts: z.int().min(1).max(100).default(12),
+  // An ended test's final status that GitHub still does not show this long after the end is given up.
+  statusGiveUpHours: z.number().positive().max(720).default(24),
 });
 
 const statusContextSchema = z
@@ -281,6 +290,8 @@ export const configSchema = z
     approvalLabel: z.string().trim().min(1).max(50).default('safe to test'), // 50: GitHub's label limit
     // Bots (sender.type "Bot") whose approval label counts; people are asked of GitHub.
     approvalBots: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
+    // A test not approved this long after it began waiting for approval ends `error`.
+    waitForApprovalDays: z.int().min(1).max(365).default(14),
     blockedUsers: z.array(pattern(GITHUB_LOGIN, 'expected a GitHub login')).default([]),
     supersede: z.enum(SUPERSEDE_MODES).default('queued'),
     queue: queueSchema,
@@ -303,6 +314,11 @@ export type VmciConfig = z.output<typeof configSchema>;
 export type PlatformConfig = z.output<typeof platformSchema>;
 export type QueueConfig = VmciConfig['queue'];
 export type SweepsConfig = VmciConfig['sweeps'];
+
+/** How long a test of `platform` may wait for its build: `waitForBuildMinutes`, else the default. */
+export function buildWaitMinutes(platform: Pick<PlatformConfig, 'waitForBuildMinutes'>): number {
+  return platform.waitForBuildMinutes ?? DEFAULT_WAIT_FOR_BUILD_MINUTES;
+}
 
 /** Who Cloud Scheduler calls the sweeps as: `sweeps.serviceAccount`, else the queue's account. */
 export function schedulerServiceAccount(config: Pick<VmciConfig, 'sweeps' | 'queue'>): string {

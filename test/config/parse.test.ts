@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseConfig, type ConfigResult, type VmciConfig } from '../../shared/config';
+import { buildWaitMinutes, DEFAULT_WAIT_FOR_BUILD_MINUTES } from '../../shared/config/schema';
 import { changed, validConfig, type Change } from './fixtures';
 
 const repoRoot = path.join(__dirname, '..', '..');
@@ -123,6 +124,31 @@ describe('defaults', () => {
     expect(result.queue.maxAttempts).toBe(3);
     expect(result.sweeps).toEqual({ ...config.sweeps, pendingBatch: 7 });
     expect(result.platforms.linux).toMatchObject({ diskSizeGb: 40, spot: true });
+  });
+
+  it('ends waits after 14 days for an approval and 120 minutes for a build; gives a final status up after 24 hours', () => {
+    expect(config.waitForApprovalDays).toBe(14);
+    expect(config.sweeps.statusGiveUpHours).toBe(24);
+    expect(DEFAULT_WAIT_FOR_BUILD_MINUTES).toBe(120);
+    expect(config.platforms.linux).not.toHaveProperty('waitForBuildMinutes');
+    expect(buildWaitMinutes(config.platforms.linux!)).toBe(120);
+
+    const given = configOf(
+      parsed(
+        changed(
+          validConfig(),
+          ['waitForApprovalDays', 3],
+          ['sweeps.statusGiveUpHours', 0.5],
+          ['platforms.linux.buildWorkflow', 'build.yml'],
+          ['platforms.linux.artifactName', 'ccx-linux'],
+          ['platforms.linux.waitForBuildMinutes', 45],
+        ),
+      ),
+    );
+    expect(given.waitForApprovalDays).toBe(3);
+    expect(given.sweeps.statusGiveUpHours).toBe(0.5);
+    expect(buildWaitMinutes(given.platforms.linux!)).toBe(45);
+    expect(buildWaitMinutes(given.platforms.windows!)).toBe(120);
   });
 
   it('drops a trailing slash from URLs, so paths can be appended', () => {
@@ -367,6 +393,44 @@ describe('problems, each at its exact path', () => {
     {
       changes: [['sweeps.pendingBatch', 501]],
       problem: 'sweeps.pendingBatch: expected at most 500',
+    },
+    {
+      changes: [['sweeps.statusGiveUpHours', 0]],
+      problem: 'sweeps.statusGiveUpHours: expected more than 0',
+    },
+    {
+      changes: [['sweeps.statusGiveUpHours', 721]],
+      problem: 'sweeps.statusGiveUpHours: expected at most 720',
+    },
+    { changes: [['waitForApprovalDays', 0]], problem: 'waitForApprovalDays: expected at least 1' },
+    {
+      changes: [['waitForApprovalDays', 1.5]],
+      problem: 'waitForApprovalDays: expected an integer',
+    },
+    {
+      changes: [['waitForApprovalDays', 366]],
+      problem: 'waitForApprovalDays: expected at most 365',
+    },
+    {
+      changes: [['platforms.linux.waitForBuildMinutes', 30]],
+      problem:
+        'platforms.linux.waitForBuildMinutes: needs buildWorkflow, the workflow the tests wait for',
+    },
+    {
+      changes: [
+        ['platforms.linux.buildWorkflow', 'build.yml'],
+        ['platforms.linux.artifactName', 'ccx-linux'],
+        ['platforms.linux.waitForBuildMinutes', 0],
+      ],
+      problem: 'platforms.linux.waitForBuildMinutes: expected at least 1',
+    },
+    {
+      changes: [
+        ['platforms.linux.buildWorkflow', 'build.yml'],
+        ['platforms.linux.artifactName', 'ccx-linux'],
+        ['platforms.linux.waitForBuildMinutes', 10081],
+      ],
+      problem: 'platforms.linux.waitForBuildMinutes: expected at most 10080',
     },
     // unknown keys, named by their path
     { changes: [['statusContex', 'ci/{platform}']], problem: 'statusContex: unknown key' },
