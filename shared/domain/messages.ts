@@ -97,6 +97,24 @@ export function waitMessage(reason: WaitReason, platform: string): string {
   }
 }
 
+/**
+ * The final line of a test whose build never finished within the limit
+ * (`workflow`: the platform's buildWorkflow, when it still has one).
+ */
+export function buildWaitExpired(workflow: string | undefined, minutes: number): string {
+  const suffix = ` finished within ${numberText(minutes)} min: check the workflow, then push again`;
+  const name = oneLine(workflow ?? '');
+  return name === '' ? fitStatusLine(`No build${suffix}`) : fitAround('No build of ', name, suffix);
+}
+
+/** The final line of a test that no maintainer approved within the limit. */
+export function approvalWaitExpired(days: number): string {
+  const span = days === 1 ? '1 day' : `${numberText(days)} days`;
+  return fitStatusLine(
+    `Not approved within ${span}: push a new commit, then ask a maintainer to approve it`,
+  );
+}
+
 /** The line for a `running` test, by the stage its VM reported. */
 export function stageMessage(stage: Stage): string {
   return stage === 'preparation' ? PREPARING_VM : RUNNING_TESTS;

@@ -30,6 +30,15 @@ export function testStatusUrl(publicUrl: string, testId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/status/tests/${encodeURIComponent(testId)}`;
 }
 
+export interface PublishOptions {
+  /**
+   * The caller tries a failed post again later itself (the expired sweep's
+   * re-post of a final status): a refusal is logged as a warning, and only the
+   * caller's giving up is an error.
+   */
+  retriedLater?: boolean;
+}
+
 /** Posts after which a publisher stops chasing a test that keeps moving (the next publish catches up). */
 const PUBLISH_ROUNDS = 3;
 
@@ -42,8 +51,9 @@ const PUBLISH_ROUNDS = 3;
 export async function publishTestStatus(
   deps: PublishDeps,
   test: TestRecord,
+  options: PublishOptions = {},
 ): Promise<PublishOutcome> {
-  let { outcome, posted } = await publishOnce(deps, test);
+  let { outcome, posted } = await publishOnce(deps, test, options);
   for (let round = 1; posted && round < PUBLISH_ROUNDS; round++) {
     const fresh = await deps.store.getTest(test.id).catch(() => null);
     if (!fresh) break;
@@ -51,7 +61,7 @@ export async function publishTestStatus(
     // publisher noted after it (that one landed on GitHub later, so it shows).
     const noted = fresh.githubStatus;
     const latest = noted && noted.at > posted.at ? noted : posted;
-    const next = await publishOnce(deps, { ...fresh, githubStatus: latest });
+    const next = await publishOnce(deps, { ...fresh, githubStatus: latest }, options);
     if (!next.posted) break;
     ({ outcome, posted } = next);
   }
@@ -62,6 +72,7 @@ export async function publishTestStatus(
 async function publishOnce(
   deps: PublishDeps,
   test: TestRecord,
+  options: PublishOptions,
 ): Promise<{ outcome: PublishOutcome; posted?: PostedCommitStatus }> {
   const log = deps.log.child({ testId: test.id, platform: test.platform });
   try {
@@ -85,7 +96,7 @@ async function publishOnce(
     if (!result.ok) {
       const fields = { ...where, retriable: result.retriable, httpStatus: result.httpStatus };
       const message = `commit status not posted: ${result.detail}`;
-      if (result.retriable) log.warn(message, fields);
+      if (result.retriable || options.retriedLater) log.warn(message, fields);
       else log.error(message, fields);
       return { outcome: { posted: false, reason: 'failed', result } };
     }

@@ -1,35 +1,47 @@
-// sweepExpired (DESIGN §3.4, §3.5), every 5 minutes: no VM outlives its test
-// and the capacity cap stays true. It finishes recorded VM deletions, ends
-// tests past their time limit, deletes VMs that no live test owns, ends tests
-// whose VM powered off or vanished without a result, and puts the capacity
-// slots right. Every query is bounded by `sweeps.expiredBatch`; every end is
-// endTest's compare-and-set, every deletion a claimed attempt or a named
+// sweepExpired (DESIGN §3.4, §3.5, §3.7), every 5 minutes: no VM outlives its
+// test, the capacity cap stays true, no wait lasts forever and every final
+// status reaches GitHub. It finishes recorded VM deletions, ends tests past
+// their time limit, ends waits for a build or an approval past theirs
+// (waits.ts), deletes VMs that no live test owns, ends tests whose VM powered
+// off or vanished without a result, puts the capacity slots right, and posts
+// again the final statuses GitHub may not show (final-statuses.ts). Every
+// query is bounded by `sweeps.expiredBatch`; every end is endTest's
+// compare-and-set, every deletion and re-post a claimed attempt or a named
 // Compute request, so two runs at once end, delete and post each thing once.
 import { timeLimitExceeded } from '../domain/messages';
 import type { TestRecord } from '../domain/test';
 import { endTest } from '../tests/end-test';
 import { teardownTestVm } from '../tests/teardown';
 import { COMPUTE_CONCURRENCY, eachCandidate, type StepCounts, type SweepExpiredDeps } from './deps';
+import { repostFinalStatuses } from './final-statuses';
 import { reconcileSlots } from './slots';
 import { sweepVms, type VmSweepSummary } from './vm-pass';
+import { endExpiredWaits } from './waits';
 
 export interface SweepExpiredSummary {
   /** Recorded deletions due for a check: retried, found done, or given up. */
   deletions: StepCounts;
   /** Tests past their deadline: ended `timed_out`. */
   timedOut: StepCounts;
+  /** Tests that waited for a build or an approval past its limit: ended `error`. */
+  waits: StepCounts;
   vms: VmSweepSummary;
   /** Capacity slots held by tests that do not hold them, or missing for tests that do. */
   slots: StepCounts;
+  /** Ended tests whose final status GitHub may not show: posted again (or given up). */
+  statuses: StepCounts;
 }
 
 export async function sweepExpired(deps: SweepExpiredDeps): Promise<SweepExpiredSummary> {
   // Deletions first: the ends below record new ones, which their teardown tasks do at once.
   const deletions = await finishDeletions(deps);
   const timedOut = await endTimedOut(deps);
+  const waits = await endExpiredWaits(deps);
   const vms = await sweepVms(deps);
   const slots = await reconcileSlots(deps);
-  return { deletions, timedOut, vms, slots };
+  // Last: what the steps above ended has had its own post; only older ends are due.
+  const statuses = await repostFinalStatuses(deps);
+  return { deletions, timedOut, waits, vms, slots, statuses };
 }
 
 async function finishDeletions(deps: SweepExpiredDeps): Promise<StepCounts> {

@@ -35,7 +35,8 @@ export async function afterTestEnded(
 ): Promise<AfterEndOutcome> {
   const [teardownRequested] = await Promise.all([
     requestVmTeardown(deps, test),
-    options.publish === false ? undefined : publishTestStatus(deps, test),
+    // A final status that fails here is posted again by the expired sweep, which alone gives up.
+    options.publish === false ? undefined : publishTestStatus(deps, test, { retriedLater: true }),
   ]);
   const started = options.slotReleased ? await startNextPending(deps, test.platform) : null;
   return { teardownRequested, started };

@@ -310,8 +310,10 @@ describe('the sweeps, with VMs that run nothing', () => {
         timedOut: counts({ found: 1, done: 1 }),
         // Its VM is not this pass's to delete: the teardown the end asked for does it (and
         // may have done it by the time the VMs are listed).
+        waits: counts(),
         vms: { listed: expect.any(Number), orphans: counts(), lost: counts() },
         slots: counts(),
+        statuses: counts(),
       });
       const message = `Could not complete tests: time limit of ${minutes} min exceeded`;
       expect(timeLimitExceeded(minutes)).toBe(message);
