@@ -137,18 +137,16 @@ describe('a final status that GitHub refused', () => {
   });
 });
 
-describe('waits that have an end', () => {
+describe('waits that have an end (the default limits: 120 minutes for a build, 14 days for an approval)', () => {
   const h = useSweepCloud({
     configure: (config) => ({
       ...config,
-      waitForApprovalDays: 14,
       platforms: {
         ...config.platforms,
         linux: {
           ...config.platforms.linux!,
           buildWorkflow: 'build.yml',
           artifactName: 'hello-linux',
-          waitForBuildMinutes: 30,
         },
       },
     }),
@@ -166,18 +164,19 @@ describe('waits that have an end', () => {
     await cloud.tasks.whenIdle();
 
     // Within the limit: left waiting.
-    await rewrite(h, linuxId!, { waitingSince: ago(29 * MINUTE) });
-    const early = await runSweep(h, 'sweepExpired');
-    expect(early.summary.waits).toEqual(counts());
+    await rewrite(h, linuxId!, { waitingSince: ago(119 * MINUTE) });
+    await runSweep(h, 'sweepExpired');
     expect((await getTest(h, linuxId!)).status).toBe('waiting');
 
-    // Its wait began 31 minutes ago: the build never finished.
-    await rewrite(h, linuxId!, { waitingSince: ago(31 * MINUTE) });
+    // Its wait began 121 minutes ago: the build never finished.
+    await rewrite(h, linuxId!, { waitingSince: ago(121 * MINUTE) });
     const run = await runSweep(h, 'sweepExpired');
 
-    const line = buildWaitExpired('build.yml', 30);
+    expect((await getTest(h, linuxId!)).status).toBe('error');
+    expect((await shown(h, waiting, 'ci/linux')).state).toBe('error');
+    const line = buildWaitExpired('build.yml', 120);
     expect(line).toBe(
-      'No build of build.yml finished within 30 min: check the workflow, then push again',
+      'No build of build.yml finished within 120 min: check the workflow, then push again',
     );
     expect(await shown(h, waiting, 'ci/linux')).toEqual({
       state: 'error',
@@ -224,11 +223,21 @@ describe('waits that have an end', () => {
     for (const test of tests) {
       expect(test).toMatchObject({ waitReason: 'approval', message: WAITING_FOR_APPROVAL });
     }
-    for (const id of ids) await rewrite(h, id, { waitingSince: ago(14 * DAY + MINUTE) });
+    for (const id of ids) await rewrite(h, id, { waitingSince: ago(14 * DAY - MINUTE) });
+    await runSweep(h, 'sweepExpired');
+    for (const id of ids) expect((await getTest(h, id)).status).toBe('waiting');
 
+    for (const id of ids) await rewrite(h, id, { waitingSince: ago(14 * DAY + MINUTE) });
     const run = await runSweep(h, 'sweepExpired');
 
+    for (const [i, context] of ['ci/linux', 'ci/windows'].entries()) {
+      expect((await getTest(h, ids[i]!)).status).toBe('error');
+      expect((await shown(h, tests[i]!, context)).state).toBe('error');
+    }
     const line = approvalWaitExpired(14);
+    expect(line).toBe(
+      'Not approved within 14 days: push a new commit, then ask a maintainer to approve it',
+    );
     expect(run.summary.waits).toEqual(counts({ found: 2, done: 2 }));
     for (const [i, context] of ['ci/linux', 'ci/windows'].entries()) {
       expect(await shown(h, tests[i]!, context)).toEqual({
