@@ -38,7 +38,7 @@ export function functionApp(door: Door, { log }: { log: Logger }): Express {
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.set(SECURITY_HEADERS);
-    closeIfBodyUnread(req, res);
+    drainUnreadBody(req, res);
     // GitHub sends none; an encoded body is never inflated, so it cannot be read.
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
@@ -77,18 +77,26 @@ function declaresBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || length > 0;
 }
 
+/** How long the rest of a refused body is read (and dropped) after the answer. */
+export const DRAIN_MS = 2_000;
+
 /**
- * A door that answers without reading the body (a refusal) closes the
- * connection: otherwise Node would read and drop the rest of the upload to
- * keep the connection for another request.
+ * A door that answers without reading the whole body (a refusal) leaves the
+ * rest to be read and dropped, for a short while: closing at once would make
+ * the kernel reset a connection the client is still writing to, and the
+ * client could lose the answer. Nothing of it is kept, and a body that does
+ * not end within DRAIN_MS loses its connection.
  */
-function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+function drainUnreadBody(req: IncomingMessage, res: ServerResponse): void {
   if (!declaresBody(req)) return;
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
-    if (!req.readableEnded) this.setHeader('Connection', 'close');
-    return writeHead.apply(this, args);
-  } as typeof writeHead;
+  res.once('finish', () => {
+    if (req.readableEnded) return;
+    const timer = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
+  });
 }
 
 /**

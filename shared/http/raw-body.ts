@@ -16,26 +16,37 @@ export function tooLarge(limitBytes: number): BodyRefusal {
 /**
  * The body's bytes, up to `limitBytes`. A declared Content-Length over the cap
  * is refused before a byte is read; a body that grows past it is refused as
- * soon as it does, and the rest is left unread (the door closes the connection).
+ * soon as it does. What is left unread is the door's to drop (function-app.ts).
  */
-export async function readRawBody(req: IncomingMessage, limitBytes: number): Promise<BodyRead> {
+export function readRawBody(req: IncomingMessage, limitBytes: number): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) return tooLarge(limitBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      const bytes = chunk as Buffer;
-      size += bytes.length;
-      if (size > limitBytes) return tooLarge(limitBytes);
-      chunks.push(bytes);
-    }
-  } catch {
-    // The client went away, or sent a body that does not frame.
-    return { ok: false, status: 400, error: BODY_NOT_RECEIVED };
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    return Promise.resolve(tooLarge(limitBytes));
   }
-  if (!req.complete) return { ok: false, status: 400, error: BODY_NOT_RECEIVED };
-  return { ok: true, bytes: Buffer.concat(chunks, size) };
+  return new Promise<BodyRead>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: BodyRead) => {
+      req.off('data', onData).off('end', onEnd).off('error', onBroken).off('close', onBroken);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limitBytes) return void chunks.push(chunk);
+      // Paused, not destroyed: the answer still has to go out on this connection.
+      req.pause();
+      finish(tooLarge(limitBytes));
+    };
+    const onEnd = () =>
+      finish(
+        req.complete
+          ? { ok: true, bytes: Buffer.concat(chunks, size) }
+          : { ok: false, status: 400, error: BODY_NOT_RECEIVED },
+      );
+    // The client went away, or sent a body that does not frame.
+    const onBroken = () => finish({ ok: false, status: 400, error: BODY_NOT_RECEIVED });
+    req.on('data', onData).on('end', onEnd).on('error', onBroken).on('close', onBroken);
+  });
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -62,6 +62,7 @@ describe('progress door', () => {
     await once(socket, 'connect');
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // The body never comes: the door answers, then drops the connection after its drain time.
     const closed = once(socket, 'close');
     socket.write(
       'POST /progress HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
@@ -72,7 +73,6 @@ describe('progress door', () => {
     const answer = Buffer.concat(chunks).toString('utf8');
 
     expect(answer).toMatch(/^HTTP\/1\.1 401 /);
-    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
     expect(answer).toContain(JSON.stringify(UNAUTHORIZED));
     expect(await snapshot(env)).toEqual(before);
   });

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import {
   COMPRESSED_BODY,
+  DRAIN_MS,
   functionApp,
   SECURITY_HEADERS,
   serveFunction,
@@ -70,22 +71,47 @@ async function serveDoor(door?: Door): Promise<Served> {
   };
 }
 
-/** Writes `head` (and `body`) on a raw socket and returns everything the server sends until it closes. */
+interface RawAnswer {
+  /** Everything the server sent until the answer was whole. */
+  text: string;
+  /** When the whole answer had arrived, in ms since the request began. */
+  answeredMs: number;
+  /** Resolves with ms since the request began once the server closed the connection. */
+  closed: Promise<number>;
+}
+
+/**
+ * Writes `head` (and `body`) on a raw socket and resolves once a whole answer
+ * (head and Content-Length bytes) has arrived, or the connection closed.
+ */
 async function rawRequest(
   port: number,
   head: string,
   body?: (write: (chunk: string | Buffer) => boolean) => Promise<void>,
-): Promise<string> {
+): Promise<RawAnswer> {
+  const started = Date.now();
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.on('error', () => {}); // the server may reset a connection it refused
-  const closed = once(socket, 'close');
+  const closed = once(socket, 'close').then(() => Date.now() - started);
+  const answered = new Promise<number>((resolve) => {
+    const whole = () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      const length = /^content-length:\s*(\d+)/im.exec(text.slice(0, Math.max(end, 0)))?.[1];
+      return end >= 0 && length !== undefined && text.length - end - 4 >= Number(length);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (whole()) resolve(Date.now() - started);
+    });
+    void closed.then(resolve);
+  });
   socket.write(head);
-  if (body) await body((chunk) => socket.write(chunk));
-  await closed;
-  return Buffer.concat(chunks).toString('utf8');
+  if (body) await body((chunk) => !socket.destroyed && socket.write(chunk));
+  const answeredMs = await answered;
+  return { text: Buffer.concat(chunks).toString('utf8'), answeredMs, closed };
 }
 
 function expectStrictJson(res: Response): void {
@@ -146,36 +172,57 @@ describe('functionApp', () => {
 
   it('refuses a declared length over the cap before a byte of it is sent', async () => {
     served = await serveDoor();
-    // 200 MiB declared, nothing sent: the answer comes anyway, and the connection closes.
+    // 200 MiB declared, nothing sent: the answer comes anyway.
     const answer = await rawRequest(
       served.port,
       'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
         `Content-Length: ${200 * 1024 * 1024}\r\n\r\n`,
     );
-    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
-    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
-    expect(answer).toContain('{"error":"The body is over 1 KiB."}');
+    expect(answer.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.text).toContain('{"error":"The body is over 1 KiB."}');
+    expect(answer.answeredMs).toBeLessThan(DRAIN_MS);
+    // The body never comes: the connection is dropped after the drain time, not kept.
+    expect(await answer.closed).toBeGreaterThanOrEqual(DRAIN_MS);
   });
 
-  it('stops reading a chunked body as soon as it passes the cap', async () => {
+  it('stops keeping a chunked body as soon as it passes the cap, and still answers', async () => {
     served = await serveDoor();
     let sent = 0;
     const answer = await rawRequest(
       served.port,
       'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n',
       async (write) => {
-        // Far more than the cap, a chunk at a time, until the server hangs up.
-        for (let i = 0; i < 2000; i++) {
+        // Far more than the cap, a chunk at a time, then the end of the body.
+        for (let i = 0; i < 200; i++) {
           const chunk = 'y'.repeat(512);
           if (!write(`${(512).toString(16)}\r\n${chunk}\r\n`)) break;
           sent += 512;
           await new Promise((resolve) => setImmediate(resolve));
         }
+        write('0\r\n\r\n');
       },
     );
-    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(served.reads).toEqual([{ ok: false, status: 413, error: 'The body is over 1 KiB.' }]);
-    expect(sent).toBeGreaterThan(CAP);
+    expect(sent).toBe(200 * 512);
+  });
+
+  it('reads and drops the rest of a refused upload, so the client gets the answer whole', async () => {
+    served = await serveDoor();
+    // 40 times the cap, streamed by fetch: the 413 comes whole, no reset.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 40; i++) controller.enqueue(new Uint8Array(CAP).fill(0x61));
+        controller.close();
+      },
+    });
+    const res = await fetch(served.url, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: 'The body is over 1 KiB.' });
   });
 
   it('answers a body cut short with a 400 refusal, not a crash', async () => {
@@ -238,7 +285,7 @@ describe('serveFunction', () => {
     await once(server, 'listening');
     try {
       const { port } = server.address() as AddressInfo;
-      const answer = await rawRequest(port, 'NOT A REQUEST\r\n\r\n');
+      const { text: answer } = await rawRequest(port, 'NOT A REQUEST\r\n\r\n');
       expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(answer).toMatch(/Content-Type: application\/json/);
       expect(answer.slice(answer.indexOf('\r\n\r\n') + 4)).toBe(
