@@ -62,7 +62,14 @@ async function update(
 
 export function createApi(core: SchedulerCore) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
-    const path = decodeURIComponent(url.pathname);
+    // Only its own paths: another service's path may not even decode.
+    if (!url.pathname.startsWith('/v1/')) return false;
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      throw new HttpError(400, 'INVALID_ARGUMENT', 'malformed path');
+    }
     const method = req.method ?? 'GET';
     const collection = COLLECTION.exec(path);
     const item = collection ? null : ITEM.exec(path);
