@@ -18,6 +18,8 @@ async function main(): Promise<void> {
     webhookSecret,
     port: Number(env.PORT ?? 8080),
     timeScale: Number(env.VMCI_LOCAL_TIME_SCALE ?? 1),
+    // Another project keeps a run's documents apart (the fuzz suite uses one of its own).
+    ...(env.VMCI_FIRESTORE_PROJECT ? { firestoreProject: env.VMCI_FIRESTORE_PROJECT } : {}),
     log: env.VMCI_LOCAL_VERBOSE ? (line) => console.error(line) : undefined,
   });
 
