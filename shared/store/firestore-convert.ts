@@ -3,7 +3,7 @@
 // Timestamps in the database, where TTL policies and range queries need them.
 import { Timestamp, type DocumentData, type DocumentSnapshot } from '@google-cloud/firestore';
 import type { TestRecord } from '../domain/test';
-import type { ApprovalRecord, DeliveryRecord } from './port';
+import type { ApprovalRecord, DeliveryRecord, Lease } from './port';
 import type { Holders } from './rules';
 
 /** Dates become Timestamps; keys whose value is undefined are left out. */
@@ -105,4 +105,14 @@ export function capacityToDoc(platform: string, holders: Holders): DocumentData 
 export function holdersFromDoc(snap: DocumentSnapshot): Holders {
   if (!snap.exists) return {};
   return fromFirestore(snap.get('holders') ?? {}) as Holders;
+}
+
+/** `leases/{name}`: `{ holder, until: Timestamp }`. */
+export function leaseToDoc(lease: Lease): DocumentData {
+  return { holder: lease.holder, until: Timestamp.fromDate(lease.until) };
+}
+
+export function leaseFromDoc(snap: DocumentSnapshot): Lease | null {
+  if (!snap.exists) return null;
+  return { holder: snap.get('holder') as string, until: (snap.get('until') as Timestamp).toDate() };
 }

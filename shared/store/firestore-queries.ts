@@ -13,6 +13,7 @@ export interface StoreCollections {
   deliveries: string;
   capacity: string;
   approvals: string;
+  leases: string;
 }
 
 export const DEFAULT_COLLECTIONS: StoreCollections = {
@@ -20,6 +21,7 @@ export const DEFAULT_COLLECTIONS: StoreCollections = {
   deliveries: 'deliveries',
   capacity: 'capacity',
   approvals: 'approvals',
+  leases: 'leases',
 };
 
 export interface QueryShape {

@@ -19,6 +19,8 @@ import {
   deliveryFromDoc,
   deliveryToDoc,
   holdersFromDoc,
+  leaseFromDoc,
+  leaseToDoc,
   testFromDoc,
   testToDoc,
   toFirestore,
@@ -34,11 +36,13 @@ import { createKeyedLock } from './keyed-lock';
 import { DEADLINE_STATUSES, type SlotOutcome, type TestStore, type TransitionResult } from './port';
 import {
   assertCreateBatch,
+  assertLeaseName,
   assertListByStatusOptions,
   assertMaxConcurrent,
   assertStatusFilter,
   listLimit,
   mayRecordDeletion,
+  mayTakeLease,
   normalizeApproval,
   normalizeDelivery,
   planAcquire,
@@ -70,9 +74,11 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
   const deliveries = db.collection(names.deliveries);
   const capacity = db.collection(names.capacity);
   const approvals = db.collection(names.approvals);
+  const leases = db.collection(names.leases);
   const lock = createKeyedLock();
   const testKey = (id: string) => `test:${id}`;
   const slotKey = (platform: string) => `capacity:${platform}`;
+  const leaseKey = (name: string) => `lease:${name}`;
 
   const query = (
     shape: QueryShape,
@@ -364,6 +370,36 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
 
     async slotHolders(platform) {
       return Object.keys(holdersFromDoc(await capacity.doc(platform).get())).sort();
+    },
+
+    async takeLease(name, holder, at, until) {
+      assertLeaseName(name);
+      const ref = leases.doc(name);
+      return lock.run([leaseKey(name)], () =>
+        db.runTransaction(
+          async (tx) => {
+            if (!mayTakeLease(leaseFromDoc(await tx.get(ref)), holder, at)) return { taken: false };
+            tx.set(ref, leaseToDoc({ holder, until }));
+            return { taken: true };
+          },
+          { maxAttempts: TRANSACTION_ATTEMPTS },
+        ),
+      );
+    },
+
+    async releaseLease(name, holder) {
+      assertLeaseName(name);
+      const ref = leases.doc(name);
+      return lock.run([leaseKey(name)], () =>
+        db.runTransaction(
+          async (tx) => {
+            if (leaseFromDoc(await tx.get(ref))?.holder !== holder) return { released: false };
+            tx.delete(ref);
+            return { released: true };
+          },
+          { maxAttempts: TRANSACTION_ATTEMPTS },
+        ),
+      );
     },
   };
 }

@@ -8,12 +8,14 @@ import {
   DEADLINE_STATUSES,
   type ApprovalRecord,
   type DeliveryRecord,
+  type Lease,
   type SlotOutcome,
   type TestStore,
   type TransitionResult,
 } from './port';
 import {
   assertCreateBatch,
+  assertLeaseName,
   assertListByStatusOptions,
   assertMaxConcurrent,
   assertStatusFilter,
@@ -21,6 +23,7 @@ import {
   isStatusCheckDue,
   listLimit,
   mayRecordDeletion,
+  mayTakeLease,
   normalizeApproval,
   normalizeDelivery,
   planAcquire,
@@ -60,6 +63,7 @@ export function createMemoryStore(): TestStore {
   const deliveries = new Map<string, DeliveryRecord>();
   const approvals = new Map<string, ApprovalRecord>();
   const capacity = new Map<string, Holders>();
+  const leases = new Map<string, Lease>();
   const lock = createKeyedLock();
 
   // Like a database transaction: `read` takes a snapshot, the turn passes (as a
@@ -335,6 +339,30 @@ export function createMemoryStore(): TestStore {
 
     async slotHolders(platform) {
       return Object.keys(holdersOf(platform)).sort();
+    },
+
+    async takeLease(name, holder, at, until) {
+      assertLeaseName(name);
+      return transact(
+        () => leases.get(name) ?? null,
+        (current) => {
+          if (!mayTakeLease(current, holder, at)) return { taken: false };
+          leases.set(name, { holder, until: new Date(until.getTime()) });
+          return { taken: true };
+        },
+      );
+    },
+
+    async releaseLease(name, holder) {
+      assertLeaseName(name);
+      return transact(
+        () => leases.get(name) ?? null,
+        (current) => {
+          if (current?.holder !== holder) return { released: false };
+          leases.delete(name);
+          return { released: true };
+        },
+      );
     },
   };
 }

@@ -272,4 +272,19 @@ export interface TestStore {
   reconcileSlot(platform: string, testId: string, at: Date): Promise<ReconcileResult>;
   /** Test ids holding `platform`'s slots, sorted. */
   slotHolders(platform: string): Promise<string[]>;
+  /**
+   * Takes the lease `name` for `holder` until `until`, in one transaction:
+   * refused while another holder's lease runs past `at`; the holder asking
+   * again renews it. For work that counts and then writes (filling free slots),
+   * which two writers at once would both count the same way.
+   */
+  takeLease(name: string, holder: string, at: Date, until: Date): Promise<{ taken: boolean }>;
+  /** Gives the lease back if `holder` has it; another holder's lease stays. */
+  releaseLease(name: string, holder: string): Promise<{ released: boolean }>;
+}
+
+/** Who holds a lease, and until when. */
+export interface Lease {
+  holder: string;
+  until: Date;
 }

@@ -19,6 +19,7 @@ import {
   TIMELINE_LIMIT,
   type ApprovalRecord,
   type DeliveryRecord,
+  type Lease,
   type ListByStatusOptions,
   type TestPatch,
   type TransitionRequest,
@@ -265,4 +266,16 @@ export function normalizeApproval(record: ApprovalRecord): ApprovalRecord {
 export function jsonRoundTrip(value: unknown): unknown {
   const text = JSON.stringify(value);
   return text === undefined ? null : JSON.parse(text);
+}
+
+/** Whether `holder` may take a lease now held as `current` (expired or its own: yes). */
+export function mayTakeLease(current: Lease | null, holder: string, at: Date): boolean {
+  return current === null || current.holder === holder || current.until <= at;
+}
+
+/** A lease name is a document id: 1 to 200 of [A-Za-z0-9_.-] (RangeError otherwise). */
+export function assertLeaseName(name: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name === '.' || name === '..') {
+    throw new RangeError(`not a lease name: ${JSON.stringify(name)}`);
+  }
 }

@@ -6,6 +6,8 @@
 // the rest waits for the next run. Every change is a compare-and-set on the
 // status and the enqueue generation it read, and every task is named by that
 // generation, so two runs at once create one task and post one status.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { platformInMaintenance, waitingForSlot } from '../domain/messages';
 import type { TestRecord } from '../domain/test';
 import { publishTestStatus } from '../github/publish';
@@ -20,6 +22,11 @@ export const QUEUED_GRACE_MS = 60_000;
  * Racing them would post the same status twice.
  */
 export const PENDING_GRACE_MS = 30_000;
+/** How long a run may fill a platform's slots before another run may too (one run's period). */
+export const FILL_LEASE_MS = 60_000;
+/** How long a run that woke tests waits for another run's fill to end (real time), and how often it asks. */
+const FILL_LEASE_WAIT_MS = 10_000;
+const FILL_LEASE_POLL_MS = 100;
 
 export interface SweepPendingSummary {
   /** Queued tests whose task was gone: queued again under a new task name. */
@@ -185,15 +192,56 @@ async function parkForMaintenance(deps: SweepPendingDeps, platform: string): Pro
 /**
  * Queues as many pending tests as the platform has slots that no claim or
  * task will take: those pending for a while, longest first, then those this
- * run woke.
+ * run woke. It counts and then queues, so it runs under the platform's fill
+ * lease: a second run at once would count the same free slots and queue a
+ * test too many (its claim would find no slot, and it would go back to pending).
  */
 async function fillFreeSlots(
   deps: SweepPendingDeps,
   platform: string,
   woken: readonly TestRecord[],
 ): Promise<StepCounts> {
+  if (deps.config.platforms[platform]!.maintenance) return noCounts();
+  const lease = `fill-${platform}`;
+  const holder = randomUUID();
+  // The other run's fill does not know the tests this run woke: wait for it then.
+  if (!(await takeFillLease(deps, lease, holder, woken.length > 0))) {
+    deps.log.info("Another pending sweep is filling this platform's free slots", { platform });
+    return noCounts();
+  }
+  try {
+    return await fillUnderLease(deps, platform, woken);
+  } finally {
+    await deps.store.releaseLease(lease, holder).catch((error: unknown) => {
+      // It runs out by itself; the next run only waits for that.
+      deps.log.warn('Could not give back the fill lease', { platform, error });
+    });
+  }
+}
+
+/** Takes the fill lease; given `wait`, tries again until another run gives it back. */
+async function takeFillLease(
+  deps: SweepPendingDeps,
+  lease: string,
+  holder: string,
+  wait: boolean,
+): Promise<boolean> {
+  const waitUntil = Date.now() + (wait ? FILL_LEASE_WAIT_MS : 0);
+  for (;;) {
+    const now = deps.now();
+    const until = new Date(now.getTime() + FILL_LEASE_MS);
+    if ((await deps.store.takeLease(lease, holder, now, until)).taken) return true;
+    if (Date.now() >= waitUntil) return false;
+    await delay(FILL_LEASE_POLL_MS);
+  }
+}
+
+async function fillUnderLease(
+  deps: SweepPendingDeps,
+  platform: string,
+  woken: readonly TestRecord[],
+): Promise<StepCounts> {
   const config = deps.config.platforms[platform]!;
-  if (config.maintenance) return noCounts();
   const holders = await deps.store.slotHolders(platform);
   let free = config.maxConcurrent - holders.length;
   if (free <= 0) return noCounts();

@@ -4,6 +4,7 @@ import { defineApprovalContractTests } from './store/approvals.contract';
 import { defineDeletionContractTests } from './store/deletions.contract';
 import { defineDeliveryContractTests } from './store/deliveries.contract';
 import type { MakeStore } from './store/fixtures';
+import { defineLeaseContractTests } from './store/leases.contract';
 import { defineReconcileContractTests } from './store/reconcile.contract';
 import { defineRecordContractTests } from './store/records.contract';
 import { defineSlotContractTests } from './store/slots.contract';
@@ -24,5 +25,6 @@ export function defineStoreContractTests(name: string, makeStore: MakeStore): vo
     defineApprovalContractTests(makeStore);
     defineStatusCheckContractTests(makeStore);
     defineWaitContractTests(makeStore);
+    defineLeaseContractTests(makeStore);
   });
 }

@@ -24,6 +24,7 @@ const makeFirestoreStore: MakeStore = async () => {
     deliveries: `${prefix}-deliveries`,
     capacity: `${prefix}-capacity`,
     approvals: `${prefix}-approvals`,
+    leases: `${prefix}-leases`,
   };
   return {
     store: createFirestoreStore({ db, collections }),

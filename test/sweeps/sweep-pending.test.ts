@@ -568,6 +568,55 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
       await expectConsistent(h);
     });
 
+    it('a run that counts free slots before the other queues into them queues none of them again', async () => {
+      const config = sweepConfig(['platforms.linux.maxConcurrent', 2]);
+      const h = await setup(
+        [1, 2, 3, 4].map((n) => pendingTest(`p${n}`, { updatedAt: at(n) })),
+        { config },
+      );
+      // The window: B counts the queued tests, then A queues into the free
+      // slots, then B lists the pending ones. Each wait gives up after 2 s, for
+      // a run that does not come.
+      let bCounted!: () => void;
+      const bHasCounted = new Promise<void>((resolve) => (bCounted = resolve));
+      const within2s = (p: Promise<unknown>) =>
+        Promise.race([p, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      const untilQueued = async (store: TestStore, id: string) => {
+        while ((await store.getTest(id))?.status !== 'queued') {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const a = h.store;
+      const b = current().peer();
+      const runA: TestStore = {
+        ...a,
+        listByStatus: async (status, opts) => {
+          if (status === 'pending' && opts.platform === 'linux') await within2s(bHasCounted);
+          return a.listByStatus(status, opts);
+        },
+      };
+      const runB: TestStore = {
+        ...b,
+        listByStatus: async (status, opts) => {
+          if (status === 'pending' && opts.platform === 'linux')
+            await within2s(untilQueued(b, 'p1'));
+          const tests = await b.listByStatus(status, opts);
+          if (status === 'queued' && opts.platform === 'linux') bCounted();
+          return tests;
+        },
+      };
+
+      await Promise.all([sweepPending(h.depsWith(runA)), sweepPending(h.depsWith(runB))]);
+
+      expect(await statusesOf(h.store, 'p1', 'p2', 'p3', 'p4')).toEqual({
+        p1: 'queued',
+        p2: 'queued',
+        p3: 'pending',
+        p4: 'pending',
+      });
+      expect(taskGenerations(h.queue)).toEqual({ p1: [1], p2: [1] });
+    });
+
     it('a test one run wakes and the other queues: each change posted once', async () => {
       const h = await setup([
         waitingTest('m1', 'maintenance', {
