@@ -1,8 +1,14 @@
 // The status function's JSON (DESIGN §8): one test, or a commit's or a PR's
 // tests, read-only and public. Paths are relative to the function's own URL.
-// Store failures answer a generic 500; their details go only to the log.
+// A private repository's tests show no ref, author, summary or zone, unless
+// the caller sends a Google ID token of one of `statusViewers` (audience: this
+// function's URL). Store failures answer a generic 500; details go to the log.
+import type { CallerVerifier } from '../../shared/auth/caller';
+import { isPublicRepository, type VmciConfig } from '../../shared/config';
+import type { TestRecord } from '../../shared/domain/test';
 import type { Request, Response } from '../../shared/http/function-app';
 import type { Logger } from '../../shared/log';
+import { requestHeader } from '../../shared/runtime/request';
 import type { TestStore } from '../../shared/store/port';
 import { parseListQuery, type ListQuery } from '../../shared/tests/list-query';
 import { testView } from '../../shared/tests/view';
@@ -10,6 +16,11 @@ import { testView } from '../../shared/tests/view';
 export interface StatusDeps {
   store: TestStore;
   log: Logger;
+  config: Pick<VmciConfig, 'public' | 'statusViewers'>;
+  /** Checks a status viewer's ID token. */
+  callers: CallerVerifier;
+  /** The audience a viewer's token carries: this function's URL. */
+  audience: string;
 }
 
 export type StatusHandler = (req: Request, res: Response) => Promise<void>;
@@ -22,15 +33,19 @@ export const LIST_LIMIT = 100;
 const TEST_ID = /^[A-Za-z0-9-]{1,200}$/;
 const ONE_TEST = /^\/tests\/[^/]+$/;
 const INTERNAL_ERROR = 'The test status could not be read right now. Please try again later.';
+const BAD_VIEWER = {
+  401: 'That credential is not valid: send a Google ID token for this URL, or none.',
+  403: 'This account may not see private repositories: ask for it in statusViewers.',
+} as const;
 
-export function makeStatusHandler({ store, log }: StatusDeps): StatusHandler {
+export function makeStatusHandler(deps: StatusDeps): StatusHandler {
+  const { store, log, config } = deps;
   const listTests = (q: ListQuery) =>
     'sha' in q
       ? store.listBySha(q.repo, q.sha, { limit: LIST_LIMIT })
       : store.listByPr(q.repo, q.pr, { limit: LIST_LIMIT });
 
   return async (req, res) => {
-    res.set('Cache-Control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.set('Allow', 'GET, HEAD');
       send(res, 405, { error: 'Method not allowed: use GET' });
@@ -38,16 +53,33 @@ export function makeStatusHandler({ store, log }: StatusDeps): StatusHandler {
     }
     const path = req.path.length > 1 ? req.path.replace(/\/$/, '') : '/';
     try {
+      // No credential: a stranger. A credential that fails is said so, not ignored.
+      const authorization = requestHeader(req, 'authorization');
+      let viewer = false;
+      if (authorization !== undefined) {
+        const caller = await deps.callers.verify(authorization, {
+          audience: deps.audience,
+          emails: [...config.statusViewers],
+        });
+        if (!caller.ok) {
+          log.warn('Status viewer refused', { status: caller.status, reason: caller.reason });
+          send(res, caller.status, { error: BAD_VIEWER[caller.status] });
+          return;
+        }
+        viewer = true;
+      }
+      const view = (test: TestRecord) =>
+        testView(test, { showDetails: viewer || isPublicRepository(config, test) });
       if (path === '/') {
         send(res, 200, { tests: '/tests?repo=&sha=' });
       } else if (path === '/tests') {
         const parsed = parseListQuery(req.query);
         if (!parsed.ok) send(res, 400, { error: parsed.reason });
-        else send(res, 200, { tests: (await listTests(parsed.query)).map(testView) });
+        else send(res, 200, { tests: (await listTests(parsed.query)).map(view) });
       } else if (ONE_TEST.test(path)) {
         const id = path.slice('/tests/'.length);
         const test = TEST_ID.test(id) ? await store.getTest(id) : null;
-        if (test) send(res, 200, testView(test));
+        if (test) send(res, 200, view(test));
         else send(res, 404, { error: 'Test not found' });
       } else {
         send(res, 404, { error: 'Not found' });

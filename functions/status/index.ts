@@ -1,6 +1,7 @@
 // The `status` function: test states as JSON (and, later, an HTML page).
 // Importing this module reads the configuration (cold start) and builds its
 // app; run as a program (`node index.js`, deployed) it serves it on $PORT.
+import { callerVerifierFor } from '../../shared/auth/caller';
 import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { loadRuntime } from '../../shared/runtime/env';
 import { createFirestoreStore } from '../../shared/store/firestore';
@@ -12,6 +13,9 @@ export const app = functionApp(
   makeStatusHandler({
     store: createFirestoreStore({ db: runtime.firestore() }),
     log: runtime.log,
+    config: runtime.config,
+    callers: callerVerifierFor(runtime),
+    audience: `${runtime.config.publicUrl}/status`,
   }),
   { log: runtime.log },
 );

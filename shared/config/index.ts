@@ -20,6 +20,7 @@ export {
   PLATFORM_NAME,
   platformSchema,
   REPOSITORY,
+  isPublicRepository,
   schedulerServiceAccount,
   RESERVED_LABEL_PREFIX,
   SUPERSEDE_MODES,

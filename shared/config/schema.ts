@@ -283,6 +283,10 @@ export const configSchema = z
       // GitHub names are case-insensitive.
       .superRefine((repos, ctx) => rejectDuplicates(repos, ctx, (repo) => repo.toLowerCase())),
     cloneUrls: z.record(pattern(REPOSITORY, 'expected "owner/name"'), cloneSource).default({}),
+    // Whether a repository's tests are shown whole to anyone; absent: as GitHub says.
+    public: z.record(pattern(REPOSITORY, 'expected "owner/name"'), z.boolean()).default({}),
+    // Who may see private repositories' details on the status API (Google ID tokens).
+    statusViewers: z.array(email).default([]),
     branches: z
       .array(pattern(BRANCH_PATTERN, 'expected a branch name or glob such as release/*'))
       .default(['main', 'master']),
@@ -299,14 +303,14 @@ export const configSchema = z
     platforms: platformsSchema,
   })
   .superRefine((c, ctx) => {
-    if (!Array.isArray(c.repositories) || typeof c.cloneUrls !== 'object' || !c.cloneUrls) return;
+    if (!Array.isArray(c.repositories)) return;
     const known = new Set(c.repositories.map((repo) => String(repo).toLowerCase()));
-    for (const repo of Object.keys(c.cloneUrls).filter((r) => !known.has(r.toLowerCase()))) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cloneUrls', repo],
-        message: 'is not in repositories',
-      });
+    for (const key of ['cloneUrls', 'public'] as const) {
+      const map: unknown = c[key];
+      if (typeof map !== 'object' || !map) continue;
+      for (const repo of Object.keys(map).filter((r) => !known.has(r.toLowerCase()))) {
+        ctx.addIssue({ code: 'custom', path: [key, repo], message: 'is not in repositories' });
+      }
     }
   }, whenObject);
 
@@ -318,6 +322,19 @@ export type SweepsConfig = VmciConfig['sweeps'];
 /** How long a test of `platform` may wait for its build: `waitForBuildMinutes`, else the default. */
 export function buildWaitMinutes(platform: Pick<PlatformConfig, 'waitForBuildMinutes'>): number {
   return platform.waitForBuildMinutes ?? DEFAULT_WAIT_FOR_BUILD_MINUTES;
+}
+
+/**
+ * Whether a test's details (ref, author, result summary, VM zone) may be shown
+ * to anyone: the configured `public` setting of its repository, else what
+ * GitHub said in the event that made the test; private when neither says.
+ */
+export function isPublicRepository(
+  config: Pick<VmciConfig, 'public'>,
+  test: { repo: string; repoPublic: boolean | null },
+): boolean {
+  const key = Object.keys(config.public).find((r) => r.toLowerCase() === test.repo.toLowerCase());
+  return key !== undefined ? config.public[key]! : test.repoPublic === true;
 }
 
 /** Who Cloud Scheduler calls the sweeps as: `sweeps.serviceAccount`, else the queue's account. */

@@ -11,7 +11,7 @@ export type NewTestInput = Pick<
   'repo' | 'sha' | 'ref' | 'cloneUrl' | 'author' | 'trigger' | 'pr' | 'run' | 'platform'
 > &
   /** Absent: null (a push, a manual run). */
-  Partial<Pick<TestRecord, 'headUpdatedAt'>>;
+  Partial<Pick<TestRecord, 'headUpdatedAt' | 'repoPublic'>>;
 
 /** How a test starts: waiting (always with a reason), ready to run, or refused. */
 export type TestStart =
@@ -32,6 +32,7 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     pr: input.pr,
     run: input.run,
     headUpdatedAt: input.headUpdatedAt ?? null,
+    repoPublic: input.repoPublic ?? null,
     platform: input.platform,
     status: start.status,
     stage: null,

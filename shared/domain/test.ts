@@ -97,6 +97,12 @@ export interface TestRecord {
    * only tests of older heads. Null for pushes and manual runs.
    */
   headUpdatedAt: Date | null;
+  /**
+   * What GitHub said of the repository in the event that made the test: true
+   * for a public one (repository.private false), false for a private one,
+   * null when the event did not say. The status views hide private details.
+   */
+  repoPublic: boolean | null;
   platform: string;
   status: TestStatus;
   stage: Stage | null;

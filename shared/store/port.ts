@@ -52,6 +52,7 @@ export type FixedField =
   | 'pr'
   | 'run'
   | 'headUpdatedAt'
+  | 'repoPublic'
   | 'platform'
   | 'createdAt'
   | 'status'

@@ -2,7 +2,8 @@
 // §2 as plain JSON, dates as ISO strings. Built field by field from an allow
 // list, nested objects too, so whatever else a stored record holds (the token
 // hash, the clone URL, lease and deletion bookkeeping, fields added later)
-// never reaches a public page.
+// never reaches a public page. A private repository's test shows no ref,
+// author, result summary or VM zone unless the viewer may see them.
 import type {
   ProvisioningModel,
   Stage,
@@ -16,12 +17,15 @@ export interface TestView {
   id: string;
   repo: string;
   sha: string;
-  ref: string;
+  /** null when hidden (a private repository's test). */
+  ref: string | null;
   trigger: Trigger;
   pr: number | null;
   run: number;
   author: string | null;
   platform: string;
+  /** true: the ref, author, result summary and VM zone are hidden (null). */
+  detailsHidden: boolean;
   status: TestStatus;
   stage: Stage | null;
   waitReason: WaitReason | null;
@@ -34,28 +38,37 @@ export interface TestView {
   timeToStartMs: number | null;
   finishedAt: string | null;
   deadlineAt: string | null;
-  instance: { name: string; zone: string; provisioning: ProvisioningModel } | null;
+  instance: { name: string; zone: string | null; provisioning: ProvisioningModel } | null;
   result: {
     exitCode: number;
     passed: number | null;
     failed: number | null;
-    summary: string;
+    /** Written by the test command; null when hidden. */
+    summary: string | null;
   } | null;
   timeline: { at: string | null; status: TestStatus; stage?: Stage; message: string }[];
 }
 
-export function testView(test: TestRecord): TestView {
+/**
+ * The test as a viewer sees it. `showDetails` false (a private repository and
+ * a viewer without a status viewer's credential) hides what could tell of the
+ * code: the ref (a branch name), the author, the summary the test command
+ * wrote and the VM's zone.
+ */
+export function testView(test: TestRecord, { showDetails }: { showDetails: boolean }): TestView {
   const { instance, result } = test;
+  const shown = <T>(value: T): T | null => (showDetails ? value : null);
   return {
     id: test.id,
     repo: test.repo,
     sha: test.sha,
-    ref: test.ref,
+    ref: shown(test.ref),
     trigger: test.trigger,
     pr: test.pr ?? null,
     run: test.run,
-    author: test.author ?? null,
+    author: shown(test.author ?? null),
     platform: test.platform,
+    detailsHidden: !showDetails,
     status: test.status,
     stage: test.stage ?? null,
     waitReason: test.waitReason ?? null,
@@ -69,14 +82,14 @@ export function testView(test: TestRecord): TestView {
     finishedAt: iso(test.finishedAt),
     deadlineAt: iso(test.deadlineAt),
     instance: instance
-      ? { name: instance.name, zone: instance.zone, provisioning: instance.provisioning }
+      ? { name: instance.name, zone: shown(instance.zone), provisioning: instance.provisioning }
       : null,
     result: result
       ? {
           exitCode: result.exitCode,
           passed: result.passed ?? null,
           failed: result.failed ?? null,
-          summary: result.summary,
+          summary: shown(result.summary),
         }
       : null,
     timeline: (test.timeline ?? []).map((entry) => ({

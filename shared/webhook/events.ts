@@ -25,6 +25,8 @@ export interface PushEvent {
   cloneUrl: string;
   /** sender.login */
   pusher: string;
+  /** !repository.private; null when the payload does not say. */
+  repoPublic: boolean | null;
 }
 
 export interface PullRequestEvent {
@@ -58,6 +60,8 @@ export interface PullRequestEvent {
   sender: string;
   /** sender.type: User, Bot, Organization, … */
   senderType: string;
+  /** The base repository's !private; null when the payload does not say. */
+  repoPublic: boolean | null;
 }
 
 export interface WorkflowRunEvent {
@@ -114,7 +118,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const repository = z.object({ full_name: fullName, clone_url: cloneUrl });
+// `private` is in every repository object GitHub sends; absent, nothing is known.
+const repository = z.object({
+  full_name: fullName,
+  clone_url: cloneUrl,
+  private: z.boolean().optional(),
+});
+
+/** true: GitHub says the repository is public; null: it did not say. */
+function publicOf(repo: { private?: boolean | undefined }): boolean | null {
+  return repo.private === undefined ? null : !repo.private;
+}
 
 // --- payload schemas, each turned into its event (without the delivery id) -----------
 
@@ -142,6 +156,7 @@ const pushPayload = z
     deleted: p.deleted,
     cloneUrl: p.repository.clone_url,
     pusher: p.sender.login,
+    repoPublic: publicOf(p.repository),
   }));
 
 const labelSchema = z.object({ name: z.string() });
@@ -195,6 +210,7 @@ const pullRequestPayload = z
       updatedAt: pr.updated_at,
       sender: p.sender.login,
       senderType: p.sender.type,
+      repoPublic: publicOf(p.repository),
     };
   });
 

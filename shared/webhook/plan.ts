@@ -200,6 +200,7 @@ function planPush(event: PushEvent, repo: string, config: VmciConfig, now: Date)
     trigger: 'push',
     pr: null,
     run: 1,
+    repoPublic: event.repoPublic,
   } as const;
   return handled(createTests(config, input, { approved: true, blocked: false }, now));
 }
@@ -281,6 +282,7 @@ function planHead(
     pr: event.number,
     run: 1,
     headUpdatedAt: event.updatedAt,
+    repoPublic: event.repoPublic,
   } as const;
   const create = createTests(config, input, context, now);
   const order = { repo, pr: event.number, sha: event.headSha, updatedAt: event.updatedAt };

@@ -65,6 +65,8 @@ describe('defaults', () => {
       approvalBots: [],
       blockedUsers: [],
       cloneUrls: {},
+      public: {},
+      statusViewers: [],
       supersede: 'queued',
       queue: {
         name: 'test-runs',
@@ -216,6 +218,19 @@ describe('problems, each at its exact path', () => {
     {
       changes: [['cloneUrls', { 'my-org/my-project': 'ssh://git@example.com/x.git' }]],
       problem: 'cloneUrls.my-org/my-project: expected an http(s) or file:// URL, or a path',
+    },
+    // public, statusViewers
+    {
+      changes: [['public', { 'someone/else': true }]],
+      problem: 'public.someone/else: is not in repositories',
+    },
+    {
+      changes: [['public', { 'my-org/my-project': 'yes' }]],
+      problem: 'public.my-org/my-project: expected true or false, got a string',
+    },
+    {
+      changes: [['statusViewers', ['not-an-email']]],
+      problem: 'statusViewers.0: expected a service account email address',
     },
     // platforms
     {

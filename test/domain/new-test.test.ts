@@ -17,6 +17,7 @@ const INPUT: NewTestInput = {
   run: 1,
   platform: 'linux',
   headUpdatedAt: HEAD_UPDATED_AT,
+  repoPublic: false,
 };
 
 describe('newTestRecord', () => {
@@ -29,6 +30,7 @@ describe('newTestRecord', () => {
       id: testId(INPUT),
       ...INPUT,
       headUpdatedAt: HEAD_UPDATED_AT,
+      repoPublic: false,
       status: 'waiting',
       stage: null,
       waitReason: 'build',

@@ -1,8 +1,11 @@
 // The status function's JSON, through the app it is served by, on the
-// in-memory store and on the Firestore emulator.
+// in-memory store and on the Firestore emulator: what it shows, and what it
+// hides of a private repository from anyone but a status viewer.
 import supertest from 'supertest';
-import { makeStatusHandler } from '../../functions/status/handler';
-import { functionApp } from '../../shared/http/function-app';
+import { makeStatusHandler, type StatusDeps } from '../../functions/status/handler';
+import { createLocalCallerVerifier } from '../../shared/auth/caller';
+import { mintLocalToken } from '../../shared/auth/local-token';
+import { functionApp, SECURITY_HEADERS } from '../../shared/http/function-app';
 import { createLogger } from '../../shared/log';
 import type { TestStore } from '../../shared/store/port';
 import { at, testRecord, useStore } from '../contracts/store/fixtures';
@@ -12,14 +15,27 @@ const REPO = 'ccextractor/ccextractor';
 const SHA = 'a'.repeat(40);
 const TOKEN_HASH = 'c0ffee'.repeat(10);
 
-function serve(store: TestStore) {
+const PRIVATE_REPO = 'acme/secret-sauce';
+const VIEWER = 'ops@acme.example';
+const TOKEN_SECRET = 'status-test-local-token-secret';
+const AUDIENCE = 'https://ci.example.com/status';
+
+/** The status app; REPO is configured public, everything else is as GitHub said. */
+function serve(store: TestStore, config: Partial<StatusDeps['config']> = {}) {
   const log = captureLog();
   const logger = createLogger({ write: log.write });
-  return {
-    request: supertest(functionApp(makeStatusHandler({ store, log: logger }), { log: logger })),
-    log,
-  };
+  const handler = makeStatusHandler({
+    store,
+    log: logger,
+    config: { public: { [REPO]: true }, statusViewers: [VIEWER], ...config },
+    callers: createLocalCallerVerifier(TOKEN_SECRET),
+    audience: AUDIENCE,
+  });
+  return { request: supertest(functionApp(handler, { log: logger })), log };
 }
+
+const bearer = (email: string, aud = AUDIENCE, secret = TOKEN_SECRET) =>
+  `Bearer ${mintLocalToken(secret, { kind: 'oidc', email, aud })}`;
 
 async function seed(store: TestStore): Promise<void> {
   await store.createTests([
@@ -51,6 +67,10 @@ async function seed(store: TestStore): Promise<void> {
 function expectJsonNoStore(res: supertest.Response): void {
   expect(res.headers['content-type']).toMatch(/^application\/json\b/);
   expect(res.headers['cache-control']).toBe('no-store');
+  // Every answer: never sniffed as HTML, never framed, nothing loaded.
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    expect(res.headers[name.toLowerCase()]).toBe(value);
+  }
 }
 
 describe.each(storeKinds('vmci-status'))('status function ($name)', ({ make }) => {
@@ -212,6 +232,103 @@ describe.each(storeKinds('vmci-status'))('status function ($name)', ({ make }) =
       severity: 'ERROR',
       error: { message: detail },
       path: '/tests/push-linux',
+    });
+  });
+
+  describe('a private repository', () => {
+    /** A finished test whose details could tell of private code. */
+    async function seedPrivate(repoPublic: boolean | null): Promise<void> {
+      await current().store.createTests([
+        testRecord({
+          id: `private-${String(repoPublic)}`,
+          repo: PRIVATE_REPO,
+          ref: 'refs/heads/secret-launch-plan',
+          author: 'insider',
+          repoPublic,
+          status: 'failed',
+          instance: { name: 'vmci-linux-x-1', zone: 'europe-west4-a', provisioning: 'SPOT' },
+          result: { exitCode: 1, passed: 1, failed: 1, summary: 'leaked: sk_live_123' },
+        }),
+      ]);
+    }
+    const HIDDEN = ['secret-launch-plan', 'insider', 'sk_live_123', 'europe-west4-a'];
+
+    it.each([
+      ['GitHub said it is private', false],
+      ['GitHub did not say', null],
+    ])('%s: no ref, author, summary or zone for a stranger', async (_case, repoPublic) => {
+      await seedPrivate(repoPublic);
+      const id = `private-${String(repoPublic)}`;
+      for (const path of [`/tests/${id}`, `/tests?repo=${PRIVATE_REPO}&sha=${SHA}`]) {
+        const res = await request.get(path);
+        expect(res.status).toBe(200);
+        expectJsonNoStore(res);
+        for (const hidden of HIDDEN) expect(res.text).not.toContain(hidden);
+      }
+      const res = await request.get(`/tests/${id}`);
+      expect(res.body).toMatchObject({
+        id,
+        repo: PRIVATE_REPO,
+        status: 'failed',
+        detailsHidden: true,
+        ref: null,
+        author: null,
+        instance: { name: 'vmci-linux-x-1', zone: null, provisioning: 'SPOT' },
+        result: { exitCode: 1, passed: 1, failed: 1, summary: null },
+      });
+    });
+
+    it('GitHub said it is public: shown whole', async () => {
+      await seedPrivate(true);
+      const res = await request.get('/tests/private-true');
+      expect(res.body).toMatchObject({
+        detailsHidden: false,
+        ref: 'refs/heads/secret-launch-plan',
+      });
+    });
+
+    it('the configured setting wins over what GitHub said, both ways', async () => {
+      await seedPrivate(true);
+      const closed = serve(current().store, { public: { [PRIVATE_REPO.toUpperCase()]: false } });
+      expect((await closed.request.get('/tests/private-true')).body).toMatchObject({
+        detailsHidden: true,
+        ref: null,
+      });
+      await seedPrivate(false);
+      const open = serve(current().store, { public: { [PRIVATE_REPO]: true } });
+      expect((await open.request.get('/tests/private-false')).body).toMatchObject({
+        detailsHidden: false,
+        author: 'insider',
+      });
+    });
+
+    it('a status viewer’s ID token shows everything', async () => {
+      await seedPrivate(false);
+      const res = await request.get('/tests/private-false').set('authorization', bearer(VIEWER));
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        detailsHidden: false,
+        ref: 'refs/heads/secret-launch-plan',
+        author: 'insider',
+        instance: { zone: 'europe-west4-a' },
+        result: { summary: 'leaked: sk_live_123' },
+      });
+    });
+
+    it.each([
+      ['another account', () => bearer('someone@acme.example'), 403],
+      ['a token for another URL', () => bearer(VIEWER, 'https://ci.example.com/runTest'), 403],
+      ['a forged token', () => bearer(VIEWER, AUDIENCE, 'not-the-secret'), 401],
+      ['not a token at all', () => 'Bearer nonsense', 401],
+      ['a Basic credential', () => 'Basic b3BzOnB3', 401],
+    ])('%s: refused, and nothing shown', async (_case, header, status) => {
+      await seedPrivate(false);
+      const res = await request.get('/tests/private-false').set('authorization', header());
+      expect(res.status).toBe(status);
+      expectJsonNoStore(res);
+      expect(Object.keys(res.body)).toEqual(['error']);
+      expect(res.body.error).toMatch(/^[^\n]{1,140}$/);
+      for (const hidden of HIDDEN) expect(res.text).not.toContain(hidden);
     });
   });
 });

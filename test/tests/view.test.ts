@@ -15,6 +15,7 @@ const VIEW_KEYS = [
   'run',
   'author',
   'platform',
+  'detailsHidden',
   'status',
   'stage',
   'waitReason',
@@ -54,7 +55,7 @@ describe('testView', () => {
       ],
     });
 
-    expect(testView(test)).toEqual({
+    expect(testView(test, { showDetails: true })).toEqual({
       id: 't1',
       repo: 'ccextractor/ccextractor',
       sha: 'a'.repeat(40),
@@ -64,6 +65,7 @@ describe('testView', () => {
       run: 1,
       author: 'cfsmp3',
       platform: 'linux',
+      detailsHidden: false,
       status: 'passed',
       stage: 'testing',
       waitReason: null,
@@ -91,7 +93,9 @@ describe('testView', () => {
   });
 
   it('shows null for missing and invalid dates instead of throwing', () => {
-    const view = testView(testRecord({ id: 't1', queuedAt: null, startedAt: new Date(NaN) }));
+    const view = testView(testRecord({ id: 't1', queuedAt: null, startedAt: new Date(NaN) }), {
+      showDetails: true,
+    });
 
     expect(view.queuedAt).toBeNull();
     expect(view.startedAt).toBeNull();
@@ -158,7 +162,7 @@ describe('testView', () => {
           timeline: base.timeline.map((entry) => ({ ...entry, ...nestedExtras })),
         } as TestRecord;
 
-        const view = testView(stored);
+        const view = testView(stored, { showDetails: true });
         const json = JSON.stringify(view);
 
         expect(json).not.toContain(s);
@@ -167,5 +171,27 @@ describe('testView', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('hides the ref, author, summary and zone when details are not shown', () => {
+    const test = testRecord({
+      id: 't1',
+      ref: 'refs/heads/private-branch',
+      author: 'someone',
+      instance: { name: 'vmci-t1-1', zone: 'europe-west1-b', provisioning: 'SPOT' },
+      result: { exitCode: 1, passed: 2, failed: 1, summary: 'private output' },
+    });
+    const view = testView(test, { showDetails: false });
+    expect(view).toMatchObject({
+      detailsHidden: true,
+      ref: null,
+      author: null,
+      instance: { name: 'vmci-t1-1', zone: null, provisioning: 'SPOT' },
+      result: { exitCode: 1, passed: 2, failed: 1, summary: null },
+    });
+    const json = JSON.stringify(view);
+    for (const hidden of ['private-branch', 'someone', 'private output', 'europe-west1-b']) {
+      expect(json).not.toContain(hidden);
+    }
   });
 });

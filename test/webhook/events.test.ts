@@ -30,6 +30,7 @@ describe('every example payload of @octokit/webhooks-examples parses', () => {
       deleted: payload.deleted,
       cloneUrl: get(payload, 'repository.clone_url'),
       pusher: get(payload, 'sender.login'),
+      repoPublic: get(payload, 'repository.private') === false,
     });
   });
 
@@ -54,6 +55,7 @@ describe('every example payload of @octokit/webhooks-examples parses', () => {
       updatedAt: new Date(get(payload, 'pull_request.updated_at') as string),
       sender: get(payload, 'sender.login'),
       senderType: get(payload, 'sender.type'),
+      repoPublic: get(payload, 'repository.private') === false,
     });
   });
 
@@ -97,7 +99,28 @@ describe('what the events carry', () => {
       deleted: false,
       cloneUrl: 'https://github.com/Codertocat/Hello-World.git',
       pusher: 'Codertocat',
+      repoPublic: true,
     });
+  });
+
+  it.each([
+    [true, false],
+    [false, true],
+    [undefined, null],
+  ])('repository.private %s: repoPublic %s', (isPrivate, repoPublic) => {
+    const change = ['repository.private', isPrivate] as const;
+    expect(eventOf('push', example('push', undefined, change))).toMatchObject({ repoPublic });
+    expect(eventOf('pull_request', example('pull_request', 'opened', change))).toMatchObject({
+      repoPublic,
+    });
+  });
+
+  it('repository.private that is not a boolean is refused', () => {
+    const result = parseWebhook(
+      headersFor('push'),
+      example('push', undefined, ['repository.private', 'no']),
+    );
+    expect(result.ok).toBe(false);
   });
 
   it('pull_request labeled: the label just added and the labels the PR carries', () => {
@@ -484,7 +507,17 @@ describe('payloads that miss or break a field vm-ci uses', () => {
       example('push', undefined, ['extra', { big: 'x' }]),
     );
     expect(Object.keys(event).sort()).toEqual(
-      ['cloneUrl', 'delivery', 'deleted', 'name', 'pusher', 'ref', 'repo', 'sha'].sort(),
+      [
+        'cloneUrl',
+        'delivery',
+        'deleted',
+        'name',
+        'pusher',
+        'ref',
+        'repo',
+        'repoPublic',
+        'sha',
+      ].sort(),
     );
   });
 });

@@ -49,6 +49,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     pr: null,
     run: 1,
     headUpdatedAt: null,
+    repoPublic: null,
     platform: 'linux',
     status: 'queued',
     stage: null,
