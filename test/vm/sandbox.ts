@@ -15,7 +15,7 @@
 // sandboxProblem() says why and the tests fail with that: they never skip.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SCRIPT, tempDir } from './support';
 
 export const METADATA_V4 = '169.254.169.254';
@@ -161,7 +161,9 @@ export function makeSandbox(): Sandbox {
   // The sandbox's /tmp is new: the script, wherever it is, is run from here.
   copyFileSync(SCRIPT, join(dir, 'startup.sh'));
   writeFileSync(join(dir, 'attributes.json'), '{}');
-  return { dir, uid, keep: [dir] };
+  // The sandbox's /tmp is new too: a Node under /tmp (a checkout there) must stay visible.
+  const node = dirname(process.execPath);
+  return { dir, uid, keep: node.startsWith('/tmp/') ? [dir, node] : [dir] };
 }
 
 /** Why the sandbox cannot run here, or undefined when it can. */
