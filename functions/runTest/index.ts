@@ -22,7 +22,7 @@ const scripts = new Map<string, string>();
 
 export const app = functionApp(
   makeRunTestHandler({
-    callers: callerVerifierFor(runtime),
+    callers: callerVerifierFor(runtime, { iamOnly: true }),
     audience: `${config.publicUrl}/runTest`,
     ...services,
     queue: testRunQueue(runtime),

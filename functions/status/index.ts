@@ -14,7 +14,7 @@ export const app = functionApp(
     store: createFirestoreStore({ db: runtime.firestore() }),
     log: runtime.log,
     config: runtime.config,
-    callers: callerVerifierFor(runtime),
+    callers: callerVerifierFor(runtime, { iamOnly: false }),
     audience: `${runtime.config.publicUrl}/status`,
   }),
   { log: runtime.log },

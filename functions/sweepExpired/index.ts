@@ -28,7 +28,7 @@ export const app = functionApp(
   makeSweepHandler(
     'sweepExpired',
     {
-      callers: callerVerifierFor(runtime),
+      callers: callerVerifierFor(runtime, { iamOnly: true }),
       audience: `${config.publicUrl}/sweepExpired`,
       serviceAccount: schedulerServiceAccount(config),
       log,

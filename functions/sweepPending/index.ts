@@ -19,7 +19,7 @@ export const app = functionApp(
   makeSweepHandler(
     'sweepPending',
     {
-      callers: callerVerifierFor(runtime),
+      callers: callerVerifierFor(runtime, { iamOnly: true }),
       audience: `${config.publicUrl}/sweepPending`,
       serviceAccount: schedulerServiceAccount(config),
       log: runtime.log,

@@ -100,13 +100,27 @@ type GoogleKeysClient = Pick<
   'getFederatedSignonCertsAsync' | 'verifySignedJwtWithCertsAsync'
 >;
 
+/** What Cloud Run puts in place of a token's signature once its IAM check has verified it. */
+export const SIGNATURE_REMOVED = 'SIGNATURE_REMOVED_BY_GOOGLE';
+
+export interface GoogleCallerOptions {
+  client?: GoogleKeysClient;
+  now?: () => number;
+  /**
+   * This function is deployed IAM-only on Cloud Run, which verifies the ID
+   * token before the request arrives and forwards it with its signature
+   * replaced by SIGNATURE_REMOVED: such a token is then accepted unsigned,
+   * its other claims still checked. Never for a public function: anyone could
+   * send an unsigned token to it.
+   */
+  signatureCheckedByCloudRun?: boolean;
+}
+
 /**
  * Verifies Google-signed ID tokens (Cloud Tasks' and Cloud Scheduler's OIDC
  * tokens). Create one per function instance: the client caches Google's keys.
  */
-export function createGoogleCallerVerifier(
-  options: { client?: GoogleKeysClient; now?: () => number } = {},
-): CallerVerifier {
+export function createGoogleCallerVerifier(options: GoogleCallerOptions = {}): CallerVerifier {
   const client = options.client ?? new OAuth2Client();
   const now = options.now ?? Date.now;
   return {
@@ -114,7 +128,16 @@ export function createGoogleCallerVerifier(
       const token = bearerOrRefusal(authorization);
       if (typeof token !== 'string') return token;
       // No key fetch for what cannot be a JWT.
-      if (token.split('.').length !== 3) return unauthenticated('Google ID token: malformed token');
+      const segments = token.split('.');
+      if (segments.length !== 3) return unauthenticated('Google ID token: malformed token');
+      if (segments[2] === SIGNATURE_REMOVED) {
+        if (!options.signatureCheckedByCloudRun) {
+          return unauthenticated('Google ID token: signature removed, and no Cloud Run IAM here');
+        }
+        const payload = unsignedPayload(segments[1]!);
+        if (!payload) return unauthenticated('Google ID token: malformed token');
+        return checkClaims(payload, expect, now());
+      }
       // verifyIdToken's two steps, taken apart: a failure to fetch the keys
       // must not read as a bad token, and the audience check is made below,
       // where its failure is a 403 rather than a library error.
@@ -126,18 +149,45 @@ export function createGoogleCallerVerifier(
         return unauthenticated(libraryRejection(error));
       }
       if (!payload) return unauthenticated('Google ID token: no payload');
-      if (!GOOGLE_ISSUERS.includes(payload.iss)) {
-        return unauthenticated(`Google ID token: wrong issuer (${payload.iss})`);
-      }
-      // The library allows five minutes past `exp` for clock skew; a token
-      // past its expiry is refused here, as local tokens are.
-      if (payload.exp * 1000 <= now()) return unauthenticated('Google ID token: expired');
-      return allowedCaller(
-        { aud: payload.aud, email: payload.email, emailVerified: payload.email_verified === true },
-        expect,
-      );
+      return checkClaims(payload, expect, now());
     },
   };
+}
+
+interface GoogleClaims {
+  iss?: unknown;
+  exp?: unknown;
+  aud?: unknown;
+  email?: unknown;
+  email_verified?: unknown;
+}
+
+/** Issuer and expiry (401), then audience and email (403): a token's claims once its signature is known good. */
+function checkClaims(payload: GoogleClaims, expect: CallerExpectation, nowMs: number): CallerCheck {
+  if (typeof payload.iss !== 'string' || !GOOGLE_ISSUERS.includes(payload.iss)) {
+    return unauthenticated(`Google ID token: wrong issuer (${String(payload.iss)})`);
+  }
+  // The library allows five minutes past `exp` for clock skew; a token
+  // past its expiry is refused here, as local tokens are.
+  if (typeof payload.exp !== 'number' || payload.exp * 1000 <= nowMs) {
+    return unauthenticated('Google ID token: expired');
+  }
+  return allowedCaller(
+    { aud: payload.aud, email: payload.email, emailVerified: payload.email_verified === true },
+    expect,
+  );
+}
+
+/** The claims of a token whose signature Cloud Run checked, or undefined when unreadable. */
+function unsignedPayload(segment: string): GoogleClaims | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as GoogleClaims)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Verifies the local cloud's stand-in OIDC tokens, signed with `secret`. */
@@ -160,9 +210,21 @@ export function createLocalCallerVerifier(secret: string): CallerVerifier {
   };
 }
 
-/** Local mode (a local token secret is set) checks local tokens; otherwise Google's. */
-export function callerVerifierFor(runtime: { localTokenSecret?: string }): CallerVerifier {
-  return runtime.localTokenSecret
-    ? createLocalCallerVerifier(runtime.localTokenSecret)
-    : createGoogleCallerVerifier();
+/**
+ * Local mode (a local token secret is set) checks local tokens; otherwise
+ * Google's. `iamOnly`: the function is deployed behind Cloud Run's IAM
+ * (runTest, the sweeps), so on Cloud Run (K_SERVICE is set) a token whose
+ * signature Cloud Run removed is accepted; anywhere else it is a 401.
+ */
+export function callerVerifierFor(
+  runtime: { localTokenSecret?: string },
+  {
+    iamOnly,
+    env = process.env,
+  }: { iamOnly: boolean; env?: Readonly<Record<string, string | undefined>> },
+): CallerVerifier {
+  if (runtime.localTokenSecret) return createLocalCallerVerifier(runtime.localTokenSecret);
+  return createGoogleCallerVerifier({
+    signatureCheckedByCloudRun: iamOnly && Boolean(env.K_SERVICE),
+  });
 }

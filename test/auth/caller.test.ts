@@ -3,6 +3,7 @@ import {
   callerVerifierFor,
   createGoogleCallerVerifier,
   createLocalCallerVerifier,
+  SIGNATURE_REMOVED,
   type CallerCheck,
   type CallerExpectation,
 } from '../../shared/auth/caller';
@@ -247,7 +248,7 @@ describe('Google caller verifier', () => {
 
 describe('callerVerifierFor', () => {
   it('checks local tokens when the runtime has a local token secret', async () => {
-    const verifier = callerVerifierFor({ localTokenSecret: SECRET });
+    const verifier = callerVerifierFor({ localTokenSecret: SECRET }, { iamOnly: true });
     expect(await verifier.verify(bearer(validLocal), expectation)).toEqual(ok(TASKS_SA));
     expect(await verifier.verify(bearer('opaque-token'), expectation)).toMatchObject({
       status: 401,
@@ -259,7 +260,10 @@ describe('callerVerifierFor', () => {
     'checks Google tokens otherwise ($runtime)',
     async ({ runtime }) => {
       // Not a JWT: the Google verifier refuses it before fetching keys.
-      const check = await callerVerifierFor(runtime).verify(bearer('opaque-token'), expectation);
+      const check = await callerVerifierFor(runtime, { iamOnly: false }).verify(
+        bearer('opaque-token'),
+        expectation,
+      );
       expect(check).toMatchObject({
         ok: false,
         status: 401,
@@ -267,4 +271,84 @@ describe('callerVerifierFor', () => {
       });
     },
   );
+});
+
+// Cloud Run's IAM checks the token of a call to an IAM-only function, then
+// forwards it with the signature replaced (its troubleshooting page, "signature removed").
+describe('a token whose signature Cloud Run removed', () => {
+  const unsigned = (overrides: Record<string, unknown> = {}) => {
+    const [header, payload] = signJwt(key, claims(overrides)).split('.');
+    return bearer(`${header}.${payload}.${SIGNATURE_REMOVED}`);
+  };
+  // No keys at all: the token is never checked against Google's keys on this path.
+  const behindIam = createGoogleCallerVerifier({
+    client: new FixedKeysClient([]),
+    signatureCheckedByCloudRun: true,
+  });
+
+  it.each<Case>([
+    { info: 'its claims right', authorization: unsigned(), expected: ok(TASKS_SA) },
+    {
+      info: 'wrong issuer',
+      authorization: unsigned({ iss: 'https://evil.example' }),
+      expected: denied(401, 'wrong issuer'),
+    },
+    {
+      info: 'expired',
+      authorization: unsigned({ exp: nowS - 1 }),
+      expected: denied(401, 'expired'),
+    },
+    {
+      info: 'no expiry',
+      authorization: unsigned({ exp: undefined }),
+      expected: denied(401, 'expired'),
+    },
+    {
+      info: 'another audience',
+      authorization: unsigned({ aud: 'https://elsewhere.example' }),
+      expected: denied(403, 'another audience'),
+    },
+    {
+      info: 'an account not allowed',
+      authorization: unsigned({ email: 'intruder@vmci.iam.gserviceaccount.com' }),
+      expected: denied(403, 'not an allowed caller'),
+    },
+    {
+      info: 'an email not verified',
+      authorization: unsigned({ email_verified: false }),
+      expected: denied(403, 'not verified'),
+    },
+    {
+      info: 'a payload that is not JSON',
+      authorization: bearer(`${jwtHeader}.bm90LWpzb24.${SIGNATURE_REMOVED}`),
+      expected: denied(401, 'malformed token'),
+    },
+  ])('behind Cloud Run IAM, $info', async (c) => {
+    expect(await behindIam.verify(c.authorization, expectation)).toEqual(expected(c));
+  });
+
+  it('anywhere else is a 401, however right its claims', async () => {
+    const check = await google.verify(unsigned(), expectation);
+    expect(check).toEqual(
+      expected({ info: '', authorization: '', expected: denied(401, 'signature removed') }),
+    );
+  });
+
+  it.each([
+    { iamOnly: true, env: { K_SERVICE: 'runtest' }, accepted: true },
+    { iamOnly: true, env: {}, accepted: false },
+    // A public function (status) never trusts it: anyone can send one there.
+    { iamOnly: false, env: { K_SERVICE: 'status' }, accepted: false },
+  ])('callerVerifierFor, iamOnly $iamOnly, env $env: accepted $accepted', async (c) => {
+    const check = await callerVerifierFor({}, { iamOnly: c.iamOnly, env: c.env }).verify(
+      unsigned(),
+      expectation,
+    );
+    expect(check.ok).toBe(c.accepted);
+    if (!check.ok)
+      expect(check).toMatchObject({
+        status: 401,
+        reason: expect.stringContaining('signature removed'),
+      });
+  });
 });
