@@ -11,12 +11,13 @@ import { runTestTimings } from '../../shared/run/run-test';
 import { loadRuntime } from '../../shared/runtime/env';
 import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
+import { SOURCE_ROOT } from '../../shared/runtime/source-root';
 import { makeRunTestHandler } from './handler';
 
 const runtime = loadRuntime('runTest');
 const { config, secrets, log } = runtime;
 const services = coreServices(runtime);
-const ROOT = join(__dirname, '..', '..');
+const ROOT = SOURCE_ROOT;
 const compute = createComputeClients(() => runtime.googleClientOptions());
 const scripts = new Map<string, string>();
 
