@@ -8,7 +8,7 @@ import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
 import { makeProgressHandler } from './handler';
 
-const runtime = loadRuntime('progress');
+const runtime = loadRuntime('progress', ['github']);
 
 export const app = functionApp(
   makeProgressHandler({ ...coreServices(runtime), queue: testRunQueue(runtime) }),

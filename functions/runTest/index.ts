@@ -14,7 +14,7 @@ import { coreServices } from '../../shared/runtime/services';
 import { SOURCE_ROOT } from '../../shared/runtime/source-root';
 import { makeRunTestHandler } from './handler';
 
-const runtime = loadRuntime('runTest');
+const runtime = loadRuntime('runTest', ['github', 'tokenKey']);
 const { config, secrets, log } = runtime;
 const services = coreServices(runtime);
 const ROOT = SOURCE_ROOT;
@@ -33,9 +33,8 @@ export const app = functionApp(
       project: config.project,
       log,
     }),
-    // Derived per-VM tokens need a server-side secret; the webhook secret is one, used
-    // under its own purpose string (shared/auth/vm-token.ts).
-    tokenSecret: secrets.webhookSecret,
+    // The VMs' tokens have a key of their own: rotating the webhook secret breaks no running VM.
+    tokenSecret: secrets.tokenKey,
     startupScript: (platform) => {
       const path = isAbsolute(platform.startupScript)
         ? platform.startupScript

@@ -7,7 +7,7 @@ import { loadRuntime } from '../../shared/runtime/env';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import { makeStatusHandler } from './handler';
 
-const runtime = loadRuntime('status');
+const runtime = loadRuntime('status', []);
 
 export const app = functionApp(
   makeStatusHandler({

@@ -12,7 +12,7 @@ import { coreServices } from '../../shared/runtime/services';
 import { makeSweepHandler } from '../../shared/sweeps/door';
 import { sweepExpired } from '../../shared/sweeps/sweep-expired';
 
-const runtime = loadRuntime('sweepExpired');
+const runtime = loadRuntime('sweepExpired', ['github']);
 const { config, log } = runtime;
 const services = coreServices(runtime);
 const queue = testRunQueue(runtime);

@@ -10,7 +10,7 @@ import { coreServices } from '../../shared/runtime/services';
 import { makeSweepHandler } from '../../shared/sweeps/door';
 import { sweepPending } from '../../shared/sweeps/sweep-pending';
 
-const runtime = loadRuntime('sweepPending');
+const runtime = loadRuntime('sweepPending', ['github']);
 const { config } = runtime;
 const services = coreServices(runtime);
 const queue = testRunQueue(runtime);

@@ -8,7 +8,7 @@ import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
 import { makeWebhookHandler } from './handler';
 
-const runtime = loadRuntime('webhook');
+const runtime = loadRuntime('webhook', ['webhookSecret', 'github']);
 
 export const app = functionApp(
   makeWebhookHandler({

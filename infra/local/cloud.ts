@@ -50,6 +50,8 @@ export interface LocalCloud {
   /** The configuration the functions run with (publicUrl and githubApiUrl point here). */
   config: VmciConfig;
   webhookSecret: string;
+  /** The key of the VMs' progress tokens (VMCI_TOKEN_KEY). */
+  tokenKey: string;
   githubToken: string;
   firestore: { host: string; projectId: string };
   /** The secret the local OIDC tokens of Tasks and Scheduler are signed with. */
@@ -123,6 +125,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const configFile = join(configDir, 'vmci.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const webhookSecret = options.webhookSecret ?? randomBytes(16).toString('hex');
+  const tokenKey = randomBytes(32).toString('hex');
   const githubToken = options.githubToken ?? `local-${randomBytes(12).toString('hex')}`;
 
   const makeStandIns = () => {
@@ -181,6 +184,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   functionEnv({
     VMCI_CONFIG: configFile,
     GITHUB_WEBHOOK_SECRET: webhookSecret,
+    VMCI_TOKEN_KEY: tokenKey,
     GITHUB_TOKEN: githubToken,
     VMCI_LOCAL_ENDPOINT: `127.0.0.1:${server.port}`,
     VMCI_LOCAL_TOKEN_SECRET: localTokenSecret,
@@ -226,6 +230,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     port: server.port,
     config,
     webhookSecret,
+    tokenKey,
     githubToken,
     firestore,
     localTokenSecret,

@@ -32,4 +32,12 @@ export {
   type SweepsConfig,
   type VmciConfig,
 } from './schema';
-export { secretsSchema, secretValues, type GitHubAuth, type Secrets } from './secrets';
+export {
+  ALL_SECRETS,
+  secretsSchema,
+  secretsSchemaFor,
+  secretValues,
+  type GitHubAuth,
+  type SecretName,
+  type Secrets,
+} from './secrets';

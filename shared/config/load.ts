@@ -5,10 +5,12 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { describeIssue, formatIssues } from './problems';
 import { configSchema, type VmciConfig } from './schema';
-import { secretsSchema, type Secrets } from './secrets';
+import { ALL_SECRETS, secretsSchemaFor, type SecretName, type Secrets } from './secrets';
 
 export type ConfigResult = { ok: true; config: VmciConfig } | { ok: false; problems: string[] };
-export type SecretsResult = { ok: true; secrets: Secrets } | { ok: false; problems: string[] };
+export type SecretsResult<K extends SecretName = SecretName> =
+  | { ok: true; secrets: Pick<Secrets, K> }
+  | { ok: false; problems: string[] };
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string, encoding: 'utf8') => string;
 
@@ -66,8 +68,12 @@ export function parseConfig(text: string, source: string): ConfigResult {
     : { ok: false, problems: formatIssues(result.error.issues) };
 }
 
-export function loadSecrets(env: Env = process.env): SecretsResult {
-  const result = secretsSchema.safeParse(env, { error: describeIssue });
+/** The secrets `needs` names (default: all), from the environment; problems as data. */
+export function loadSecrets<K extends SecretName = SecretName>(
+  env: Env = process.env,
+  needs: readonly K[] = ALL_SECRETS as readonly K[],
+): SecretsResult<K> {
+  const result = secretsSchemaFor(needs).safeParse(env, { error: describeIssue });
   return result.success
     ? { ok: true, secrets: result.data }
     : { ok: false, problems: formatIssues(result.error.issues) };
@@ -95,9 +101,12 @@ export function loadConfig(
   return result.config;
 }
 
-/** The secrets from the environment; throws a ConfigError naming each wrong variable. */
-export function requireSecrets(env: Env = process.env): Secrets {
-  const result = loadSecrets(env);
+/** The secrets `needs` names (default: all); throws a ConfigError naming each wrong variable. */
+export function requireSecrets<K extends SecretName = SecretName>(
+  env: Env = process.env,
+  needs: readonly K[] = ALL_SECRETS as readonly K[],
+): Pick<Secrets, K> {
+  const result = loadSecrets(env, needs);
   if (!result.ok) throw new ConfigError(result.problems, 'the environment');
   return result.secrets;
 }

@@ -25,6 +25,7 @@ const envSchema = z.object({
   // Keys pasted into one-line env values carry literal "\n"s.
   GITHUB_APP_PRIVATE_KEY: envValue.transform((key) => key?.replace(/\\n/g, '\n')),
   GITHUB_APP_INSTALLATION_ID: envValue,
+  VMCI_TOKEN_KEY: envValue,
 });
 type Env = z.output<typeof envSchema>;
 
@@ -77,18 +78,55 @@ function readAuth(env: Env): GitHubAuth | EnvIssue[] {
     : { kind: 'app', appId, privateKey, installationId: Number(installationId) };
 }
 
-export const secretsSchema = envSchema.transform((env, ctx) => {
-  const webhookSecret = env.GITHUB_WEBHOOK_SECRET;
-  const github = readAuth(env);
-  if (webhookSecret === undefined) {
-    ctx.addIssue(issue('GITHUB_WEBHOOK_SECRET', 'required: the secret of the GitHub webhook'));
-  }
-  if (Array.isArray(github)) github.forEach((problem) => ctx.addIssue(problem));
-  if (webhookSecret === undefined || Array.isArray(github)) return z.NEVER;
-  return { webhookSecret, github };
-});
+/** Every secret vm-ci knows; each function asks only for those it uses. */
+export interface Secrets {
+  /** GITHUB_WEBHOOK_SECRET: checks X-Hub-Signature-256 (webhook). */
+  webhookSecret: string;
+  /** GITHUB_TOKEN or the GitHub App: posts statuses and asks GitHub. */
+  github: GitHubAuth;
+  /** VMCI_TOKEN_KEY: derives each VM's progress token (runTest). */
+  tokenKey: string;
+}
 
-export type Secrets = z.output<typeof secretsSchema>;
+export type SecretName = keyof Secrets;
+export const ALL_SECRETS: readonly SecretName[] = ['webhookSecret', 'github', 'tokenKey'];
+
+/** A token key shorter than this is refused: it is the only thing a VM token rests on. */
+export const MIN_TOKEN_KEY_LENGTH = 32;
+
+/** The schema of the secrets `needs` names; variables of the others are not read. */
+export function secretsSchemaFor<K extends SecretName>(needs: readonly K[]) {
+  const need = (name: SecretName) => (needs as readonly SecretName[]).includes(name);
+  return envSchema.transform((env, ctx) => {
+    const out: Partial<Secrets> = {};
+    let failed = false;
+    const fail = (name: string, message: string) => {
+      ctx.addIssue(issue(name, message));
+      failed = true;
+    };
+    if (need('webhookSecret')) {
+      if (env.GITHUB_WEBHOOK_SECRET === undefined) {
+        fail('GITHUB_WEBHOOK_SECRET', 'required: the secret of the GitHub webhook');
+      } else out.webhookSecret = env.GITHUB_WEBHOOK_SECRET;
+    }
+    if (need('github')) {
+      const github = readAuth(env);
+      if (Array.isArray(github)) github.forEach((problem) => fail(problem.path[0], problem.message));
+      else out.github = github;
+    }
+    if (need('tokenKey')) {
+      const key = env.VMCI_TOKEN_KEY;
+      const make = 'for example the output of `openssl rand -hex 32`';
+      if (key === undefined) fail('VMCI_TOKEN_KEY', `required: the key of the VMs' tokens, ${make}`);
+      else if (key.length < MIN_TOKEN_KEY_LENGTH) {
+        fail('VMCI_TOKEN_KEY', `too short: at least ${MIN_TOKEN_KEY_LENGTH} characters, ${make}`);
+      } else out.tokenKey = key;
+    }
+    return failed ? z.NEVER : (out as Pick<Secrets, K>);
+  });
+}
+
+export const secretsSchema = secretsSchemaFor(ALL_SECRETS);
 
 const isKeyBodyLine = (line: string) => line.length >= 16 && !line.startsWith('-----');
 
@@ -96,17 +134,20 @@ const isKeyBodyLine = (line: string) => line.length >= 16 && !line.startsWith('-
  * Every secret string, for the logger to redact. A private key is also listed
  * line by line, so that a log quoting part of it is redacted too.
  */
-export function secretValues(secrets: Secrets): string[] {
+export function secretValues(secrets: Partial<Secrets>): string[] {
   const { github } = secrets;
   const values =
-    github.kind === 'token'
-      ? [github.token]
-      : [
-          github.privateKey,
-          ...github.privateKey
-            .split('\n')
-            .map((line) => line.trim())
-            .filter(isKeyBodyLine),
-        ];
-  return [...new Set([secrets.webhookSecret, ...values])];
+    github === undefined
+      ? []
+      : github.kind === 'token'
+        ? [github.token]
+        : [
+            github.privateKey,
+            ...github.privateKey
+              .split('\n')
+              .map((line) => line.trim())
+              .filter(isKeyBodyLine),
+          ];
+  const own = [secrets.webhookSecret, secrets.tokenKey].filter((v): v is string => v !== undefined);
+  return [...new Set([...own, ...values])];
 }

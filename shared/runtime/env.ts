@@ -4,13 +4,21 @@
 // which stops the function before it serves anything (DESIGN §7).
 import { Firestore } from '@google-cloud/firestore';
 import { PassThroughClient } from 'google-auth-library';
-import { loadConfig, requireSecrets, secretValues, type Secrets, type VmciConfig } from '../config';
+import {
+  loadConfig,
+  requireSecrets,
+  secretValues,
+  type SecretName,
+  type Secrets,
+  type VmciConfig,
+} from '../config';
 import { localClientOptions, type LocalClientOptions } from '../gcp/client-options';
 import { createLogger, type Logger } from '../log';
 
-export interface Runtime {
+export interface Runtime<K extends SecretName = never> {
   config: VmciConfig;
-  secrets: Secrets;
+  /** Only the secrets this function asked for (DESIGN §1: `status` gets none). */
+  secrets: Pick<Secrets, K>;
   log: Logger;
   /** Options for the Google REST clients: the local cloud's endpoint when VMCI_LOCAL_ENDPOINT is set. */
   googleClientOptions(): LocalClientOptions | Record<string, never>;
@@ -31,9 +39,14 @@ export function localEndpoint(env: Env): { host: string; port: number } | undefi
   return { host: match[1]!, port: Number(match[2]) };
 }
 
-export function loadRuntime(service: string, env: Env = process.env): Runtime {
+/** What a function reads at cold start; `needs` names the secrets it uses, and only those are read. */
+export function loadRuntime<K extends SecretName = never>(
+  service: string,
+  needs: readonly K[],
+  env: Env = process.env,
+): Runtime<K> {
   const config = loadConfig(env);
-  const secrets = requireSecrets(env);
+  const secrets = needs.length > 0 ? requireSecrets(env, needs) : ({} as Pick<Secrets, K>);
   const log = createLogger({ service, secrets: secretValues(secrets) });
   const local = localEndpoint(env);
   let db: Firestore | undefined;

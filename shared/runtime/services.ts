@@ -9,11 +9,11 @@ import { createFirestoreStore } from '../store/firestore';
 import type { Runtime } from './env';
 
 export type CoreServices = PublishDeps & {
-  config: Runtime['config'];
+  config: Runtime<'github'>['config'];
   github: GitHubLookupPort;
 };
 
-export function coreServices(runtime: Runtime): CoreServices {
+export function coreServices(runtime: Runtime<'github'>): CoreServices {
   const { config, secrets, log } = runtime;
   // One set of clients, so an App installation's token serves both ports.
   const clients = createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log });

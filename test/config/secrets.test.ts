@@ -17,12 +17,17 @@ const privateKey = generateKeyPairSync('rsa', {
 const webhook = { GITHUB_WEBHOOK_SECRET: 'whsec-0123456789' };
 const app = { GITHUB_APP_ID: '123456', GITHUB_APP_PRIVATE_KEY: privateKey };
 
-function secretsOf(result: SecretsResult): Secrets {
+/** The webhook's secrets: most cases below are about these two. */
+const WEBHOOK_NEEDS = ['webhookSecret', 'github'] as const;
+const webhookSecrets = (env: Readonly<Record<string, string | undefined>>) =>
+  loadSecrets(env, WEBHOOK_NEEDS);
+
+function secretsOf<K extends keyof Secrets>(result: SecretsResult<K>): Pick<Secrets, K> {
   if (!result.ok) throw new Error(`expected secrets, got:\n${result.problems.join('\n')}`);
   return result.secrets;
 }
 
-function problemsOf(result: SecretsResult): string[] {
+function problemsOf<K extends keyof Secrets>(result: SecretsResult<K>): string[] {
   if (result.ok) throw new Error('expected problems, got secrets');
   return result.problems;
 }
@@ -31,34 +36,39 @@ describe('loadSecrets', () => {
   it('reads a webhook secret and a token', () => {
     const env = { ...webhook, GITHUB_TOKEN: 'ghp_abcdef', PATH: '/usr/bin' };
 
-    expect(secretsOf(loadSecrets(env))).toEqual({
+    expect(secretsOf(webhookSecrets(env))).toEqual({
       webhookSecret: 'whsec-0123456789',
       github: { kind: 'token', token: 'ghp_abcdef' },
     });
   });
 
   it('reads a GitHub App, with an installation id when given', () => {
-    expect(secretsOf(loadSecrets({ ...webhook, ...app })).github).toEqual({
+    expect(secretsOf(webhookSecrets({ ...webhook, ...app })).github).toEqual({
       kind: 'app',
       appId: '123456',
       privateKey,
     });
     expect(
-      secretsOf(loadSecrets({ ...webhook, ...app, GITHUB_APP_INSTALLATION_ID: '42' })).github,
+      secretsOf(webhookSecrets({ ...webhook, ...app, GITHUB_APP_INSTALLATION_ID: '42' })).github,
     ).toEqual({ kind: 'app', appId: '123456', privateKey, installationId: 42 });
   });
 
   it('turns the literal \\n of a one-line private key into newlines', () => {
     const oneLine = privateKey.replace(/\n/g, '\\n');
 
-    const secrets = secretsOf(loadSecrets({ ...webhook, ...app, GITHUB_APP_PRIVATE_KEY: oneLine }));
+    const secrets = secretsOf(
+      webhookSecrets({ ...webhook, ...app, GITHUB_APP_PRIVATE_KEY: oneLine }),
+    );
 
     expect(secrets.github).toMatchObject({ privateKey });
   });
 
   it('trims the newline that Secret Manager values often end with', () => {
     const secrets = secretsOf(
-      loadSecrets({ GITHUB_WEBHOOK_SECRET: 'whsec-0123456789\n', GITHUB_TOKEN: ' ghp_abcdef\n' }),
+      webhookSecrets({
+        GITHUB_WEBHOOK_SECRET: 'whsec-0123456789\n',
+        GITHUB_TOKEN: ' ghp_abcdef\n',
+      }),
     );
 
     expect(secrets).toEqual({
@@ -127,7 +137,7 @@ describe('loadSecrets', () => {
       ],
     },
   ])('reports $info, naming the variables', ({ env, problems }) => {
-    expect(problemsOf(loadSecrets(env))).toEqual(problems);
+    expect(problemsOf(webhookSecrets(env))).toEqual(problems);
   });
 });
 
@@ -151,10 +161,10 @@ describe('secret values never appear in problems', () => {
     },
   ])('%o', (env) => {
     // Act
-    const problems = problemsOf(loadSecrets(env));
+    const problems = problemsOf(webhookSecrets(env));
     const error = (() => {
       try {
-        requireSecrets(env);
+        requireSecrets(env, WEBHOOK_NEEDS);
       } catch (thrown) {
         return thrown;
       }
@@ -173,13 +183,13 @@ describe('secret values never appear in problems', () => {
 
 describe('requireSecrets', () => {
   it('returns the secrets', () => {
-    expect(requireSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef' }).webhookSecret).toBe(
-      'whsec-0123456789',
-    );
+    expect(
+      requireSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef' }, WEBHOOK_NEEDS).webhookSecret,
+    ).toBe('whsec-0123456789');
   });
 
   it('throws a ConfigError listing every problem', () => {
-    expect(() => requireSecrets({})).toThrow(
+    expect(() => requireSecrets({}, WEBHOOK_NEEDS)).toThrow(
       new ConfigError(
         [
           'GITHUB_WEBHOOK_SECRET: required: the secret of the GitHub webhook',
@@ -191,15 +201,53 @@ describe('requireSecrets', () => {
   });
 });
 
+describe('secrets a function asks for', () => {
+  const KEY = 'k'.repeat(64);
+
+  it('reads only those: the status function asks for none and needs no variable', () => {
+    expect(secretsOf(loadSecrets({}, []))).toEqual({});
+    expect(secretsOf(loadSecrets({ VMCI_TOKEN_KEY: KEY }, ['tokenKey']))).toEqual({
+      tokenKey: KEY,
+    });
+    // The webhook secret is not read where it is not asked for, even when set.
+    expect(secretsOf(loadSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef' }, ['github']))).toEqual({
+      github: { kind: 'token', token: 'ghp_abcdef' },
+    });
+  });
+
+  it('all of them by default, the token key included', () => {
+    expect(problemsOf(loadSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef' }))).toEqual([
+      "VMCI_TOKEN_KEY: required: the key of the VMs' tokens, for example the output of `openssl rand -hex 32`",
+    ]);
+  });
+
+  it('refuses a token key shorter than 32 characters, without showing it', () => {
+    const problems = problemsOf(
+      loadSecrets({ VMCI_TOKEN_KEY: 'short-key-0123456789' }, ['tokenKey']),
+    );
+    expect(problems).toEqual([
+      'VMCI_TOKEN_KEY: too short: at least 32 characters, for example the output of `openssl rand -hex 32`',
+    ]);
+    expect(problems.join('\n')).not.toContain('short-key');
+  });
+
+  it('the token key is redacted from the logs like the others', () => {
+    const secrets = secretsOf(
+      loadSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef', VMCI_TOKEN_KEY: KEY }),
+    );
+    expect(secretValues(secrets)).toEqual(['whsec-0123456789', KEY, 'ghp_abcdef']);
+  });
+});
+
 describe('secretValues', () => {
   it('lists the webhook secret and the token', () => {
-    const secrets = secretsOf(loadSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef' }));
+    const secrets = secretsOf(webhookSecrets({ ...webhook, GITHUB_TOKEN: 'ghp_abcdef' }));
 
     expect(secretValues(secrets)).toEqual(['whsec-0123456789', 'ghp_abcdef']);
   });
 
   it('lists the private key whole and each line of its body, but not its armour', () => {
-    const secrets = secretsOf(loadSecrets({ ...webhook, ...app }));
+    const secrets = secretsOf(webhookSecrets({ ...webhook, ...app }));
     const bodyLines = privateKey.split('\n').slice(1, -1);
 
     const values = secretValues(secrets);

@@ -123,7 +123,7 @@ function report(h: WebhookCloud, body: unknown, token: string | null) {
 }
 
 const tokenOf = (h: WebhookCloud, test: TestRecord) =>
-  deriveVmToken(h.cloud.webhookSecret, test.id, test.instance!.name);
+  deriveVmToken(h.cloud.tokenKey, test.id, test.instance!.name);
 
 // --- the cases ----------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ describe('reports on a test whose VM is still running, and a PR closed under it'
       (t) => t.stage === 'testing' && t.githubStatus?.description === RUNNING_TESTS,
     );
     const token = tokenOf(h, running);
-    const otherToken = deriveVmToken(h.cloud.webhookSecret, `${id}-other`, running.instance!.name);
+    const otherToken = deriveVmToken(h.cloud.tokenKey, `${id}-other`, running.instance!.name);
     const statusesBefore = await statusesOf(h, sha);
 
     const answers = {

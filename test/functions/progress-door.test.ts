@@ -19,7 +19,7 @@ const UNAUTHORIZED = { error: 'Unknown test or wrong token.' };
 /** A running test on its VM, with the token that VM holds. */
 async function runningTest(id: string): Promise<{ test: TestRecord; token: string }> {
   const vm = `vmci-linux-${id}-1`;
-  const token = deriveVmToken(env.cloud.webhookSecret, id, vm);
+  const token = deriveVmToken(env.cloud.tokenKey, id, vm);
   const test = testRecord({
     id,
     repo: REPO,

@@ -308,7 +308,7 @@ describe('runTest through the local cloud', () => {
       });
       // The token reaches the VM, the test keeps only its hash, and no log line holds it.
       const metadata = await vmMetadata(cloud, ZONE_A, vm!.name);
-      const token = deriveVmToken(cloud.webhookSecret, test.id, vm!.name);
+      const token = deriveVmToken(cloud.tokenKey, test.id, vm!.name);
       expect(metadata['vmci-token']).toBe(token);
       expect(vmTokenMatches(token, test.tokenHash)).toBe(true);
       const scriptKey = platform === 'linux' ? 'startup-script' : 'windows-startup-script-ps1';

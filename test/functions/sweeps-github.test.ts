@@ -57,7 +57,7 @@ async function report(h: WebhookCloud, test: TestRecord, body: Record<string, un
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      authorization: `Bearer ${deriveVmToken(h.cloud.webhookSecret, test.id, test.instance!.name)}`,
+      authorization: `Bearer ${deriveVmToken(h.cloud.tokenKey, test.id, test.instance!.name)}`,
     },
     body: JSON.stringify({ testId: test.id, ...body }),
   });

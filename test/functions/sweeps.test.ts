@@ -823,7 +823,7 @@ describe('a VM running the real startup script, kept alive past its deadline', (
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${deriveVmToken(cloud.webhookSecret, id!, vm)}`,
+        authorization: `Bearer ${deriveVmToken(cloud.tokenKey, id!, vm)}`,
       },
       body: JSON.stringify({
         testId: id,

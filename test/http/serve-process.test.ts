@@ -29,26 +29,35 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startFunction(name: string): Promise<Running> {
+/** Every secret a function may ask for. */
+const ALL_SECRETS = {
+  GITHUB_WEBHOOK_SECRET: 'serve-process-secret',
+  GITHUB_TOKEN: 'serve-process-token',
+  VMCI_TOKEN_KEY: 'serve-process-token-key-0123456789abcdef',
+};
+
+function spawnFunction(name: string, port: number, secrets: Record<string, string>): ChildProcess {
+  return spawn(NODE, ['-r', '@swc-node/register', join(ROOT, 'functions', name, 'index.ts')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      VMCI_CONFIG: LOCAL_CONFIG_PATH,
+      ...secrets,
+      FIRESTORE_EMULATOR_HOST: emulatorHost(),
+      VMCI_FIRESTORE_PROJECT: 'vmci-serve-process',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function startFunction(
+  name: string,
+  secrets: Record<string, string> = ALL_SECRETS,
+): Promise<Running> {
   const port = await freePort();
   let output = '';
-  const child = spawn(
-    NODE,
-    ['-r', '@swc-node/register', join(ROOT, 'functions', name, 'index.ts')],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        VMCI_CONFIG: LOCAL_CONFIG_PATH,
-        GITHUB_WEBHOOK_SECRET: 'serve-process-secret',
-        GITHUB_TOKEN: 'serve-process-token',
-        FIRESTORE_EMULATOR_HOST: emulatorHost(),
-        VMCI_FIRESTORE_PROJECT: 'vmci-serve-process',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawnFunction(name, port, secrets);
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -84,7 +93,8 @@ describe('a function served as its own process', () => {
   let webhook: Running | undefined;
   let status: Running | undefined;
   beforeAll(async () => {
-    [webhook, status] = await Promise.all([startFunction('webhook'), startFunction('status')]);
+    // status is given no secret at all, as deployed.
+    [webhook, status] = await Promise.all([startFunction('webhook'), startFunction('status', {})]);
   });
   afterAll(async () => {
     await Promise.all([stop(webhook), stop(status)]);
@@ -123,5 +133,39 @@ describe('a function served as its own process', () => {
     const [code, signal] = (await exited) as [number | null, string | null];
     // The server closed and the event loop emptied: a clean exit, not a kill.
     expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('each function reads only the secrets it uses', () => {
+  /** What a function printed before it exited, started without `missing`. */
+  async function coldStartWithout(name: string, missing: keyof typeof ALL_SECRETS) {
+    const secrets: Record<string, string> = { ...ALL_SECRETS };
+    delete secrets[missing];
+    const child = spawnFunction(name, await freePort(), secrets);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, output };
+  }
+
+  it('runTest will not start without VMCI_TOKEN_KEY, and says so', async () => {
+    const run = await coldStartWithout('runTest', 'VMCI_TOKEN_KEY');
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('VMCI_TOKEN_KEY');
+    expect(run.output).not.toContain('GITHUB_WEBHOOK_SECRET');
+  });
+
+  it('the webhook will not start without its secret; runTest and progress do not need it', async () => {
+    const webhook = await coldStartWithout('webhook', 'GITHUB_WEBHOOK_SECRET');
+    expect(webhook.code).not.toBe(0);
+    expect(webhook.output).toContain('GITHUB_WEBHOOK_SECRET');
+
+    for (const name of ['runTest', 'progress']) {
+      const secrets: Record<string, string> = { ...ALL_SECRETS };
+      delete secrets.GITHUB_WEBHOOK_SECRET;
+      const running = await startFunction(name, secrets);
+      await stop(running);
+    }
   });
 });
