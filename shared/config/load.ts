@@ -9,8 +9,7 @@ import { ALL_SECRETS, secretsSchemaFor, type SecretName, type Secrets } from './
 
 export type ConfigResult = { ok: true; config: VmciConfig } | { ok: false; problems: string[] };
 export type SecretsResult<K extends SecretName = SecretName> =
-  | { ok: true; secrets: Pick<Secrets, K> }
-  | { ok: false; problems: string[] };
+  { ok: true; secrets: Pick<Secrets, K> } | { ok: false; problems: string[] };
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string, encoding: 'utf8') => string;
 

@@ -111,14 +111,15 @@ export function secretsSchemaFor<K extends SecretName>(needs: readonly K[]) {
     }
     if (need('github')) {
       const github = readAuth(env);
-      if (Array.isArray(github)) github.forEach((problem) => fail(problem.path[0], problem.message));
-      else out.github = github;
+      if (!Array.isArray(github)) out.github = github;
+      else for (const problem of github) fail(problem.path[0], problem.message);
     }
     if (need('tokenKey')) {
       const key = env.VMCI_TOKEN_KEY;
       const make = 'for example the output of `openssl rand -hex 32`';
-      if (key === undefined) fail('VMCI_TOKEN_KEY', `required: the key of the VMs' tokens, ${make}`);
-      else if (key.length < MIN_TOKEN_KEY_LENGTH) {
+      if (key === undefined) {
+        fail('VMCI_TOKEN_KEY', `required: the key of the VMs' tokens, ${make}`);
+      } else if (key.length < MIN_TOKEN_KEY_LENGTH) {
         fail('VMCI_TOKEN_KEY', `too short: at least ${MIN_TOKEN_KEY_LENGTH} characters, ${make}`);
       } else out.tokenKey = key;
     }
