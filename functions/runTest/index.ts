@@ -5,6 +5,7 @@ import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { callerVerifierFor } from '../../shared/auth/caller';
+import { functionUrl } from '../../shared/config/urls';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
 import { runTestTimings } from '../../shared/run/run-test';
@@ -24,7 +25,7 @@ const scripts = new Map<string, string>();
 export const app = functionApp(
   makeRunTestHandler({
     callers: callerVerifierFor(runtime, { iamOnly: true }),
-    audience: `${config.publicUrl}/runTest`,
+    audience: functionUrl(config, 'runTest'),
     ...services,
     queue: testRunQueue(runtime),
     vms: createComputeProvisioner({

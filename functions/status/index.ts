@@ -2,6 +2,7 @@
 // Importing this module reads the configuration (cold start) and builds its
 // app; run as a program (`node index.js`, deployed) it serves it on $PORT.
 import { callerVerifierFor } from '../../shared/auth/caller';
+import { functionUrl } from '../../shared/config/urls';
 import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { loadRuntime } from '../../shared/runtime/env';
 import { createFirestoreStore } from '../../shared/store/firestore';
@@ -15,7 +16,7 @@ export const app = functionApp(
     log: runtime.log,
     config: runtime.config,
     callers: callerVerifierFor(runtime, { iamOnly: false }),
-    audience: `${runtime.config.publicUrl}/status`,
+    audience: functionUrl(runtime.config, 'status'),
   }),
   { log: runtime.log },
 );

@@ -3,6 +3,7 @@
 // run as a program (`node index.js`, deployed) it serves it on $PORT.
 import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { callerVerifierFor } from '../../shared/auth/caller';
+import { functionUrl } from '../../shared/config/urls';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
 import { schedulerServiceAccount } from '../../shared/config';
@@ -29,7 +30,7 @@ export const app = functionApp(
     'sweepExpired',
     {
       callers: callerVerifierFor(runtime, { iamOnly: true }),
-      audience: `${config.publicUrl}/sweepExpired`,
+      audience: functionUrl(config, 'sweepExpired'),
       serviceAccount: schedulerServiceAccount(config),
       log,
     },

@@ -3,6 +3,7 @@
 // run as a program (`node index.js`, deployed) it serves it on $PORT.
 import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { callerVerifierFor } from '../../shared/auth/caller';
+import { functionUrl } from '../../shared/config/urls';
 import { schedulerServiceAccount } from '../../shared/config';
 import { loadRuntime } from '../../shared/runtime/env';
 import { testRunQueue } from '../../shared/runtime/queue';
@@ -20,7 +21,7 @@ export const app = functionApp(
     'sweepPending',
     {
       callers: callerVerifierFor(runtime, { iamOnly: true }),
-      audience: `${config.publicUrl}/sweepPending`,
+      audience: functionUrl(config, 'sweepPending'),
       serviceAccount: schedulerServiceAccount(config),
       log: runtime.log,
     },

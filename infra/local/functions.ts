@@ -7,16 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { LocalService } from './http';
 
-/** The functions of DESIGN §1, in the order of the flow. */
-export const FUNCTION_NAMES = [
-  'webhook',
-  'runTest',
-  'sweepPending',
-  'sweepExpired',
-  'progress',
-  'status',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+import { FUNCTION_NAMES, type FunctionName } from '../../shared/config/urls';
+
+export { FUNCTION_NAMES, type FunctionName };
 
 const FUNCTIONS_DIR = join(__dirname, '..', '..', 'functions');
 

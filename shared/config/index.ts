@@ -41,3 +41,10 @@ export {
   type SecretName,
   type Secrets,
 } from './secrets';
+export {
+  FUNCTION_NAMES,
+  FUNCTION_PLACEHOLDER,
+  functionUrl,
+  functionUrlOf,
+  type FunctionName,
+} from './urls';

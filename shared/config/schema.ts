@@ -1,6 +1,7 @@
 // The vm-ci configuration file (DESIGN §7), as one zod schema. Defaults are
 // written next to each key; README.md (Configuration) explains every key.
 // Secrets never live here: see ./secrets.ts.
+import { FUNCTION_PLACEHOLDER } from './urls';
 import { z } from 'zod';
 
 export const OS_TYPES = ['linux', 'windows'] as const;
@@ -74,6 +75,17 @@ const email = z.email({
 const servedUrl = z
   .string()
   .refine(isServedUrl, {
+    message: 'expected an https URL without query or fragment (http only for localhost)',
+  })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+/** publicUrl: a servedUrl, or one with `{function}` once (a URL per function). */
+const publicUrlSchema = z
+  .string()
+  .refine((text) => text.split(FUNCTION_PLACEHOLDER).length <= 2, {
+    message: `expected ${FUNCTION_PLACEHOLDER} at most once`,
+  })
+  .refine((text) => isServedUrl(text.replace(FUNCTION_PLACEHOLDER, 'webhook')), {
     message: 'expected an https URL without query or fragment (http only for localhost)',
   })
   .transform((url) => url.replace(/\/+$/, ''));
@@ -275,7 +287,7 @@ export const configSchema = z
   .strictObject({
     project: pattern(PROJECT_ID, 'expected a GCP project id such as my-ci-project'),
     region: pattern(REGION, 'expected a region such as us-central1'), // of the Cloud Tasks queue
-    publicUrl: servedUrl,
+    publicUrl: publicUrlSchema,
     githubApiUrl: servedUrl.default('https://api.github.com'),
     repositories: z
       .array(pattern(REPOSITORY, 'expected "owner/name"'))

@@ -3,6 +3,7 @@
 // It never throws: a GitHub failure must not fail the transition that caused
 // it, and leaving `githubStatus` as it was lets a later sweep post again.
 import { commitStatus, shouldPostStatus } from '../domain/github';
+import { functionUrlOf } from '../config/urls';
 import type { PostedCommitStatus, TestRecord } from '../domain/test';
 import type { Logger } from '../log';
 import type { TestStore } from '../store/port';
@@ -27,7 +28,7 @@ export interface PublishOutcome {
 
 /** The status page of a test, linked from its commit status. */
 export function testStatusUrl(publicUrl: string, testId: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/status/tests/${encodeURIComponent(testId)}`;
+  return `${functionUrlOf(publicUrl, 'status')}/tests/${encodeURIComponent(testId)}`;
 }
 
 export interface PublishOptions {

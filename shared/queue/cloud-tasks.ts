@@ -16,7 +16,7 @@ export interface CloudTasksQueueOptions {
   location: string;
   /** The queue id, e.g. "test-runs". */
   queue: string;
-  /** The runTest URL: `${publicUrl}/runTest`. */
+  /** The runTest URL: functionUrl(config, 'runTest'). */
   targetUrl: string;
   /** The identity the tasks' OIDC tokens are minted for. */
   serviceAccountEmail: string;

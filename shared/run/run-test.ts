@@ -8,6 +8,7 @@ import { buildVmSpec } from '../compute/instance-resource';
 import { isOffOrGoingOff, type VmProvisioner } from '../compute/port';
 import type { PlatformConfig, VmciConfig } from '../config';
 import { cloneUrlFor } from '../config/clone-url';
+import { functionUrl } from '../config/urls';
 import {
   finalRetriableMessage,
   STARTING_VM,
@@ -323,7 +324,7 @@ function vmMetadata(
 ): Record<string, string> {
   return {
     'vmci-test-id': test.id,
-    'vmci-callback-url': `${deps.config.publicUrl}/progress`,
+    'vmci-callback-url': functionUrl(deps.config, 'progress'),
     'vmci-token': token,
     'vmci-repo': test.repo,
     'vmci-sha': test.sha,
