@@ -1,0 +1,129 @@
+// npm run bench:cold-start [-- --runs 5]: how long a function takes from
+// process start to its first answer, run from source as today (`node -r
+// @swc-node/register functions/<name>/index.ts`) and as built (`node index.js`
+// in its bundle from `npm run build`). Each start is timed to the first HTTP
+// answer to an unsigned POST (a 401: the door answers before any Google call),
+// one process at a time; the table shows the median of the runs.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FunctionName } from '../local/functions';
+import { buildFunctions, BUNDLE_CONFIG, DEFAULT_CONFIG, ROOT } from './build-functions';
+
+const FUNCTIONS: readonly FunctionName[] = ['webhook', 'runTest'];
+
+interface Variant {
+  label: string;
+  args: string[];
+  cwd: string;
+  config: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Milliseconds from spawn to the first answer. */
+async function coldStart(variant: Variant): Promise<number> {
+  const port = await freePort();
+  let output = '';
+  const started = performance.now();
+  const child = spawn(process.execPath, variant.args, {
+    cwd: variant.cwd,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      VMCI_CONFIG: variant.config,
+      GITHUB_WEBHOOK_SECRET: 'cold-start-secret',
+      GITHUB_TOKEN: 'cold-start-token',
+      VMCI_TOKEN_KEY: 'cold-start-token-key-0123456789abcdef',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${variant.label} exited: ${output}`);
+      try {
+        await fetch(`http://127.0.0.1:${port}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        return performance.now() - started;
+      } catch {
+        if (performance.now() - started > 60_000) throw new Error(`${variant.label}: no answer`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  } finally {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const runs = Number(values.runs);
+  const out = mkdtempSync(join(tmpdir(), 'vmci-cold-start-'));
+  try {
+    await buildFunctions({ outDir: out, config: DEFAULT_CONFIG, functions: FUNCTIONS });
+    const variants = FUNCTIONS.flatMap((name): Variant[] => {
+      symlinkSync(join(ROOT, 'node_modules'), join(out, name, 'node_modules'), 'dir');
+      return [
+        {
+          label: `${name}, from source (swc-node)`,
+          args: ['-r', '@swc-node/register', join('functions', name, 'index.ts')],
+          cwd: ROOT,
+          config: DEFAULT_CONFIG,
+        },
+        {
+          label: `${name}, bundle (node index.js)`,
+          args: ['index.js'],
+          cwd: join(out, name),
+          config: BUNDLE_CONFIG,
+        },
+      ];
+    });
+    const times = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    // Round-robin, so that a busy moment of the machine falls on every variant alike.
+    for (let run = 0; run < runs; run += 1) {
+      for (const variant of variants) times.get(variant)!.push(await coldStart(variant));
+    }
+    console.log(
+      `Cold start, process start to first answer (node ${process.version}, ${runs} runs)`,
+    );
+    console.log('');
+    console.log('| function, how it runs | median | min | max |');
+    console.log('|---|---:|---:|---:|');
+    for (const [variant, ms] of times) {
+      const cells = [median(ms), Math.min(...ms), Math.max(...ms)].map(
+        (t) => `${Math.round(t)} ms`,
+      );
+      console.log(`| ${variant.label} | ${cells.join(' | ')} |`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
