@@ -19,6 +19,10 @@ import { createGitHubStandIn, type GitHubStandIn } from './github';
 import { serve, type LocalService } from './http';
 import { createSchedulerStandIn, type SchedulerStandIn } from './scheduler';
 import { createTasksStandIn, type TasksStandIn } from './tasks';
+import {
+  SWEEP_SCHEDULES as SHARED_SCHEDULES,
+  SWEEP_TIME_ZONE,
+} from '../../shared/sweeps/schedules';
 
 export interface LocalCloudOptions {
   /** The configuration file (YAML or JSON); its publicUrl and githubApiUrl are pointed at this cloud. */
@@ -67,11 +71,8 @@ export interface LocalCloud {
   close(): Promise<void>;
 }
 
-/** Sweep schedules, as deployed (infra/gcp). */
-export const SWEEP_SCHEDULES: Readonly<Partial<Record<FunctionName, string>>> = {
-  sweepPending: '* * * * *',
-  sweepExpired: '*/5 * * * *',
-};
+/** Sweep schedules, as deployed (shared/sweeps/schedules.ts; npm run deploy uses the same). */
+export const SWEEP_SCHEDULES: Readonly<Partial<Record<FunctionName, string>>> = SHARED_SCHEDULES;
 
 function readConfig(path: string): VmciConfig {
   const parsed = parseConfig(readFileSync(path, 'utf8'), path);
@@ -165,7 +166,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         .map((name) => ({
           name: `projects/${config.project}/locations/${config.region}/jobs/${name}`,
           schedule: SWEEP_SCHEDULES[name]!,
-          timeZone: 'Etc/UTC',
+          timeZone: SWEEP_TIME_ZONE,
           httpTarget: {
             uri: `${url}/${name}`,
             httpMethod: 'POST',

@@ -233,6 +233,9 @@ const queueSchema = z
     maxBackoffSeconds: z.int().min(1).default(300),
     maxDoublings: z.int().min(0).max(16).default(4),
     dispatchDeadlineSeconds: z.int().min(15).max(1800).default(600), // Cloud Tasks' HTTP limits
+    // The queue's dispatch rate limits (Cloud Tasks' own limits: 500/s, 5000 at once).
+    maxDispatchesPerSecond: z.number().positive().max(500).default(5),
+    maxConcurrentDispatches: z.int().min(1).max(5000).default(20),
     serviceAccount: email, // the OIDC identity of the tasks: required, no default
   })
   .superRefine((q, ctx) => {

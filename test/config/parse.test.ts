@@ -75,6 +75,8 @@ describe('defaults', () => {
         maxBackoffSeconds: 300,
         maxDoublings: 4,
         dispatchDeadlineSeconds: 600,
+        maxDispatchesPerSecond: 5,
+        maxConcurrentDispatches: 20,
       },
       sweeps: {
         pendingBatch: 50,
@@ -404,6 +406,14 @@ describe('problems, each at its exact path', () => {
     {
       changes: [['queue.dispatchDeadlineSeconds', 5]],
       problem: 'queue.dispatchDeadlineSeconds: expected at least 15',
+    },
+    {
+      changes: [['queue.maxDispatchesPerSecond', 0]],
+      problem: 'queue.maxDispatchesPerSecond: expected more than 0',
+    },
+    {
+      changes: [['queue.maxConcurrentDispatches', 5001]],
+      problem: 'queue.maxConcurrentDispatches: expected at most 5000',
     },
     {
       changes: [['sweeps.pendingBatch', 501]],
