@@ -1,0 +1,48 @@
+// Who runs what, one service account per duty, and the roles each holds.
+// Roles that can be bound on one resource are bound there (see desired.ts).
+import { schedulerServiceAccount, type VmciConfig } from '../../../shared/config';
+import type { FunctionName } from '../../../shared/config/urls';
+
+export type Duty = 'doors' | 'runner' | 'sweeps';
+
+/** The public doors share one account; runTest and the sweeps have their own. */
+export const DUTY_OF: Readonly<Record<FunctionName, Duty>> = {
+  webhook: 'doors',
+  progress: 'doors',
+  status: 'doors',
+  runTest: 'runner',
+  sweepPending: 'sweeps',
+  sweepExpired: 'sweeps',
+};
+
+export function dutyAccount(config: Pick<VmciConfig, 'project'>, duty: Duty): string {
+  return `vmci-${duty}@${config.project}.iam.gserviceaccount.com`;
+}
+
+/** Roles on the project: Firestore for all; Compute for those that create or delete VMs. */
+export const PROJECT_ROLES: Readonly<Record<Duty, readonly string[]>> = {
+  doors: ['roles/datastore.user', 'roles/compute.instanceAdmin.v1'],
+  runner: ['roles/datastore.user', 'roles/compute.instanceAdmin.v1'],
+  sweeps: ['roles/datastore.user', 'roles/compute.instanceAdmin.v1'],
+};
+
+/** Every duty enqueues tests (webhook, progress's next test, runTest's retry, sweepPending). */
+export const ENQUEUERS: readonly Duty[] = ['doors', 'runner', 'sweeps'];
+
+/** The accounts the VMs run as (platforms' serviceAccount); runTest must act as them. */
+export function vmAccounts(config: Pick<VmciConfig, 'platforms'>): string[] {
+  const emails = Object.values(config.platforms).map((p) => p.serviceAccount);
+  return [...new Set(emails.filter((email): email is string => email !== undefined))].sort();
+}
+
+/** The project's own accounts deploy creates: duties, task and scheduler identities, VM accounts. */
+export function accountsToCreate(config: VmciConfig): string[] {
+  const own = `@${config.project}.iam.gserviceaccount.com`;
+  const all = [
+    ...(['doors', 'runner', 'sweeps'] as const).map((duty) => dutyAccount(config, duty)),
+    config.queue.serviceAccount,
+    schedulerServiceAccount(config),
+    ...vmAccounts(config),
+  ];
+  return [...new Set(all)].filter((email) => email.endsWith(own));
+}

@@ -1,0 +1,55 @@
+// What deploy manages, as data: each desired resource says what it should be
+// (`want`, flat strings), how to read it (`probe`) and which calls make it so.
+import type { protos as schedulerProtos } from '@google-cloud/scheduler';
+import type { protos as tasksProtos } from '@google-cloud/tasks';
+
+export type QueueSpec = tasksProtos.google.cloud.tasks.v2.IQueue;
+export type JobSpec = schedulerProtos.google.cloud.scheduler.v1.IJob;
+
+/** One changing call: a gcloud command or a client library call. */
+export type Call =
+  | { via: 'gcloud'; args: string[] }
+  | { via: 'tasks'; method: 'createQueue' | 'updateQueue'; queue: QueueSpec; updateMask?: string[] }
+  | { via: 'scheduler'; method: 'createJob' | 'updateJob'; job: JobSpec };
+
+/** Something that holds an IAM policy, with the gcloud words to read and extend it. */
+export interface IamTarget {
+  /** e.g. "project my-ci-project", "service vmci-runtest". */
+  label: string;
+  getPolicy: string[];
+  addBinding: (member: string, role: string) => string[];
+}
+
+export type Probe =
+  | { type: 'api'; service: string }
+  | { type: 'account'; email: string }
+  | { type: 'binding'; target: IamTarget; member: string; role: string }
+  | { type: 'secret'; secret: string }
+  | { type: 'secret-value'; secret: string }
+  | { type: 'database' }
+  | { type: 'index'; collectionGroup: string; signature: string }
+  | { type: 'ttl'; collectionGroup: string; field: string }
+  | { type: 'exemption'; collectionGroup: string; field: string }
+  | { type: 'queue'; name: string }
+  | { type: 'service'; service: string }
+  | { type: 'job'; name: string };
+
+export interface Resource {
+  /** What sort of thing, as printed: "api", "service account", "function", … */
+  kind: string;
+  name: string;
+  probe: Probe;
+  /** Properties compared with what is observed; an absent resource differs in all. */
+  want: Record<string, string>;
+  create: Call[];
+  /** The calls for an existing resource whose properties `changed` differ; default `create`. */
+  update?: (changed: string[]) => Call[];
+  /** Why it cannot be applied until a person acts, and what they run. */
+  blocked?: string;
+}
+
+export type Observed = Record<string, string> | undefined;
+
+/** The binding of `role` to `member` as Resource.want (and what observe reports). */
+export const BOUND = { bound: 'yes' } as const;
+export const EXISTS = { exists: 'yes' } as const;

@@ -1,0 +1,137 @@
+// deploy against the fake gcloud and the local Tasks and Scheduler stand-ins:
+// apply, idempotence, drift, --dry-run, secret hygiene, permission errors.
+import { schedulerServiceAccount, loadConfig } from '../../shared/config';
+import { functionUrl } from '../../shared/config/urls';
+import {
+  addSecretValue,
+  changingCalls,
+  EXAMPLE_CONFIG,
+  fakeProject,
+  type FakeProject,
+} from './support';
+
+jest.setTimeout(120_000);
+const config = loadConfig({ VMCI_CONFIG: EXAMPLE_CONFIG });
+const SECRET_VALUES = {
+  'vmci-github-webhook-secret': 'whsec-do-not-print-1f2e3d',
+  'vmci-token-key': 'tokenkey-do-not-print-0123456789abcdef0123',
+  'vmci-github-token': 'ghp_doNotPrintThisToken1234567890',
+};
+
+let project: FakeProject;
+beforeEach(async () => {
+  project = await fakeProject();
+});
+afterEach(async () => {
+  await project.close();
+});
+
+function addAllValues() {
+  for (const [secret, value] of Object.entries(SECRET_VALUES)) {
+    addSecretValue(project, secret, value);
+  }
+}
+
+/** Applies once: stops for the secret values, then finishes after a person adds them. */
+async function applyFully() {
+  const first = await project.run();
+  expect(first.outcome).toEqual({
+    result: 'failed',
+    lines: Object.keys(SECRET_VALUES).map((s) => expect.stringContaining(`versions add ${s}`)),
+  });
+  addAllValues();
+  const second = await project.run();
+  expect(second.outcome.result).toBe('applied');
+  return second;
+}
+
+describe('npm run deploy, against a fake project', () => {
+  it('an empty project: creates everything, stops for the secret values, then finishes', async () => {
+    const { lines } = await applyFully();
+    const state = project.state();
+    expect(Object.keys(state.run as object).sort()).toEqual([
+      'vmci-progress',
+      'vmci-runtest',
+      'vmci-status',
+      'vmci-sweepexpired',
+      'vmci-sweeppending',
+      'vmci-webhook',
+    ]);
+    expect(project.tasks.queues()).toEqual([
+      expect.objectContaining({
+        id: 'test-runs',
+        settings: expect.objectContaining({
+          retryConfig: expect.objectContaining({ maxAttempts: 10, minBackoffMs: 10_000 }),
+          rateLimits: expect.objectContaining({
+            maxDispatchesPerSecond: 5,
+            maxConcurrentDispatches: 20,
+          }),
+        }),
+      }),
+    ]);
+    expect(lines).toContain(`Webhook URL: ${functionUrl(config, 'webhook')}`);
+    expect(lines.some((l) => l.includes('gcloud logging read'))).toBe(true);
+  });
+
+  it('the scheduler jobs carry OIDC audiences equal to functionUrl', async () => {
+    await applyFully();
+    const jobs = project.scheduler.jobs();
+    expect(jobs.map((job) => [job.httpTarget?.uri, job.httpTarget?.oidcToken]).sort()).toEqual(
+      (['sweepExpired', 'sweepPending'] as const).map((sweep) => [
+        functionUrl(config, sweep),
+        {
+          serviceAccountEmail: schedulerServiceAccount(config),
+          audience: functionUrl(config, sweep),
+        },
+      ]),
+    );
+  });
+
+  it('a second run right after an apply makes no changing call', async () => {
+    await applyFully();
+    project.clearCalls();
+    const again = await project.run();
+    expect(again.outcome.result).toBe('unchanged');
+    expect(changingCalls(project.calls())).toEqual([]);
+    expect(again.lines.filter((l) => /^[+~!] /.test(l))).toEqual([]);
+  });
+
+  it('drift: maxAttempts changed by hand in the queue gives exactly one update', async () => {
+    await applyFully();
+    const name = project.tasks.queues()[0]!.name;
+    await project.clients.tasks.updateQueue({
+      queue: { name, retryConfig: { maxAttempts: 3 } },
+      updateMask: { paths: ['retry_config.max_attempts'] },
+    });
+    const plan = await project.run({ dryRun: true });
+    const changed = plan.lines.filter((l) => /^[+~!] /.test(l));
+    expect(changed).toEqual(['~ update queue test-runs']);
+    expect(plan.lines).toContain('    maxAttempts: 3 → 10');
+    const applied = await project.run();
+    expect(applied.outcome.result).toBe('applied');
+    expect(project.tasks.queues()[0]!.settings.retryConfig.maxAttempts).toBe(10);
+  });
+
+  it('--dry-run makes no changing call', async () => {
+    const { outcome } = await project.run({ dryRun: true });
+    expect(outcome.result).toBe('planned');
+    expect(changingCalls(project.calls())).toEqual([]);
+    expect(project.tasks.queues()).toEqual([]);
+    expect(project.scheduler.jobs()).toEqual([]);
+  });
+
+  it('no argv and no output line holds a secret value', async () => {
+    const { lines } = await applyFully();
+    await project.run();
+    const argv = project.calls().flatMap((call) => call.args);
+    for (const value of Object.values(SECRET_VALUES)) {
+      expect(argv.filter((arg) => arg.includes(value))).toEqual([]);
+      expect(lines.filter((line) => line.includes(value))).toEqual([]);
+    }
+    expect(project.calls().some((call) => call.args.includes('access'))).toBe(false);
+    const setSecrets = argv.filter((arg) => arg.startsWith('--set-secrets='));
+    expect(setSecrets).toContain(
+      '--set-secrets=GITHUB_WEBHOOK_SECRET=vmci-github-webhook-secret:1,GITHUB_TOKEN=vmci-github-token:1',
+    );
+  });
+});

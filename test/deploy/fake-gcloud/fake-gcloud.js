@@ -1,0 +1,217 @@
+// A fake gcloud for the deploy tests: records every call (argv, stdin) as a
+// JSON line in $FAKE_GCLOUD_LOG, answers describe/list from the JSON state in
+// $FAKE_GCLOUD_STATE, and changing commands update that state. A state entry
+// in `failures` ({match, stderr, times}) makes matching calls fail instead.
+const { appendFileSync, readFileSync, writeFileSync } = require('node:fs');
+
+const statePath = process.env.FAKE_GCLOUD_STATE;
+const logPath = process.env.FAKE_GCLOUD_LOG;
+const argv = process.argv.slice(2);
+const words = argv.filter((a) => !a.startsWith('--'));
+const flags = Object.fromEntries(
+  argv
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const eq = a.indexOf('=');
+      return eq < 0 ? [a.slice(2), true] : [a.slice(2, eq), a.slice(eq + 1)];
+    }),
+);
+const stdin = flags['data-file'] === '-' ? readFileSync(0, 'utf8') : undefined;
+if (logPath) appendFileSync(logPath, `${JSON.stringify({ args: argv, stdin })}\n`);
+
+const state = JSON.parse(readFileSync(statePath, 'utf8'));
+const save = () => writeFileSync(statePath, JSON.stringify(state, null, 2));
+const command = `gcloud.${words.slice(0, 3).join('.')}`;
+
+function out(value) {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.exit(0);
+}
+function done() {
+  save();
+  process.exit(0);
+}
+function fail(message, code = 1) {
+  process.stderr.write(`ERROR: (${command}) ${message}\n`);
+  process.exit(code);
+}
+
+const line = argv.join(' ');
+const failure = (state.failures ?? []).find((f) => line.includes(f.match));
+if (failure) {
+  failure.times = (failure.times ?? 1) - 1;
+  if (failure.times <= 0) state.failures = state.failures.filter((f) => f !== failure);
+  save();
+  process.stderr.write(failure.stderr.endsWith('\n') ? failure.stderr : `${failure.stderr}\n`);
+  process.exit(1);
+}
+
+const project = flags.project;
+state.policies ??= {};
+state.secrets ??= {};
+state.indexes ??= [];
+state.fields ??= {};
+state.run ??= {};
+state.services ??= [];
+state.accounts ??= [];
+
+function policy(key) {
+  return { bindings: state.policies[key] ?? [], etag: 'BwY=', version: 1 };
+}
+function bind(key) {
+  const bindings = (state.policies[key] ??= []);
+  let entry = bindings.find((b) => b.role === flags.role);
+  if (!entry) bindings.push((entry = { role: flags.role, members: [] }));
+  if (!entry.members.includes(flags.member)) entry.members.push(flags.member);
+  done();
+}
+function iam(key, exists) {
+  if (!exists) fail(`NOT_FOUND: Resource [${key}] not found.`);
+  if (words.includes('get-iam-policy')) out(policy(key));
+  if (words.includes('add-iam-policy-binding')) bind(key);
+}
+
+const [a, b, c, d, e] = words;
+const field = () => `${flags['collection-group']}/${words[words.length - 1]}`;
+
+if (a === 'projects' && b === 'describe') {
+  if (c !== state.project) fail(`NOT_FOUND: Project [${c}] not found.`);
+  out({ projectId: c, projectNumber: state.projectNumber, lifecycleState: 'ACTIVE' });
+}
+if (a === 'projects') iam('project', c === state.project);
+if (a === 'services' && b === 'list') {
+  out(
+    state.services.map((s) => ({
+      config: { name: s },
+      name: `projects/${state.projectNumber}/services/${s}`,
+      state: 'ENABLED',
+    })),
+  );
+}
+if (a === 'services' && b === 'enable') {
+  for (const s of words.slice(2)) if (!state.services.includes(s)) state.services.push(s);
+  done();
+}
+if (a === 'iam' && b === 'service-accounts') {
+  if (c === 'list') out(state.accounts.map((email) => ({ email })));
+  if (c === 'create') {
+    const email = `${d}@${project}.iam.gserviceaccount.com`;
+    if (state.accounts.includes(email))
+      fail(`ALREADY_EXISTS: Service account ${email} already exists.`);
+    state.accounts.push(email);
+    done();
+  }
+  iam(`sa:${d}`, state.accounts.includes(d));
+}
+if (a === 'secrets') {
+  if (b === 'versions' && c === 'list') {
+    const secret = state.secrets[d];
+    if (!secret)
+      fail(
+        `NOT_FOUND: Secret [projects/${state.projectNumber}/secrets/${d}] not found or has no versions.`,
+      );
+    out(
+      secret.versions
+        .filter((v) => v.state === 'ENABLED')
+        .reverse()
+        .map((v) => ({
+          name: `projects/${state.projectNumber}/secrets/${d}/versions/${v.n}`,
+          state: v.state,
+        })),
+    );
+  }
+  if (b === 'versions' && c === 'add') {
+    const secret = state.secrets[d];
+    if (!secret) fail(`NOT_FOUND: Secret [${d}] not found.`);
+    secret.versions.push({ n: secret.versions.length + 1, state: 'ENABLED', value: stdin });
+    done();
+  }
+  if (b === 'create') {
+    if (state.secrets[c]) fail(`ALREADY_EXISTS: Secret [${c}] already exists.`);
+    state.secrets[c] = { versions: [] };
+    done();
+  }
+  iam(`secret:${c}`, Boolean(state.secrets[c]));
+}
+if (a === 'firestore' && b === 'databases') {
+  if (c === 'describe') {
+    if (!state.database) fail('NOT_FOUND: The database (default) does not exist for project.');
+    out({ name: `projects/${project}/databases/(default)`, ...state.database });
+  }
+  if (c === 'create') {
+    if (state.database) fail('ALREADY_EXISTS: Database already exists.');
+    state.database = { locationId: flags.location, type: 'FIRESTORE_NATIVE' };
+    done();
+  }
+}
+if (a === 'firestore' && b === 'indexes' && c === 'composite') {
+  if (d === 'list') out(state.indexes);
+  if (d === 'create') {
+    const configs = argv
+      .filter((x) => x.startsWith('--field-config='))
+      .map((x) =>
+        Object.fromEntries(
+          x
+            .slice('--field-config='.length)
+            .split(',')
+            .map((kv) => kv.split('=')),
+        ),
+      );
+    state.indexes.push({
+      name: `projects/${project}/databases/(default)/collectionGroups/${flags['collection-group']}/indexes/i${state.indexes.length}`,
+      queryScope: String(flags['query-scope']).toUpperCase(),
+      fields: [
+        ...configs.map((f) => ({ fieldPath: f['field-path'], order: f.order.toUpperCase() })),
+        { fieldPath: '__name__', order: 'ASCENDING' },
+      ],
+      state: 'READY',
+    });
+    done();
+  }
+}
+if (a === 'firestore' && b === 'indexes' && c === 'fields') {
+  const f = (state.fields[field()] ??= {});
+  if (d === 'describe') {
+    out({
+      name: `projects/${project}/databases/(default)/collectionGroups/${field().replace('/', '/fields/')}`,
+      indexConfig: f.disabled
+        ? { indexes: [] }
+        : { usesAncestorConfig: true, indexes: [{ order: 'ASCENDING', queryScope: 'COLLECTION' }] },
+      ...(f.ttl && { ttlConfig: { state: 'ACTIVE' } }),
+    });
+  }
+  if (d === 'update' && flags['disable-indexes']) {
+    f.disabled = true;
+    done();
+  }
+}
+if (a === 'firestore' && b === 'fields' && c === 'ttls' && d === 'update') {
+  const f = (state.fields[field()] ??= {});
+  f.ttl = Boolean(flags['enable-ttl']);
+  done();
+}
+if (a === 'tasks' && b === 'queues') iam(`queue:${d}`, true);
+if (a === 'run' && b === 'services') {
+  const service = state.run[d];
+  if (c === 'describe') {
+    if (!service) fail(`Cannot find service [${d}]`);
+    out({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: { name: d, labels: service.labels },
+    });
+  }
+  iam(`run:${d}`, Boolean(service));
+}
+if (a === 'run' && b === 'deploy') {
+  const labels = Object.fromEntries(
+    String(flags.labels ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=')),
+  );
+  state.run[c] = { labels, args: argv };
+  done();
+}
+void e;
+fail(`fake gcloud does not know: ${line}`, 2);

@@ -1,0 +1,109 @@
+// The plan for an empty project, from config/vmci.example.yaml, as a golden
+// file (UPDATE_GOLDEN=1 rewrites it), and what the pure parts decide.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, schedulerServiceAccount } from '../../shared/config';
+import { FUNCTION_NAMES, functionUrl, type FunctionName } from '../../shared/config/urls';
+import { SWEEP_SCHEDULES } from '../../shared/sweeps/schedules';
+import { desiredResources, expectedPublicUrl, type Facts } from '../../infra/gcp/deploy/desired';
+import { formatPlan, planSteps } from '../../infra/gcp/deploy/plan';
+import type { Resource } from '../../infra/gcp/deploy/resources';
+import { EXAMPLE_CONFIG, PROJECT_NUMBER } from './support';
+
+const GOLDEN = join(__dirname, 'golden', 'example-plan.txt');
+const config = loadConfig({ VMCI_CONFIG: EXAMPLE_CONFIG });
+
+function facts(change: Partial<Facts> = {}): Facts {
+  const bundleHashes = Object.fromEntries(
+    FUNCTION_NAMES.map((fn) => [fn, `bundle-of-${fn}`]),
+  ) as Record<FunctionName, string>;
+  return {
+    projectNumber: PROJECT_NUMBER,
+    bundleHashes,
+    bundleRoot: '.deploy',
+    secretVersions: {},
+    githubAuth: 'token',
+    ...change,
+  };
+}
+
+const absent = (resources: Resource[]) => resources.map(() => undefined);
+
+describe('the plan for an empty project', () => {
+  it('matches the golden file', () => {
+    const resources = desiredResources(config, facts());
+    const text = `${formatPlan(planSteps(resources, absent(resources))).join('\n')}\n`;
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) writeFileSync(GOLDEN, text);
+    expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+
+  it('the example publicUrl is the one deploy expects for its project number', () => {
+    expect(config.publicUrl).toBe(expectedPublicUrl(config, PROJECT_NUMBER));
+  });
+});
+
+describe('desired resources', () => {
+  it('the scheduler jobs call each sweep with an OIDC audience equal to functionUrl', () => {
+    const jobs = desiredResources(config, facts()).filter((r) => r.kind === 'scheduler job');
+    expect(jobs.map((job) => job.create[0])).toEqual(
+      (['sweepPending', 'sweepExpired'] as const).map((sweep) =>
+        expect.objectContaining({
+          job: expect.objectContaining({
+            schedule: SWEEP_SCHEDULES[sweep],
+            httpTarget: {
+              uri: functionUrl(config, sweep),
+              httpMethod: 'POST',
+              oidcToken: {
+                serviceAccountEmail: schedulerServiceAccount(config),
+                audience: functionUrl(config, sweep),
+              },
+            },
+          }),
+        }),
+      ),
+    );
+  });
+
+  it('pins the newest enabled secret versions, and a new bundle changes only its function', () => {
+    const versions = {
+      'vmci-github-webhook-secret': 3,
+      'vmci-token-key': 1,
+      'vmci-github-token': 7,
+    };
+    const before = desiredResources(config, facts({ secretVersions: versions }));
+    const webhook = before.find((r) => r.name.startsWith('webhook '))!;
+    const args = (webhook.create[0] as { args: string[] }).args;
+    expect(args).toContain(
+      '--set-secrets=GITHUB_WEBHOOK_SECRET=vmci-github-webhook-secret:3,GITHUB_TOKEN=vmci-github-token:7',
+    );
+    expect(webhook.blocked).toBeUndefined();
+    const hashes = { ...facts().bundleHashes, runTest: 'changed' };
+    const after = desiredResources(
+      config,
+      facts({ secretVersions: versions, bundleHashes: hashes }),
+    );
+    const differing = after.filter(
+      (r, i) => JSON.stringify(r.want) !== JSON.stringify(before[i]!.want),
+    );
+    expect(differing.map((r) => r.name)).toEqual(['runTest (vmci-runtest)']);
+  });
+
+  it('runTest and the sweeps are private, each with one invoker; the doors public', () => {
+    const resources = desiredResources(config, facts());
+    const invokers = resources.filter((r) => r.name.startsWith('roles/run.invoker'));
+    expect(invokers.map((r) => r.name)).toEqual([
+      `roles/run.invoker for ${config.queue.serviceAccount} on service vmci-runtest`,
+      `roles/run.invoker for ${schedulerServiceAccount(config)} on service vmci-sweeppending`,
+      `roles/run.invoker for ${schedulerServiceAccount(config)} on service vmci-sweepexpired`,
+    ]);
+    const deployOf = (fn: string) =>
+      (resources.find((r) => r.name.startsWith(`${fn} `))!.create[0] as { args: string[] }).args;
+    for (const fn of ['webhook', 'progress', 'status']) {
+      expect(deployOf(fn)).toContain('--allow-unauthenticated');
+    }
+    for (const fn of ['runTest', 'sweepPending', 'sweepExpired']) {
+      expect(deployOf(fn)).toContain('--no-allow-unauthenticated');
+    }
+    expect(deployOf('status').some((a) => a.startsWith('--set-secrets'))).toBe(false);
+  });
+});
