@@ -1,0 +1,104 @@
+// The real gcloud (SDK 528 here; it parses arguments offline) is given every
+// changing command the plan for an empty project issues, with no account: each
+// must fail only for the missing credentials, never for an argument, so the
+// fake gcloud cannot drift from the real CLI's flags. Two at a time.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../shared/config';
+import { FUNCTION_NAMES, type FunctionName } from '../../shared/config/urls';
+import { desiredResources } from '../../infra/gcp/deploy/desired';
+import { planSteps } from '../../infra/gcp/deploy/plan';
+import { EXAMPLE_CONFIG, PROJECT_NUMBER } from './support';
+
+const GCLOUD = '/usr/bin/gcloud';
+const PARALLEL = 2;
+jest.setTimeout(240_000);
+
+const describeIfGcloud = existsSync(GCLOUD) ? describe : describe.skip;
+
+interface Outcome {
+  args: string[];
+  code: number;
+  stderr: string;
+}
+
+function runGcloud(args: string[], env: NodeJS.ProcessEnv): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(GCLOUD, args, { env, timeout: 60_000 }, (error, _stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ args, code, stderr });
+    });
+  });
+}
+
+async function inPairs<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  return results;
+}
+
+describeIfGcloud('the real gcloud accepts every changing command of the plan', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmci-real-gcloud-'));
+  const configDir = join(dir, 'config');
+  const bundleRoot = join(dir, 'bundles');
+  mkdirSync(configDir);
+  for (const fn of FUNCTION_NAMES) mkdirSync(join(bundleRoot, fn), { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fails each only for the missing account, never for an argument', async () => {
+    const config = loadConfig({ VMCI_CONFIG: EXAMPLE_CONFIG });
+    const resources = desiredResources(config, {
+      projectNumber: PROJECT_NUMBER,
+      bundleHashes: Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, 'h'])) as Record<
+        FunctionName,
+        string
+      >,
+      bundleRoot,
+      // versions, so that the functions are planned, not blocked
+      secretVersions: {
+        'vmci-github-webhook-secret': 1,
+        'vmci-token-key': 1,
+        'vmci-github-token': 1,
+      },
+      githubAuth: 'token',
+    });
+    const steps = planSteps(
+      resources,
+      resources.map(() => undefined),
+    );
+    const commands = steps.flatMap((step) =>
+      step.calls.flatMap((call) => (call.via === 'gcloud' ? [call.args] : [])),
+    );
+    expect(commands.length).toBeGreaterThan(40);
+    const env = {
+      ...process.env,
+      CLOUDSDK_CONFIG: configDir,
+      CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    };
+    const started = Date.now();
+    const outcomes = await inPairs(commands, (args) => runGcloud(args, env));
+    const badArguments = outcomes.filter((o) =>
+      /unrecognized arguments|argument .* invalid|Invalid value|invalid choice|must be specified|expected one argument/i.test(
+        o.stderr,
+      ),
+    );
+    expect(badArguments.map((o) => `${o.args.join(' ')}\n  ${o.stderr}`)).toEqual([]);
+    const notForCredentials = outcomes.filter(
+      (o) =>
+        o.code === 0 || !/credentialed accounts|gcloud auth login|active account/i.test(o.stderr),
+    );
+    expect(notForCredentials.map((o) => `${o.args.join(' ')}\n  ${o.stderr}`)).toEqual([]);
+    console.log(
+      `${commands.length} gcloud commands in ${Date.now() - started} ms, ${PARALLEL} at a time`,
+    );
+  });
+});
