@@ -37,7 +37,10 @@ async function applyFully() {
   const first = await project.run();
   expect(first.outcome).toEqual({
     result: 'failed',
-    lines: Object.keys(SECRET_VALUES).map((s) => expect.stringContaining(`versions add ${s}`)),
+    lines: [
+      ...Object.keys(SECRET_VALUES).map((s) => expect.stringContaining(`versions add ${s}`)),
+      'webhook needs a value in vmci-github-webhook-secret, vmci-github-token first (see above)',
+    ],
   });
   addAllValues();
   const second = await project.run();

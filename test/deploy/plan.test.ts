@@ -107,3 +107,21 @@ describe('desired resources', () => {
     expect(deployOf('status').some((a) => a.startsWith('--set-secrets'))).toBe(false);
   });
 });
+
+describe('planning against what exists', () => {
+  it('a Firestore database elsewhere is blocked, not changed: it cannot move', () => {
+    const resources = desiredResources(config, facts());
+    const observed = resources.map((r) =>
+      r.kind === 'firestore database'
+        ? { location: 'europe-west1', type: 'FIRESTORE_NATIVE' }
+        : r.want,
+    );
+    const steps = planSteps(resources, observed).filter((s) => s.action !== 'unchanged');
+    expect(steps.map((s) => [s.action, s.resource.kind, s.calls])).toEqual([
+      ['blocked', 'firestore database', []],
+    ]);
+    expect(formatPlan(steps)).toContain(
+      "    the Firestore database (default) cannot move or change type: it must be a FIRESTORE_NATIVE database in us-central1 (the configuration's region)",
+    );
+  });
+});

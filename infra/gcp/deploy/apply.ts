@@ -60,7 +60,7 @@ export async function applySteps(
       const lines = steps
         .filter((s) => s.action === 'blocked' && s.resource.kind === 'secret value')
         .map((s) => s.resource.blocked ?? '');
-      return { ok: false, applied, lines: lines.length ? lines : [step.resource.blocked ?? ''] };
+      return { ok: false, applied, lines: [...lines, step.resource.blocked ?? ''] };
     }
     for (const call of step.calls) {
       log(`${step.action} ${kind} ${name}: ${formatCall(call)}`);

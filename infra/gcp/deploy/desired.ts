@@ -288,8 +288,8 @@ function firestore(config: VmciConfig): Resource[] {
         ...where,
       ),
     ],
-    update: () => [],
     // Location and type cannot change: a database in the wrong place is a person's call.
+    immutable: `the Firestore database ${DATABASE} cannot move or change type: it must be a FIRESTORE_NATIVE database in ${config.region} (the configuration's region)`,
   };
   const indexes = firestoreIndexes.indexes.map((index): Resource => {
     const fields = index.fields as IndexField[];

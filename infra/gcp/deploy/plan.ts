@@ -31,6 +31,14 @@ export function planSteps(resources: readonly Resource[], observed: readonly Obs
     if (seen === undefined) {
       return { action: 'create', resource, changes, calls: resource.create };
     }
+    if (resource.immutable !== undefined) {
+      return {
+        action: 'blocked',
+        resource: { ...resource, blocked: resource.immutable },
+        changes,
+        calls: [],
+      };
+    }
     const calls = resource.update ? resource.update(changes.map((c) => c.what)) : resource.create;
     return { action: 'update', resource, changes, calls };
   });

@@ -46,6 +46,8 @@ export interface Resource {
   update?: (changed: string[]) => Call[];
   /** Why it cannot be applied until a person acts, and what they run. */
   blocked?: string;
+  /** Set when an existing one cannot be changed: what a person must know (e.g. a database's location). */
+  immutable?: string;
 }
 
 export type Observed = Record<string, string> | undefined;
