@@ -43,6 +43,11 @@ export interface LocalCloudOptions {
   githubToken?: string;
   /** Functions to mount; default every one whose module exists. */
   functions?: readonly FunctionName[];
+  /**
+   * Where the functions' modules are: the source tree's functions/ (default),
+   * or a folder of bundles that `npm run build` wrote (what is deployed).
+   */
+  functionsDir?: string;
   /** The Firestore project; default the config's project. */
   firestoreProject?: string;
   log?: (line: string) => void;
@@ -98,7 +103,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     host: emulator.host,
     projectId: options.firestoreProject ?? fileConfig.project,
   };
-  const functions = options.functions ?? presentFunctions();
+  const functions = options.functions ?? presentFunctions(options.functionsDir);
 
   // The server starts first: the scheduler's jobs and the tasks need its URL.
   const services: LocalService[] = [];
@@ -207,7 +212,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
   let mounted: LocalService[];
   try {
-    mounted = functions.length ? [mountFunctions(functions)] : [];
+    mounted = functions.length ? [mountFunctions(functions, options.functionsDir)] : [];
   } catch (err) {
     // A function that fails its cold start (bad config, a module that cannot
     // load) must not leave the emulator, the VMs or the server running.

@@ -14,7 +14,7 @@ export { FUNCTION_NAMES, type FunctionName };
 const FUNCTIONS_DIR = join(__dirname, '..', '..', 'functions');
 
 /** The functions whose module is in the tree (functions/<name>/index.ts). */
-export function presentFunctions(dir = FUNCTIONS_DIR): FunctionName[] {
+export function presentFunctions(dir: string = FUNCTIONS_DIR): FunctionName[] {
   return FUNCTION_NAMES.filter((name) =>
     ['index.ts', 'index.js'].some((file) => existsSync(join(dir, name, file))),
   );
@@ -27,7 +27,10 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
  * mounts its `app` at `/<name>`. Import it after the environment the functions
  * read at cold start (VMCI_CONFIG, secrets, endpoints) is set.
  */
-export function mountFunctions(names: readonly FunctionName[], dir = FUNCTIONS_DIR): LocalService {
+export function mountFunctions(
+  names: readonly FunctionName[],
+  dir: string = FUNCTIONS_DIR,
+): LocalService {
   const apps = new Map<string, RequestListener>();
   for (const name of names) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module path known only at run time

@@ -2,14 +2,24 @@
 // (DESIGN §8). Ctrl-C or SIGTERM stops everything it started.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildFunctions } from '../build/build-functions';
 import { startLocalCloud } from './cloud';
 import { removeStateFile, stateFilePath, writeStateFile } from './demo/state-file';
 
 const DEFAULT_CONFIG = resolve(__dirname, '../../config/vmci.local.yaml');
+/** Where `npm start -- --bundled` builds the bundles it serves (not .deploy: that is deploy's). */
+const LOCAL_BUNDLES = resolve(__dirname, '../../.local/bundles');
 
 async function main(): Promise<void> {
   const env = process.env;
   const configPath = env.VMCI_CONFIG ?? DEFAULT_CONFIG;
+  // --bundled: serve the bundles `npm run build` makes, as deployed, instead of the source.
+  const { values: args } = parseArgs({ options: { bundled: { type: 'boolean', default: false } } });
+  if (args.bundled) {
+    console.log(`building the functions into ${LOCAL_BUNDLES}…`);
+    await buildFunctions({ config: configPath, outDir: LOCAL_BUNDLES });
+  }
   const generatedSecret = !env.GITHUB_WEBHOOK_SECRET;
   const webhookSecret = env.GITHUB_WEBHOOK_SECRET ?? randomBytes(16).toString('hex');
 
@@ -21,6 +31,7 @@ async function main(): Promise<void> {
     // Another project keeps a run's documents apart (the fuzz suite uses one of its own).
     ...(env.VMCI_FIRESTORE_PROJECT ? { firestoreProject: env.VMCI_FIRESTORE_PROJECT } : {}),
     log: env.VMCI_LOCAL_VERBOSE ? (line) => console.error(line) : undefined,
+    ...(args.bundled ? { functionsDir: LOCAL_BUNDLES } : {}),
   });
 
   // How `npm run demo` finds this cloud and its (maybe generated) secret.
@@ -48,7 +59,7 @@ async function main(): Promise<void> {
   const u = cloud.url;
   const config = cloud.config;
   const lines = [
-    `vm-ci local cloud on ${u}  (config ${configPath})`,
+    `vm-ci local cloud on ${u}  (config ${configPath}${args.bundled ? '; functions served from their bundles' : ''})`,
     '',
     `  functions      ${cloud.functions.length ? cloud.functions.map((f) => `${u}/${f}`).join('  ') : '(none yet)'}`,
     `  GitHub API     ${u}/github   statuses: ${u}/github/repos/{owner}/{repo}/commits/{sha}/statuses`,

@@ -3,11 +3,12 @@
 // a local cloud whose VMs run the real Linux startup script.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildFunctions } from '../../infra/build/build-functions';
 import { startLocalCloud, type LocalCloud } from '../../infra/local/cloud';
 import { runDemo } from '../../infra/local/demo';
 import { chooseCloud, startFailure } from '../../infra/local/demo/cloud';
@@ -235,93 +236,119 @@ describe('the demo repository and its pushes', () => {
   });
 });
 
-describe('npm run demo, end to end', () => {
-  let cloud: LocalCloud;
-  let repoDir: string;
-  beforeAll(async () => {
-    repoDir = join(tmp, 'e2e', 'Hello-World');
-    cloud = await startLocalCloud({
-      configPath: join(ROOT, 'config/vmci.local.yaml'),
-      configure: (c) => ({ ...c, cloneUrls: { [REPO]: repoDir } }),
-      port: 0,
-      bootVms: true,
-      firestoreProject: `vmci-demo-it-${randomBytes(4).toString('hex')}`,
+// From the source, and from the bundles `npm run build` makes (what is deployed:
+// `npm start -- --bundled` serves the same).
+describe.each([{ served: 'source' }, { served: 'bundles' }])(
+  'npm run demo, end to end, on the $served',
+  ({ served }) => {
+    let cloud: LocalCloud;
+    let repoDir: string;
+    let bundlesDir: string | undefined;
+    beforeAll(async () => {
+      repoDir = join(tmp, `e2e-${served}`, 'Hello-World');
+      const configPath = join(ROOT, 'config/vmci.local.yaml');
+      let functionsDir: string | undefined;
+      if (served === 'bundles') {
+        // In the checkout, as .local/bundles of `npm start -- --bundled`: the bundles
+        // find their npm packages (the Google clients) in its node_modules.
+        mkdirSync(join(ROOT, '.local'), { recursive: true });
+        functionsDir = mkdtempSync(join(ROOT, '.local', 'test-bundles-'));
+        bundlesDir = functionsDir;
+        await buildFunctions({ config: configPath, outDir: functionsDir });
+      }
+      cloud = await startLocalCloud({
+        configPath,
+        configure: (c) => ({ ...c, cloneUrls: { [REPO]: repoDir } }),
+        port: 0,
+        bootVms: true,
+        firestoreProject: `vmci-demo-it-${randomBytes(4).toString('hex')}`,
+        ...(functionsDir ? { functionsDir } : {}),
+      });
+      // Each function really came from where it was asked to.
+      if (functionsDir) {
+        for (const name of cloud.functions) {
+          expect(Object.keys(require.cache)).toContain(join(functionsDir, name, 'index.js'));
+        }
+      }
+    }, 120_000);
+    afterAll(async () => {
+      if (bundlesDir) rmSync(bundlesDir, { recursive: true, force: true });
+      if (!cloud) return;
+      await clearEmulatorProject(cloud.firestore.host, cloud.firestore.projectId).catch(() => {});
+      await cloud.close();
     });
-  }, 60_000);
-  afterAll(async () => {
-    if (!cloud) return;
-    await clearEmulatorProject(cloud.firestore.host, cloud.firestore.projectId).catch(() => {});
-    await cloud.close();
-  });
 
-  it('ends the passing commit success and the failing one failure, and leaves no VM', async () => {
-    const lines: string[] = [];
-    const code = await runDemo({
-      cloud: { url: cloud.url, webhookSecret: cloud.webhookSecret },
-      repoDir,
-      timeoutMs: 100_000,
-      out: (line) => lines.push(line),
-    });
-    const text = lines.join('\n');
-    expect({ code, text }).toMatchObject({ code: 0 });
+    it('ends the passing commit success and the failing one failure, and leaves no VM', async () => {
+      const lines: string[] = [];
+      const code = await runDemo({
+        cloud: { url: cloud.url, webhookSecret: cloud.webhookSecret },
+        repoDir,
+        timeoutMs: 100_000,
+        out: (line) => lines.push(line),
+      });
+      const text = lines.join('\n');
+      expect({ code, text }).toMatchObject({ code: 0 });
 
-    const shas = execFileSync('git', ['-C', repoDir, 'log', '-2', '--format=%H'], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .reverse();
-    const [pass, fail] = shas.map((sha) => sha.slice(0, 7)) as [string, string];
-    expect(lines).toContain(`Created ${repoDir}: ${pass} (passing suite), ${fail} (failing suite)`);
-    expect(lines).toContain(`push ${pass} → HTTP 202, 1 test queued`);
-    expect(lines).toContain(`push ${fail} → HTTP 202, 1 test queued`);
+      const shas = execFileSync('git', ['-C', repoDir, 'log', '-2', '--format=%H'], {
+        encoding: 'utf8',
+      })
+        .trim()
+        .split('\n')
+        .reverse();
+      const [pass, fail] = shas.map((sha) => sha.slice(0, 7)) as [string, string];
+      expect(lines).toContain(
+        `Created ${repoDir}: ${pass} (passing suite), ${fail} (failing suite)`,
+      );
+      expect(lines).toContain(`push ${pass} → HTTP 202, 1 test queued`);
+      expect(lines).toContain(`push ${fail} → HTTP 202, 1 test queued`);
 
-    // Each test's lines are the pipeline's steps in order (those the polls saw), ending in its result.
-    const steps = ['queued', 'starting', 'running', 'running: preparation', 'running: testing'];
-    for (const [sha, end] of [
-      [pass, 'passed  All tests passed (3 passed)'],
-      [fail, 'failed  1 of 3 tests failed'],
-    ]) {
-      const seen = lines
-        .filter((l) => l.startsWith(`${sha} linux `))
-        .map((l) => l.slice(`${sha} linux   `.length).replace(/\s+\d+\.\d s$/, ''));
-      expect(seen.at(-1)).toBe(end);
-      const order = seen.slice(0, -1).map((step) => steps.indexOf(step));
-      expect(order).not.toContain(-1);
-      expect(order).toEqual([...order].sort((a, b) => a - b));
-    }
-    expect(text).toMatch(
-      new RegExp(
-        `  ${pass} \\(passing suite\\)\\n(    pending .*\\n)+    success  ci/linux  All tests passed \\(3 passed\\)\\n`,
-      ),
-    );
-    expect(text).toMatch(
-      new RegExp(
-        `  ${fail} \\(failing suite\\)\\n(    pending .*\\n)+    failure  ci/linux  1 of 3 tests failed\\n`,
-      ),
-    );
-    expect(lines.at(-1)).toBe(
-      'OK: the passing commit is success, the failing commit is failure, as expected.',
-    );
+      // Each test's lines are the pipeline's steps in order (those the polls saw), ending in its result.
+      const steps = ['queued', 'starting', 'running', 'running: preparation', 'running: testing'];
+      for (const [sha, end] of [
+        [pass, 'passed  All tests passed (3 passed)'],
+        [fail, 'failed  1 of 3 tests failed'],
+      ]) {
+        const seen = lines
+          .filter((l) => l.startsWith(`${sha} linux `))
+          .map((l) => l.slice(`${sha} linux   `.length).replace(/\s+\d+\.\d s$/, ''));
+        expect(seen.at(-1)).toBe(end);
+        const order = seen.slice(0, -1).map((step) => steps.indexOf(step));
+        expect(order).not.toContain(-1);
+        expect(order).toEqual([...order].sort((a, b) => a - b));
+      }
+      expect(text).toMatch(
+        new RegExp(
+          `  ${pass} \\(passing suite\\)\\n(    pending .*\\n)+    success  ci/linux  All tests passed \\(3 passed\\)\\n`,
+        ),
+      );
+      expect(text).toMatch(
+        new RegExp(
+          `  ${fail} \\(failing suite\\)\\n(    pending .*\\n)+    failure  ci/linux  1 of 3 tests failed\\n`,
+        ),
+      );
+      expect(lines.at(-1)).toBe(
+        'OK: the passing commit is success, the failing commit is failure, as expected.',
+      );
 
-    // What the local GitHub holds (newest first).
-    for (const [sha, state, description] of [
-      [shas[0]!, 'success', 'All tests passed (3 passed)'],
-      [shas[1]!, 'failure', '1 of 3 tests failed'],
-    ]) {
-      const posted = (await (
-        await fetch(`${cloud.url}/github/repos/${REPO}/commits/${sha}/statuses`)
-      ).json()) as { state: string; context: string; description: string }[];
-      expect(posted[0]).toMatchObject({ state, context: 'ci/linux', description });
-    }
+      // What the local GitHub holds (newest first).
+      for (const [sha, state, description] of [
+        [shas[0]!, 'success', 'All tests passed (3 passed)'],
+        [shas[1]!, 'failure', '1 of 3 tests failed'],
+      ]) {
+        const posted = (await (
+          await fetch(`${cloud.url}/github/repos/${REPO}/commits/${sha}/statuses`)
+        ).json()) as { state: string; context: string; description: string }[];
+        expect(posted[0]).toMatchObject({ state, context: 'ci/linux', description });
+      }
 
-    // Each VM is deleted once its test ended (the deletion may trail the final status).
-    let live: unknown[] = [];
-    for (let i = 0; i < 100; i++) {
-      live = (await (await fetch(`${cloud.url}/_local/compute/instances`)).json()) as unknown[];
-      if (live.length === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(live).toEqual([]);
-  }, 120_000);
-});
+      // Each VM is deleted once its test ended (the deletion may trail the final status).
+      let live: unknown[] = [];
+      for (let i = 0; i < 100; i++) {
+        live = (await (await fetch(`${cloud.url}/_local/compute/instances`)).json()) as unknown[];
+        if (live.length === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(live).toEqual([]);
+    }, 120_000);
+  },
+);
