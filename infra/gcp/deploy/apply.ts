@@ -9,7 +9,6 @@ import type { Gcloud } from './gcloud';
 export interface ApplyPorts extends Clients {
   gcloud: Gcloud;
   project: string;
-  region: string;
 }
 
 export type ApplyResult =
@@ -20,7 +19,7 @@ function parentOf(name: string | null | undefined): string {
 }
 
 /** Runs one call; undefined on success, else the failure's text. */
-async function runCall(call: Call, ports: ApplyPorts): Promise<string | undefined> {
+export async function runCall(call: Call, ports: ApplyPorts): Promise<string | undefined> {
   try {
     switch (call.via) {
       case 'gcloud': {
@@ -30,6 +29,8 @@ async function runCall(call: Call, ports: ApplyPorts): Promise<string | undefine
       case 'tasks':
         if (call.method === 'createQueue') {
           await ports.tasks.createQueue({ parent: parentOf(call.queue.name), queue: call.queue });
+        } else if (call.method === 'deleteQueue') {
+          await ports.tasks.deleteQueue({ name: call.queue.name });
         } else {
           const paths = call.updateMask ?? [];
           await ports.tasks.updateQueue({ queue: call.queue, updateMask: { paths } });
@@ -38,6 +39,8 @@ async function runCall(call: Call, ports: ApplyPorts): Promise<string | undefine
       case 'scheduler':
         if (call.method === 'createJob') {
           await ports.scheduler.createJob({ parent: parentOf(call.job.name), job: call.job });
+        } else if (call.method === 'deleteJob') {
+          await ports.scheduler.deleteJob({ name: call.job.name });
         } else await ports.scheduler.updateJob({ job: call.job });
         return undefined;
     }

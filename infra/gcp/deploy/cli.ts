@@ -1,35 +1,14 @@
-// npm run deploy -- --config <file> [--dry-run] [--yes] [--prebuilt]
+// npm run deploy -- --config <file> [--dry-run] [--yes] [--prebuilt] [--out <dir>]
 // Builds the bundles (npm run build) unless --prebuilt, prints the plan, asks
 // (y/N on a terminal; without one only --yes proceeds) and applies it.
 // VMCI_DEPLOY_LOCAL_ENDPOINT=host:port sends the Tasks and Scheduler calls to
 // the local stand-ins (tests); gcloud is whichever is first on PATH.
 import { relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { CloudSchedulerClient } from '@google-cloud/scheduler';
-import { CloudTasksClient } from '@google-cloud/tasks';
-import { localClientOptions } from '../../../shared/gcp/client-options';
 import { buildFunctions } from '../../build/build-functions';
+import { askYesNo, makeClients } from './cli-support';
 import { deploy } from './deploy';
 import { spawnGcloud } from './gcloud';
-
-function clientOptions() {
-  const endpoint = process.env.VMCI_DEPLOY_LOCAL_ENDPOINT;
-  if (!endpoint) return {};
-  const [host, port] = endpoint.split(':');
-  return { ...localClientOptions({ host: host ?? '127.0.0.1', port: Number(port) }) };
-}
-
-async function askYesNo(): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    console.error('Not a terminal: rerun with --yes to apply this plan.');
-    return false;
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question('Apply this plan? [y/N] ');
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -49,11 +28,7 @@ async function main(): Promise<number> {
   if (!values.prebuilt) {
     await buildFunctions({ config: values.config, outDir: bundleRoot });
   }
-  const options = clientOptions();
-  const clients = {
-    tasks: new CloudTasksClient(options),
-    scheduler: new CloudSchedulerClient(options),
-  };
+  const clients = makeClients();
   try {
     const outcome = await deploy({
       configPath: values.config,
@@ -62,7 +37,7 @@ async function main(): Promise<number> {
       gcloud: spawnGcloud(),
       clients,
       out: (line) => console.log(line),
-      confirm: async () => values.yes || askYesNo(),
+      confirm: async () => values.yes || askYesNo('Apply this plan?'),
     });
     if (outcome.result === 'failed') {
       for (const line of outcome.lines) console.error(line);
@@ -70,7 +45,7 @@ async function main(): Promise<number> {
     }
     return outcome.result === 'declined' ? 1 : 0;
   } finally {
-    await Promise.all([clients.tasks.close(), clients.scheduler.close()]);
+    await clients.close();
   }
 }
 

@@ -94,7 +94,7 @@ export async function deploy(options: DeployOptions): Promise<DeployOutcome> {
   if (!(await options.confirm())) return { result: 'declined', steps };
   const applied = await applySteps(
     steps,
-    { ...options.clients, gcloud: options.gcloud, project: config.project, region: config.region },
+    { ...options.clients, gcloud: options.gcloud, project: config.project },
     options.out,
   );
   if (!applied.ok) return { result: 'failed', lines: applied.lines };

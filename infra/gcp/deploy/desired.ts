@@ -214,7 +214,8 @@ function accounts(config: VmciConfig): Resource[] {
 
 const DUTIES: readonly Duty[] = ['doors', 'runner', 'sweeps'];
 
-function projectRoles(config: VmciConfig): Resource[] {
+/** The duties' roles on the project (what undeploy removes: the rest goes with its resource). */
+export function projectRoles(config: VmciConfig): Resource[] {
   const target = projectTarget(config.project);
   return DUTIES.flatMap((duty) =>
     PROJECT_ROLES[duty].map((role) => binding(target, dutyAccount(config, duty), role)),

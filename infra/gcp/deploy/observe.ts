@@ -238,7 +238,7 @@ async function observeOne(probe: Probe, ports: ReadPorts): Promise<Observed> {
 
 /** What exists of each resource, in the same order; throws ReadError on a read that failed. */
 export async function observeAll(
-  resources: readonly Resource[],
+  resources: ReadonlyArray<Pick<Resource, 'probe'>>,
   ports: ReadPorts,
 ): Promise<Observed[]> {
   return Promise.all(resources.map((r) => observeOne(r.probe, ports)));

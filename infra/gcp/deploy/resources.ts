@@ -9,8 +9,13 @@ export type JobSpec = schedulerProtos.google.cloud.scheduler.v1.IJob;
 /** One changing call: a gcloud command or a client library call. */
 export type Call =
   | { via: 'gcloud'; args: string[] }
-  | { via: 'tasks'; method: 'createQueue' | 'updateQueue'; queue: QueueSpec; updateMask?: string[] }
-  | { via: 'scheduler'; method: 'createJob' | 'updateJob'; job: JobSpec };
+  | {
+      via: 'tasks';
+      method: 'createQueue' | 'updateQueue' | 'deleteQueue';
+      queue: QueueSpec;
+      updateMask?: string[];
+    }
+  | { via: 'scheduler'; method: 'createJob' | 'updateJob' | 'deleteJob'; job: JobSpec };
 
 /** Something that holds an IAM policy, with the gcloud words to read and extend it. */
 export interface IamTarget {

@@ -177,6 +177,14 @@ export class TaskEngine {
     return task;
   }
 
+  /** Deletes a queue and its tasks; tasks in flight finish, and count for nothing. */
+  deleteQueue(name: string): void {
+    this.queue(name);
+    this.queueMap.delete(name);
+    this.options.log(`tasks: ${name} deleted`);
+    this.pump();
+  }
+
   task(name: string, queueName: string, id: string): TaskRecord {
     const task = this.queue(queueName).tasks.get(id);
     if (!task) throw new HttpError(404, 'NOT_FOUND', `Requested entity was not found: ${name}`);

@@ -8,6 +8,7 @@
 //   GET    /v2/{parent=projects/*/locations/*}/queues             listQueues   ?pageSize&pageToken
 //   GET    /v2/{name=projects/*/locations/*/queues/*}             getQueue
 //   PATCH  /v2/{queue.name=projects/*/locations/*/queues/*}       updateQueue  Queue ?updateMask (creates a missing queue)
+//   DELETE /v2/{name=projects/*/locations/*/queues/*}             deleteQueue
 //   POST   /v2/{name=projects/*/locations/*/queues/*}:pause|:resume
 // Other methods on these paths answer 501 UNIMPLEMENTED; other paths are not ours.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -146,6 +147,10 @@ export function createRoutes(engine: TaskEngine, generateId: () => string): Hand
         return send(renderQueue(queue, ints));
       }
       if (method === 'GET') return send(renderQueue(engine.queue(queueName), ints));
+      if (method === 'DELETE') {
+        engine.deleteQueue(queueName);
+        return send({});
+      }
       if (method === 'PATCH') {
         const body = await readJson(req);
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {

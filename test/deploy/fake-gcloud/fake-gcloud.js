@@ -65,10 +65,20 @@ function bind(key) {
   if (!entry.members.includes(flags.member)) entry.members.push(flags.member);
   done();
 }
+function unbind(key) {
+  const entry = (state.policies[key] ?? []).find((b) => b.role === flags.role);
+  if (!entry || !entry.members.includes(flags.member)) {
+    fail(`Policy binding with the specified principal, role, and condition not found!`);
+  }
+  entry.members = entry.members.filter((m) => m !== flags.member);
+  state.policies[key] = state.policies[key].filter((b) => b.members.length > 0);
+  done();
+}
 function iam(key, exists) {
   if (!exists) fail(`NOT_FOUND: Resource [${key}] not found.`);
   if (words.includes('get-iam-policy')) out(policy(key));
   if (words.includes('add-iam-policy-binding')) bind(key);
+  if (words.includes('remove-iam-policy-binding')) unbind(key);
 }
 
 const [a, b, c, d, e] = words;
@@ -101,6 +111,12 @@ if (a === 'iam' && b === 'service-accounts') {
     state.accounts.push(email);
     done();
   }
+  if (c === 'delete') {
+    if (!state.accounts.includes(d)) fail(`NOT_FOUND: Service account ${d} does not exist.`);
+    state.accounts = state.accounts.filter((email) => email !== d);
+    delete state.policies[`sa:${d}`];
+    done();
+  }
   iam(`sa:${d}`, state.accounts.includes(d));
 }
 if (a === 'secrets') {
@@ -131,12 +147,25 @@ if (a === 'secrets') {
     state.secrets[c] = { versions: [] };
     done();
   }
+  if (b === 'delete') {
+    if (!state.secrets[c]) fail(`NOT_FOUND: Secret [${c}] not found.`);
+    delete state.secrets[c];
+    delete state.policies[`secret:${c}`];
+    done();
+  }
   iam(`secret:${c}`, Boolean(state.secrets[c]));
 }
 if (a === 'firestore' && b === 'databases') {
   if (c === 'describe') {
     if (!state.database) fail('NOT_FOUND: The database (default) does not exist for project.');
     out({ name: `projects/${project}/databases/(default)`, ...state.database });
+  }
+  if (c === 'delete') {
+    if (!state.database) fail('NOT_FOUND: The database (default) does not exist for project.');
+    state.database = null;
+    state.indexes = [];
+    state.fields = {};
+    done();
   }
   if (c === 'create') {
     if (state.database) fail('ALREADY_EXISTS: Database already exists.');
@@ -200,6 +229,12 @@ if (a === 'run' && b === 'services') {
       kind: 'Service',
       metadata: { name: d, labels: service.labels },
     });
+  }
+  if (c === 'delete') {
+    if (!service) fail(`Cannot find service [${d}]`);
+    delete state.run[d];
+    delete state.policies[`run:${d}`];
+    done();
   }
   iam(`run:${d}`, Boolean(service));
 }

@@ -1,0 +1,48 @@
+// npm run undeploy -- --config <file> [--dry-run] [--yes] [--delete-data]
+// Removes what npm run deploy made (./undeploy.ts); Firestore data and the
+// secrets stay unless --delete-data.
+import { parseArgs } from 'node:util';
+import { askYesNo, makeClients } from './cli-support';
+import { spawnGcloud } from './gcloud';
+import { undeploy } from './undeploy';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      'delete-data': { type: 'boolean', default: false },
+    },
+  });
+  if (!values.config) {
+    console.error('usage: npm run undeploy -- --config <file> [--dry-run] [--yes] [--delete-data]');
+    return 2;
+  }
+  const clients = makeClients();
+  try {
+    const outcome = await undeploy({
+      configPath: values.config,
+      deleteData: values['delete-data'],
+      dryRun: values['dry-run'],
+      ports: { ...clients, gcloud: spawnGcloud() },
+      out: (line) => console.log(line),
+      confirm: async () => values.yes || askYesNo('Remove these?'),
+    });
+    if (outcome.result === 'failed') {
+      for (const line of outcome.lines) console.error(line);
+      return 1;
+    }
+    return outcome.result === 'declined' ? 1 : 0;
+  } finally {
+    await clients.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
