@@ -19,12 +19,6 @@ const SECRET_VALUES = {
 };
 
 let project: FakeProject;
-beforeEach(async () => {
-  project = await fakeProject();
-});
-afterEach(async () => {
-  await project.close();
-});
 
 function addAllValues() {
   for (const [secret, value] of Object.entries(SECRET_VALUES)) {
@@ -45,12 +39,39 @@ async function applyFully() {
   addAllValues();
   const second = await project.run();
   expect(second.outcome.result).toBe('applied');
-  return second;
+  return [...first.lines, ...second.lines];
 }
 
-describe('npm run deploy, against a fake project', () => {
-  it('an empty project: creates everything, stops for the secret values, then finishes', async () => {
-    const { lines } = await applyFully();
+describe('npm run deploy, against an empty fake project', () => {
+  beforeEach(async () => {
+    project = await fakeProject();
+  });
+  afterEach(async () => {
+    await project.close();
+  });
+
+  it('--dry-run makes no changing call', async () => {
+    const { outcome } = await project.run({ dryRun: true });
+    expect(outcome.result).toBe('planned');
+    expect(changingCalls(project.calls())).toEqual([]);
+    expect(project.tasks.queues()).toEqual([]);
+    expect(project.scheduler.jobs()).toEqual([]);
+  });
+});
+
+// One apply shared by the tests below, in order (the secret check reads every call
+// of the apply before the second run clears them; the drift test changes it last).
+describe('npm run deploy, applied to an empty fake project', () => {
+  let applyLines: string[];
+  beforeAll(async () => {
+    project = await fakeProject();
+    applyLines = await applyFully();
+  });
+  afterAll(async () => {
+    await project.close();
+  });
+
+  it('creates everything, stopping first for the secret values', () => {
     const state = project.state();
     expect(Object.keys(state.run as object).sort()).toEqual([
       'vmci-progress',
@@ -72,12 +93,11 @@ describe('npm run deploy, against a fake project', () => {
         }),
       }),
     ]);
-    expect(lines).toContain(`Webhook URL: ${functionUrl(config, 'webhook')}`);
-    expect(lines.some((l) => l.includes('gcloud logging read'))).toBe(true);
+    expect(applyLines).toContain(`Webhook URL: ${functionUrl(config, 'webhook')}`);
+    expect(applyLines.some((l) => l.includes('gcloud logging read'))).toBe(true);
   });
 
-  it('the scheduler jobs carry OIDC audiences equal to functionUrl', async () => {
-    await applyFully();
+  it('the scheduler jobs carry OIDC audiences equal to functionUrl', () => {
     const jobs = project.scheduler.jobs();
     expect(jobs.map((job) => [job.httpTarget?.uri, job.httpTarget?.oidcToken]).sort()).toEqual(
       (['sweepExpired', 'sweepPending'] as const).map((sweep) => [
@@ -90,8 +110,23 @@ describe('npm run deploy, against a fake project', () => {
     );
   });
 
+  it('no argv and no output line holds a secret value', () => {
+    const argv = project.calls().flatMap((call) => call.args);
+    for (const value of Object.values(SECRET_VALUES)) {
+      expect(argv.filter((arg) => arg.includes(value))).toEqual([]);
+      expect(applyLines.filter((line) => line.includes(value))).toEqual([]);
+    }
+    expect(project.calls().some((call) => call.args.includes('access'))).toBe(false);
+    const deployed = Object.values(project.state().run as Record<string, { args: string[] }>);
+    const setSecrets = deployed
+      .flatMap((s) => s.args)
+      .filter((a) => a.startsWith('--set-secrets='));
+    expect(setSecrets).toContain(
+      '--set-secrets=GITHUB_WEBHOOK_SECRET=vmci-github-webhook-secret:1,GITHUB_TOKEN=vmci-github-token:1',
+    );
+  });
+
   it('a second run right after an apply makes no changing call', async () => {
-    await applyFully();
     project.clearCalls();
     const again = await project.run();
     expect(again.outcome.result).toBe('unchanged');
@@ -100,7 +135,6 @@ describe('npm run deploy, against a fake project', () => {
   });
 
   it('drift: maxAttempts changed by hand in the queue gives exactly one update', async () => {
-    await applyFully();
     const name = project.tasks.queues()[0]!.name;
     await project.clients.tasks.updateQueue({
       queue: { name, retryConfig: { maxAttempts: 3 } },
@@ -113,28 +147,5 @@ describe('npm run deploy, against a fake project', () => {
     const applied = await project.run();
     expect(applied.outcome.result).toBe('applied');
     expect(project.tasks.queues()[0]!.settings.retryConfig.maxAttempts).toBe(10);
-  });
-
-  it('--dry-run makes no changing call', async () => {
-    const { outcome } = await project.run({ dryRun: true });
-    expect(outcome.result).toBe('planned');
-    expect(changingCalls(project.calls())).toEqual([]);
-    expect(project.tasks.queues()).toEqual([]);
-    expect(project.scheduler.jobs()).toEqual([]);
-  });
-
-  it('no argv and no output line holds a secret value', async () => {
-    const { lines } = await applyFully();
-    await project.run();
-    const argv = project.calls().flatMap((call) => call.args);
-    for (const value of Object.values(SECRET_VALUES)) {
-      expect(argv.filter((arg) => arg.includes(value))).toEqual([]);
-      expect(lines.filter((line) => line.includes(value))).toEqual([]);
-    }
-    expect(project.calls().some((call) => call.args.includes('access'))).toBe(false);
-    const setSecrets = argv.filter((arg) => arg.startsWith('--set-secrets='));
-    expect(setSecrets).toContain(
-      '--set-secrets=GITHUB_WEBHOOK_SECRET=vmci-github-webhook-secret:1,GITHUB_TOKEN=vmci-github-token:1',
-    );
   });
 });
