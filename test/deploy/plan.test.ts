@@ -6,6 +6,7 @@ import { loadConfig, schedulerServiceAccount } from '../../shared/config';
 import { FUNCTION_NAMES, functionUrl, type FunctionName } from '../../shared/config/urls';
 import { SWEEP_SCHEDULES } from '../../shared/sweeps/schedules';
 import { desiredResources, expectedPublicUrl, type Facts } from '../../infra/gcp/deploy/desired';
+import { platformsOffNetwork } from '../../infra/gcp/deploy/network';
 import { formatPlan, planSteps } from '../../infra/gcp/deploy/plan';
 import type { Resource } from '../../infra/gcp/deploy/resources';
 import { EXAMPLE_CONFIG, PROJECT_NUMBER } from './support';
@@ -123,5 +124,15 @@ describe('planning against what exists', () => {
     expect(formatPlan(steps)).toContain(
       "    the Firestore database (default) cannot move or change type: it must be a FIRESTORE_NATIVE database in us-central1 (the configuration's region)",
     );
+  });
+});
+
+describe('the VMs network', () => {
+  it('the example platforms run on it; a platform elsewhere gets a note with what to write', () => {
+    expect(platformsOffNetwork(config)).toEqual([]);
+    const linux = { ...config.platforms.linux!, network: 'global/networks/default' };
+    expect(platformsOffNetwork({ ...config, platforms: { linux } })).toEqual([
+      'note: platforms.linux runs on global/networks/default; for the network deploy makes (no inbound, no private ranges) set network: global/networks/vmci-vms and subnetwork: regions/us-central1/subnetworks/vmci-vms',
+    ]);
   });
 });

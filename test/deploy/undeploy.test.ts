@@ -43,9 +43,9 @@ const vmciBindings = (state: ReturnType<FakeProject['state']>) =>
   );
 
 describe('npm run undeploy', () => {
-  it('removes the jobs, services, queue, roles and accounts; keeps data; a rerun removes nothing', async () => {
+  it('removes the jobs, services, queue, roles, accounts and network; keeps data; a rerun removes nothing', async () => {
     const dry = await runUndeploy({ dryRun: true });
-    expect(dry.outcome).toEqual({ result: 'planned', toRemove: 2 + 6 + 1 + 6 + 4 });
+    expect(dry.outcome).toEqual({ result: 'planned', toRemove: 2 + 6 + 1 + 6 + 4 + 6 });
     expect(changingCalls(project.calls())).toEqual([]);
 
     const { outcome } = await runUndeploy();
@@ -56,6 +56,7 @@ describe('npm run undeploy', () => {
     expect(vmciBindings(state)).toEqual([]);
     expect(project.tasks.queues()).toEqual([]);
     expect(project.scheduler.jobs()).toEqual([]);
+    expect(state.compute).toEqual({});
     expect(Object.keys(state.secrets ?? {})).toHaveLength(3);
     expect(state.database).toBeTruthy();
 

@@ -10,6 +10,7 @@ import { bundleHashes, gatherFacts } from './facts';
 import type { Gcloud } from './gcloud';
 import { cachedGcloud, observeAll, ReadError, type Clients } from './observe';
 import { formatPlan, isChange, planSteps, type Step } from './plan';
+import { platformsOffNetwork } from './network';
 import { WEBHOOK_SECRET } from './secrets';
 
 export interface DeployOptions {
@@ -84,6 +85,7 @@ export async function deploy(options: DeployOptions): Promise<DeployOutcome> {
     return fail(error);
   }
   for (const line of formatPlan(steps)) options.out(line);
+  for (const line of platformsOffNetwork(config)) options.out(line);
   if (options.dryRun) return { result: 'planned', steps };
   const blocked = steps.some((s) => s.action === 'blocked');
   if (!steps.some(isChange) && !blocked) {

@@ -14,6 +14,7 @@ import {
   vmAccounts,
   type Duty,
 } from './accounts';
+import { networkResources } from './network';
 import { BOUND, EXISTS, type Call, type IamTarget, type Resource } from './resources';
 import {
   addValueCommand,
@@ -548,5 +549,6 @@ export function desiredResources(config: VmciConfig, facts: Facts): Resource[] {
     ...queue(config),
     ...functions(config, facts),
     ...jobs(config),
+    ...networkResources(config),
   ];
 }

@@ -132,6 +132,19 @@ async function clientRead<T>(ports: ReadPorts, what: string, read: () => Promise
   }
 }
 
+/** The value at a dot path; lists are sorted and joined with commas. */
+function valueAt(json: unknown, path: string): string {
+  let value: unknown = json;
+  for (const key of path.split('.')) {
+    value =
+      typeof value === 'object' && value !== null
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
+  }
+  if (Array.isArray(value)) return value.map(String).sort().join(',');
+  return value === undefined || value === null ? '' : String(value);
+}
+
 async function observeOne(probe: Probe, ports: ReadPorts): Promise<Observed> {
   const p = `--project=${ports.project}`;
   switch (probe.type) {
@@ -218,6 +231,13 @@ async function observeOne(probe: Probe, ports: ReadPorts): Promise<Observed> {
         p,
       ]);
       return service && { bundle: service.metadata?.labels?.['vmci-bundle'] ?? '' };
+    }
+    case 'describe': {
+      const json = await readJson<unknown>(ports, probe.args);
+      if (json === undefined) return undefined;
+      return Object.fromEntries(
+        Object.entries(probe.fields).map(([key, path]) => [key, valueAt(json, path)]),
+      );
     }
     case 'job': {
       const [job] =

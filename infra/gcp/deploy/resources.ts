@@ -37,7 +37,9 @@ export type Probe =
   | { type: 'exemption'; collectionGroup: string; field: string }
   | { type: 'queue'; name: string }
   | { type: 'service'; service: string }
-  | { type: 'job'; name: string };
+  | { type: 'job'; name: string }
+  /** `gcloud … describe --format=json`; each want key read at a dot path ("denied.0.IPProtocol"). */
+  | { type: 'describe'; args: string[]; fields: Record<string, string> };
 
 export interface Resource {
   /** What sort of thing, as printed: "api", "service account", "function", … */

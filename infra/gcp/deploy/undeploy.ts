@@ -1,7 +1,8 @@
 // npm run undeploy: removes what deploy made, newest first: the Scheduler jobs,
 // the services, the queue, the duties' roles on the project, the service
-// accounts. The Firestore database and the secrets (data a person put there)
-// stay unless deleteData. APIs stay enabled. A rerun finds less to remove.
+// accounts, the network. The Firestore database and the secrets (data a person put there)
+// stay unless deleteData. APIs stay enabled. The VMs' network goes last (it
+// cannot while a VM still uses it). A rerun finds less to remove.
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../../shared/config/load';
 import { FUNCTION_NAMES } from '../../../shared/config/urls';
@@ -12,6 +13,7 @@ import { runCall, type ApplyPorts } from './apply';
 import { jobPath, projectRoles, queuePath, serviceName } from './desired';
 import { explainFailure } from './errors';
 import { cachedGcloud, observeAll, ReadError } from './observe';
+import { networkDeletions } from './network';
 import { formatCall } from './plan';
 import type { Call, Probe } from './resources';
 import { allSecrets, GITHUB_APP } from './secrets';
@@ -100,7 +102,13 @@ export function removals(config: VmciConfig, deleteData: boolean): Removal[] {
         },
       ]
     : [];
-  return [...jobs, ...services, queue, ...roles, ...accounts, ...data];
+  const network = networkDeletions(config).map(({ resource, args }): Removal => ({
+    kind: resource.kind,
+    name: resource.name,
+    probe: resource.probe,
+    calls: [{ via: 'gcloud', args }],
+  }));
+  return [...jobs, ...services, queue, ...roles, ...accounts, ...network, ...data];
 }
 
 export interface UndeployOptions {

@@ -248,5 +248,54 @@ if (a === 'run' && b === 'deploy') {
   state.run[c] = { labels, args: argv };
   done();
 }
+if (a === 'compute') {
+  state.compute ??= {};
+  const verb = words.find((w) => ['create', 'describe', 'update', 'delete'].includes(w));
+  const name = words[words.indexOf(verb) + 1];
+  const collection = words.slice(1, words.indexOf(verb)).join('/');
+  const key = [collection, flags.region, flags.router, name].filter(Boolean).join('/');
+  const found = state.compute[key];
+  if (verb === 'describe') {
+    if (!found) fail(`Could not fetch resource:\n - The resource '${key}' was not found`);
+    out(found);
+  }
+  if (verb === 'create') {
+    if (found) fail(`Could not create resource: The resource '${key}' already exists`);
+    const resource = { name };
+    if (collection === 'networks/subnets') {
+      Object.assign(resource, {
+        ipCidrRange: flags.range,
+        privateIpGoogleAccess: Boolean(flags['enable-private-ip-google-access']),
+      });
+    }
+    if (collection === 'firewall-rules') {
+      Object.assign(resource, {
+        direction: flags.direction,
+        priority: Number(flags.priority),
+        denied: [{ IPProtocol: flags.rules }],
+      });
+      if (flags['source-ranges']) resource.sourceRanges = flags['source-ranges'].split(',');
+      if (flags['destination-ranges'])
+        resource.destinationRanges = flags['destination-ranges'].split(',');
+    }
+    state.compute[key] = resource;
+    done();
+  }
+  if (verb === 'delete') {
+    if (!found) fail(`The resource '${key}' was not found`);
+    delete state.compute[key];
+    done();
+  }
+  if (verb === 'update') {
+    if (!found) fail(`The resource '${key}' was not found`);
+    if (flags['enable-private-ip-google-access']) found.privateIpGoogleAccess = true;
+    if (flags.rules) found.denied = [{ IPProtocol: flags.rules }];
+    if (flags['source-ranges']) found.sourceRanges = flags['source-ranges'].split(',');
+    if (flags['destination-ranges'])
+      found.destinationRanges = flags['destination-ranges'].split(',');
+    if (flags.priority) found.priority = Number(flags.priority);
+    done();
+  }
+}
 void e;
 fail(`fake gcloud does not know: ${line}`, 2);
