@@ -11,6 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions as EsbuildOptions, type Metafile } from 'esbuild';
 import { parseConfig } from '../../shared/config/load';
 import { FUNCTION_NAMES, type FunctionName } from '../local/functions';
+import { bundleLockfile, readLockfile, type Lockfile } from './bundle-lockfile';
 import { bundlePackageJson, lockedVersions } from './bundle-package';
 import { EXTERNAL_PATTERNS, isExternalPackage, packageNameOf } from './externals';
 
@@ -98,6 +99,7 @@ async function buildOne(
   configPath: string,
   versionOf: (pkg: string) => string,
   version: string,
+  lock: Lockfile,
 ): Promise<BuiltFunction> {
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'index.js');
@@ -111,8 +113,10 @@ async function buildOne(
   const externals = externalsOf(result.metafile);
   const pkg = bundlePackageJson(name, externals, versionOf, version);
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  const bundleLock = bundleLockfile(lock, pkg);
+  writeFileSync(join(dir, 'package-lock.json'), `${JSON.stringify(bundleLock, null, 2)}\n`);
   copyFileSync(configPath, join(dir, BUNDLE_CONFIG));
-  const files = ['index.js', 'index.js.map', 'package.json', BUNDLE_CONFIG];
+  const files = ['index.js', 'index.js.map', 'package.json', 'package-lock.json', BUNDLE_CONFIG];
   if (name === 'runTest') {
     for (const path of startupScriptPaths(configPath)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -138,7 +142,8 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<BuiltF
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const names = options.functions ?? FUNCTION_NAMES;
+  const lock = readLockfile(ROOT);
   return Promise.all(
-    names.map((name) => buildOne(name, join(outDir, name), configPath, versionOf, version)),
+    names.map((name) => buildOne(name, join(outDir, name), configPath, versionOf, version, lock)),
   );
 }
