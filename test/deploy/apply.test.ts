@@ -1,5 +1,8 @@
 // deploy against the fake gcloud and the local Tasks and Scheduler stand-ins:
 // apply, idempotence, drift, --dry-run, secret hygiene, permission errors.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deploy } from '../../infra/gcp/deploy/deploy';
 import { schedulerServiceAccount, loadConfig } from '../../shared/config';
 import { functionUrl } from '../../shared/config/urls';
 import {
@@ -48,6 +51,32 @@ describe('npm run deploy, against an empty fake project', () => {
   });
   afterEach(async () => {
     await project.close();
+  });
+
+  it("refuses a publicUrl other than the services' URLs, with the exact value to write", async () => {
+    const path = join(project.dir, 'other-url.yaml');
+    const text = readFileSync(EXAMPLE_CONFIG, 'utf8').replace(
+      /^publicUrl: .*$/m,
+      'publicUrl: https://ci.example.com',
+    );
+    writeFileSync(path, text);
+    const lines: string[] = [];
+    const outcome = await deploy({
+      configPath: path,
+      bundleRoot: project.bundleRoot,
+      dryRun: true,
+      gcloud: project.gcloud,
+      clients: project.clients,
+      out: (line) => lines.push(line),
+      confirm: async () => true,
+    });
+    expect(outcome).toEqual({
+      result: 'failed',
+      lines: [
+        `publicUrl is https://ci.example.com, but the services deploy makes are served at https://vmci-{function}-123456789012.us-central1.run.app: set "publicUrl: https://vmci-{function}-123456789012.us-central1.run.app" in ${path}`,
+      ],
+    });
+    expect(lines).toEqual([]);
   });
 
   it('--dry-run makes no changing call', async () => {

@@ -1,7 +1,7 @@
 // What deploy learns before it plans: the project number, the bundles' hashes,
 // which secrets have an enabled version (numbers only), and the GitHub auth mode.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { FUNCTION_NAMES, type FunctionName } from '../../../shared/config/urls';
 import type { Facts } from './desired';
@@ -27,7 +27,14 @@ export function folderHash(dir: string): string {
   return hash.digest('hex');
 }
 
+/** Each function's bundle hash; a missing bundle is a ReadError saying how to build it. */
 export function bundleHashes(bundleRoot: string): Record<FunctionName, string> {
+  const missing = FUNCTION_NAMES.filter((fn) => !existsSync(join(bundleRoot, fn, 'index.js')));
+  if (missing.length > 0) {
+    throw new ReadError(
+      `no bundle of ${missing.join(', ')} in ${bundleRoot}: run npm run build -- --config <file> --out ${bundleRoot}, or deploy without --prebuilt`,
+    );
+  }
   return Object.fromEntries(
     FUNCTION_NAMES.map((fn) => [fn, folderHash(join(bundleRoot, fn))]),
   ) as Record<FunctionName, string>;
