@@ -173,6 +173,9 @@ if (a === 'firestore' && b === 'databases') {
     done();
   }
 }
+if (a === 'firestore' && b === 'indexes' && !state.database) {
+  fail(`NOT_FOUND: Project '${project}' or database '(default)' does not exist.`);
+}
 if (a === 'firestore' && b === 'indexes' && c === 'composite') {
   if (d === 'list') out(state.indexes);
   if (d === 'create') {
