@@ -1,7 +1,7 @@
 // From a test and its platform's configuration to the VM spec, and from the
 // spec to the Compute REST Instance body. Pure: nothing is loaded from
 // @google-cloud/compute, so both are unit-tested without it.
-import type { OsType, PlatformConfig } from '../config/schema';
+import { hasExternalIp, type OsType, type PlatformConfig } from '../config/schema';
 import { VM_TEST_ID_METADATA_KEY, labelValue, requestId, vmLabels, vmName } from '../domain/naming';
 import type { ProvisioningModel, TestRecord } from '../domain/test';
 import type { VmSpec } from './port';
@@ -71,6 +71,7 @@ export function buildVmSpec(input: BuildVmSpecInput): VmSpec {
     diskSizeGb: platform.diskSizeGb,
     network: platform.network,
     ...(platform.subnetwork ? { subnetwork: platform.subnetwork } : {}),
+    externalIp: hasExternalIp(platform),
     ...(platform.serviceAccount ? { serviceAccount: platform.serviceAccount } : {}),
     // vm-ci's own labels last: orphan detection relies on them (the schema
     // already refuses configured keys under the `vmci` prefix).
@@ -140,9 +141,9 @@ export function toInstanceResource(spec: VmSpec, project: string): InstanceResou
       {
         network: inProject(spec.network, project),
         ...(spec.subnetwork ? { subnetwork: inProject(spec.subnetwork, project) } : {}),
-        // An external address: the VM must reach GitHub and the callback URL,
-        // and a default VPC has no Cloud NAT.
-        accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }],
+        // No external address unless asked (hasExternalIp): untrusted code is
+        // then reachable from nowhere, and goes out through Cloud NAT.
+        accessConfigs: spec.externalIp ? [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] : [],
       },
     ],
     ...(spec.serviceAccount

@@ -24,6 +24,8 @@ export interface VmSpec {
   /** `global/networks/{n}`, optionally under `projects/{p}/`. */
   network: string;
   subnetwork?: string;
+  /** An external address; without one the VM goes out through the network's Cloud NAT. */
+  externalIp: boolean;
   serviceAccount?: string;
   labels: Record<string, string>;
   /** Holds the per-test token: never logged. */

@@ -20,6 +20,7 @@ export {
   PLATFORM_NAME,
   platformSchema,
   REPOSITORY,
+  hasExternalIp,
   isPublicRepository,
   schedulerServiceAccount,
   RESERVED_LABEL_PREFIX,

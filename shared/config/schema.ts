@@ -160,6 +160,8 @@ const platformFields = z.strictObject({
     SUBNETWORK,
     'expected a subnetwork path such as regions/us-central1/subnetworks/default',
   ).optional(),
+  // Absent: only on a network named `default`, which has no Cloud NAT to go out through.
+  externalIp: z.boolean().optional(),
   serviceAccount: email.optional(), // absent: the VM gets no service account
   labels: labelsSchema.default({}),
 });
@@ -355,4 +357,13 @@ export function isPublicRepository(
 /** Who Cloud Scheduler calls the sweeps as: `sweeps.serviceAccount`, else the queue's account. */
 export function schedulerServiceAccount(config: Pick<VmciConfig, 'sweeps' | 'queue'>): string {
   return config.sweeps.serviceAccount ?? config.queue.serviceAccount;
+}
+
+/**
+ * Whether a platform's VMs get an external address: `externalIp` when set,
+ * else only on a network named `default` (it has no Cloud NAT, so a VM there
+ * could reach neither GitHub nor the callback URL without one).
+ */
+export function hasExternalIp(platform: Pick<PlatformConfig, 'externalIp' | 'network'>): boolean {
+  return platform.externalIp ?? platform.network.endsWith('/networks/default');
 }

@@ -213,6 +213,28 @@ describe('toInstanceResource', () => {
     });
   });
 
+  it.each([
+    { network: 'global/networks/default', externalIp: undefined, external: true },
+    {
+      network: 'projects/host-1234/global/networks/default',
+      externalIp: undefined,
+      external: true,
+    },
+    { network: 'global/networks/vmci-vms', externalIp: undefined, external: false },
+    { network: 'global/networks/vmci-vms', externalIp: true, external: true },
+    { network: 'global/networks/default', externalIp: false, external: false },
+  ])('$network, externalIp $externalIp: an external address $external', (c) => {
+    const platform = {
+      ...LINUX,
+      network: c.network,
+      ...(c.externalIp === undefined ? {} : { externalIp: c.externalIp }),
+    };
+    const [nic] = toInstanceResource(buildVmSpec(input({ platform })), 'p-1234').networkInterfaces;
+    expect(nic!.accessConfigs).toEqual(
+      c.external ? [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] : [],
+    );
+  });
+
   it('adds the service account with the minimal scope and the subnetwork only when configured', () => {
     const withSubnet = (network: string, subnetwork: string) =>
       toInstanceResource(
@@ -232,11 +254,12 @@ describe('toInstanceResource', () => {
     expect(own.serviceAccounts).toEqual([
       { email: 'vm@p.iam.gserviceaccount.com', scopes: [...VM_SCOPES] },
     ]);
+    // Not the default network: no external address unless asked (out through Cloud NAT).
     expect(own.networkInterfaces).toEqual([
       {
         network: 'projects/my-ci-project/global/networks/ci',
         subnetwork: 'projects/my-ci-project/regions/us-central1/subnetworks/ci',
-        accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }],
+        accessConfigs: [],
       },
     ]);
     // A shared VPC's paths name the host project and are kept as they are.

@@ -271,6 +271,7 @@ export function harness(
             image: 'projects/debian-cloud/global/images/family/debian-12',
             diskSizeGb: 10,
             network: 'global/networks/default',
+            externalIp: true,
             labels: opts.labels ?? { ...vmLabels(owner.platform, owner.id) },
             metadata: metadataId === null ? {} : { [VM_TEST_ID_METADATA_KEY]: metadataId },
             maxRunSeconds: 600,
