@@ -45,7 +45,7 @@ const vmciBindings = (state: ReturnType<FakeProject['state']>) =>
 describe('npm run undeploy', () => {
   it('removes the jobs, services, queue, roles, accounts and network; keeps data; a rerun removes nothing', async () => {
     const dry = await runUndeploy({ dryRun: true });
-    expect(dry.outcome).toEqual({ result: 'planned', toRemove: 2 + 6 + 1 + 6 + 4 + 6 });
+    expect(dry.outcome).toEqual({ result: 'planned', toRemove: 2 + 6 + 1 + 7 + 5 + 6 });
     expect(changingCalls(project.calls())).toEqual([]);
 
     const { outcome } = await runUndeploy();

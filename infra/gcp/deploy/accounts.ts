@@ -3,7 +3,9 @@
 import { schedulerServiceAccount, type VmciConfig } from '../../../shared/config';
 import type { FunctionName } from '../../../shared/config/urls';
 
-export type Duty = 'doors' | 'runner' | 'sweeps';
+/** The functions' three, and the builder: Cloud Build runs `gcloud run deploy --source` as it. */
+export type Duty = 'doors' | 'runner' | 'sweeps' | 'builder';
+export const DUTIES: readonly Duty[] = ['doors', 'runner', 'sweeps', 'builder'];
 
 /** The public doors share one account; runTest and the sweeps have their own. */
 export const DUTY_OF: Readonly<Record<FunctionName, Duty>> = {
@@ -24,6 +26,8 @@ export const PROJECT_ROLES: Readonly<Record<Duty, readonly string[]>> = {
   doors: ['roles/datastore.user', 'roles/compute.instanceAdmin.v1'],
   runner: ['roles/datastore.user', 'roles/compute.instanceAdmin.v1'],
   sweeps: ['roles/datastore.user', 'roles/compute.instanceAdmin.v1'],
+  // Reads the uploaded source, writes the image and the build's logs.
+  builder: ['roles/run.builder'],
 };
 
 /** Every duty enqueues tests (webhook, progress's next test, runTest's retry, sweepPending). */
@@ -39,7 +43,7 @@ export function vmAccounts(config: Pick<VmciConfig, 'platforms'>): string[] {
 export function accountsToCreate(config: VmciConfig): string[] {
   const own = `@${config.project}.iam.gserviceaccount.com`;
   const all = [
-    ...(['doors', 'runner', 'sweeps'] as const).map((duty) => dutyAccount(config, duty)),
+    ...DUTIES.map((duty) => dutyAccount(config, duty)),
     config.queue.serviceAccount,
     schedulerServiceAccount(config),
     ...vmAccounts(config),

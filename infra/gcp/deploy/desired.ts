@@ -10,9 +10,9 @@ import {
   DUTY_OF,
   dutyAccount,
   ENQUEUERS,
+  DUTIES,
   PROJECT_ROLES,
   vmAccounts,
-  type Duty,
 } from './accounts';
 import { networkResources } from './network';
 import { BOUND, EXISTS, type Call, type IamTarget, type Resource } from './resources';
@@ -212,8 +212,6 @@ function accounts(config: VmciConfig): Resource[] {
     };
   });
 }
-
-const DUTIES: readonly Duty[] = ['doors', 'runner', 'sweeps'];
 
 /** The duties' roles on the project (what undeploy removes: the rest goes with its resource). */
 export function projectRoles(config: VmciConfig): Resource[] {
@@ -443,6 +441,7 @@ export function deployArgs(config: VmciConfig, facts: Facts, fn: FunctionName) {
     `--region=${config.region}`,
     `--project=${config.project}`,
     `--service-account=${dutyAccount(config, DUTY_OF[fn])}`,
+    `--build-service-account=projects/${config.project}/serviceAccounts/${dutyAccount(config, 'builder')}`,
     '--set-env-vars=VMCI_CONFIG=vmci.yaml',
     ...(secretsFlag ? [`--set-secrets=${secretsFlag}`] : []),
     `--memory=${settings.memory}`,
