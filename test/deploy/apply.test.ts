@@ -79,6 +79,20 @@ describe('npm run deploy, against an empty fake project', () => {
     expect(lines).toEqual([]);
   });
 
+  it('a secret vmci-github-app-id chooses GitHub App authentication', async () => {
+    project.setState((state) => {
+      state.secrets = { 'vmci-github-app-id': { versions: [] } };
+    });
+    const { lines } = await project.run({ dryRun: true });
+    const secrets = lines.filter((l) => /^[+=] \w+ secret /.test(l));
+    expect(secrets).toEqual([
+      '+ create secret vmci-github-webhook-secret',
+      '+ create secret vmci-token-key',
+      '= unchanged secret vmci-github-app-id',
+      '+ create secret vmci-github-app-private-key',
+    ]);
+  });
+
   it('--dry-run makes no changing call', async () => {
     const { outcome } = await project.run({ dryRun: true });
     expect(outcome.result).toBe('planned');

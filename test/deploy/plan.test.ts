@@ -136,3 +136,36 @@ describe('the VMs network', () => {
     ]);
   });
 });
+
+describe('GitHub App authentication', () => {
+  const deployArgsOf = (resources: Resource[], fn: string) =>
+    (resources.find((r) => r.name.startsWith(`${fn} `))!.create[0] as { args: string[] }).args;
+
+  it('gives the App secrets instead of the token; the installation id only when it has a value', () => {
+    const versions = {
+      'vmci-github-webhook-secret': 1,
+      'vmci-token-key': 1,
+      'vmci-github-app-id': 2,
+      'vmci-github-app-private-key': 3,
+    };
+    const withoutId = desiredResources(
+      config,
+      facts({ githubAuth: 'app', secretVersions: versions }),
+    );
+    expect(deployArgsOf(withoutId, 'sweepPending')).toContain(
+      '--set-secrets=GITHUB_APP_ID=vmci-github-app-id:2,GITHUB_APP_PRIVATE_KEY=vmci-github-app-private-key:3',
+    );
+    expect(withoutId.filter((r) => r.name.includes('vmci-github-token'))).toEqual([]);
+    const withId = desiredResources(
+      config,
+      facts({
+        githubAuth: 'app',
+        secretVersions: { ...versions, 'vmci-github-app-installation-id': 1 },
+      }),
+    );
+    expect(deployArgsOf(withId, 'progress')).toContain(
+      '--set-secrets=GITHUB_APP_ID=vmci-github-app-id:2,GITHUB_APP_PRIVATE_KEY=vmci-github-app-private-key:3,GITHUB_APP_INSTALLATION_ID=vmci-github-app-installation-id:1',
+    );
+    expect(deployArgsOf(withId, 'status').some((a) => a.startsWith('--set-secrets'))).toBe(false);
+  });
+});
