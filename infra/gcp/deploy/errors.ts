@@ -20,6 +20,13 @@ const ROLE_FOR_PERMISSION: ReadonlyArray<[string, string]> = [
   ['compute.', 'roles/compute.networkAdmin'],
 ];
 
+/** How gcloud and the client libraries name the missing permission. */
+const PERMISSION_PATTERNS = [
+  /[Pp]ermission ['"]?([a-z]+\.[a-zA-Z]+\.[a-zA-Z.]+)['"]? denied/, // gcloud
+  /IAM permission ['"]?([a-z]+\.[a-zA-Z]+\.[a-zA-Z.]+)['"]?/, // "lacks IAM permission "x" for …"
+  /does not have ['"]?([a-z]+\.[a-zA-Z]+\.[a-zA-Z.]+)['"]? permission/, // client libraries
+];
+
 export function roleForPermission(permission: string): string | undefined {
   return ROLE_FOR_PERMISSION.find(([prefix]) => permission.startsWith(prefix))?.[1];
 }
@@ -36,7 +43,7 @@ export function explainFailure(what: string, text: string, project: string): str
     return `${what} failed: the ${api} API is not enabled; run: gcloud services enable ${api} --project=${project}`;
   }
   if (/PERMISSION_DENIED|permission denied|does not have permission/i.test(text)) {
-    const permission = /[Pp]ermission '?([a-zA-Z]+\.[a-zA-Z.]+)'? denied/.exec(text)?.[1];
+    const permission = PERMISSION_PATTERNS.map((p) => p.exec(text)?.[1]).find(Boolean);
     const role = permission && roleForPermission(permission);
     const grant = role
       ? `; grant the deploying account ${role} (gcloud projects add-iam-policy-binding ${project} --member=user:<you> --role=${role})`
