@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '.deploy/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '.deploy/', '.local/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
