@@ -7,12 +7,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FunctionName } from '../local/functions';
 import { buildFunctions, BUNDLE_CONFIG, DEFAULT_CONFIG, ROOT } from './build-functions';
+import { freePort } from '../local/firestore-emulator';
 
 const FUNCTIONS: readonly FunctionName[] = ['webhook', 'runTest'];
 
@@ -21,14 +21,6 @@ interface Variant {
   args: string[];
   cwd: string;
   config: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Milliseconds from spawn to the first answer. */

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -20,6 +19,7 @@ import { isExternalPackage, packageNameOf } from '../../infra/build/externals';
 import { FUNCTION_NAMES, type FunctionName } from '../../infra/local/functions';
 import { COMPRESSED_BODY, SECURITY_HEADERS } from '../../shared/http/function-app';
 import { emulatorHost } from '../support/firestore';
+import { freePort } from '../../infra/local/firestore-emulator';
 
 const ROOT = join(__dirname, '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -122,14 +122,6 @@ interface Running {
   url: string;
   child: ChildProcess;
   output: () => string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** node_modules with only the bundle's dependencies (each a link to the installed package). */

@@ -3,13 +3,12 @@
 // from its own package-lock.json (from npm's cache: the root install filled it),
 // then `node index.js` must answer.
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFunctions } from '../../infra/build/build-functions';
 import { emulatorHost } from '../support/firestore';
+import { freePort } from '../../infra/local/firestore-emulator';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -22,14 +21,6 @@ beforeAll(async () => {
   await buildFunctions({ outDir: out, functions: ['webhook', 'status'] });
 });
 afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** `npm ci --omit=dev` in the bundle's folder, then `node index.js`; the answer to `request`. */
 async function installAndAsk(

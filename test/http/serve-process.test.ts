@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { COMPRESSED_BODY, SECURITY_HEADERS } from '../../shared/http/function-app';
 import { emulatorHost } from '../support/firestore';
 import { LOCAL_CONFIG_PATH } from '../support/local-cloud';
+import { freePort } from '../../infra/local/firestore-emulator';
 
 const ROOT = join(__dirname, '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -18,15 +19,6 @@ interface Running {
   url: string;
   child: ChildProcess;
   output: () => string;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Every secret a function may ask for. */
