@@ -1,4 +1,4 @@
-// What the deploy and undeploy CLIs share: the clients and the y/N question.
+// What the deploy and undeploy CLIs share: the clients, the y/N question and how they exit.
 import { createInterface } from 'node:readline/promises';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { CloudTasksClient } from '@google-cloud/tasks';
@@ -35,4 +35,26 @@ export async function askYesNo(question: string): Promise<boolean> {
   const answer = await rl.question(`${question} [y/N] `);
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/** A failed run prints its lines to stderr; failed and declined exit 1. */
+export function exitCodeOf(
+  outcome: { result: 'failed'; lines: readonly string[] } | { result: string },
+): number {
+  if (outcome.result === 'failed' && 'lines' in outcome) {
+    for (const line of outcome.lines) console.error(line);
+    return 1;
+  }
+  return outcome.result === 'declined' ? 1 : 0;
+}
+
+/** Runs a CLI's main and exits with its code; an unexpected error is one line and exit 1. */
+export function runCli(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
 }

@@ -6,7 +6,7 @@
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildFunctions } from '../../build/build-functions';
-import { askYesNo, makeClients } from './cli-support';
+import { askYesNo, exitCodeOf, makeClients, runCli } from './cli-support';
 import { deploy } from './deploy';
 import { spawnGcloud } from './gcloud';
 
@@ -39,20 +39,10 @@ async function main(): Promise<number> {
       out: (line) => console.log(line),
       confirm: async () => values.yes || askYesNo('Apply this plan?'),
     });
-    if (outcome.result === 'failed') {
-      for (const line of outcome.lines) console.error(line);
-      return 1;
-    }
-    return outcome.result === 'declined' ? 1 : 0;
+    return exitCodeOf(outcome);
   } finally {
     await clients.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runCli(main);

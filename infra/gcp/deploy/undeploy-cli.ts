@@ -2,7 +2,7 @@
 // Removes what npm run deploy made (./undeploy.ts); Firestore data and the
 // secrets stay unless --delete-data.
 import { parseArgs } from 'node:util';
-import { askYesNo, makeClients } from './cli-support';
+import { askYesNo, exitCodeOf, makeClients, runCli } from './cli-support';
 import { spawnGcloud } from './gcloud';
 import { undeploy } from './undeploy';
 
@@ -29,20 +29,10 @@ async function main(): Promise<number> {
       out: (line) => console.log(line),
       confirm: async () => values.yes || askYesNo('Remove these?'),
     });
-    if (outcome.result === 'failed') {
-      for (const line of outcome.lines) console.error(line);
-      return 1;
-    }
-    return outcome.result === 'declined' ? 1 : 0;
+    return exitCodeOf(outcome);
   } finally {
     await clients.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runCli(main);
