@@ -96,6 +96,18 @@ export function approvalId(repo: string, pr: number, sha: string): string {
   return [slug(owner, 12), slug(name, 20), `pr${pr}`, slug(sha, 7), hash].join('-');
 }
 
+/**
+ * The document id of what is known of `workflow` on one commit:
+ * `<owner>-<name>-<sha7>-<workflow>-<hash16>`, the hash over every field as given.
+ */
+export function buildId(repo: string, sha: string, workflow: string): string {
+  const slash = repo.indexOf('/');
+  const owner = slash === -1 ? repo : repo.slice(0, slash);
+  const name = slash === -1 ? '' : repo.slice(slash + 1);
+  const hash = sha256Hex(['vmci/build/v1', repo, sha, workflow]).slice(0, TEST_ID_HASH_LENGTH);
+  return [slug(owner, 12), slug(name, 20), slug(sha, 7), slug(workflow, 20), hash].join('-');
+}
+
 /** Firestore's rules for a document id. */
 export function isValidFirestoreId(id: string): boolean {
   return (

@@ -1,6 +1,7 @@
 // The boundary between domain records (Date) and Firestore documents
 // (Timestamp). Conversion is deep, so nested dates (timeline, deletion) are
 // Timestamps in the database, where TTL policies and range queries need them.
+import type { BuildRecord } from '../builds/record';
 import { Timestamp, type DocumentData, type DocumentSnapshot } from '@google-cloud/firestore';
 import type { TestRecord } from '../domain/test';
 import type { ApprovalRecord, DeliveryRecord, Lease } from './port';
@@ -70,6 +71,15 @@ export function approvalToDoc(record: ApprovalRecord): DocumentData {
 
 export function approvalFromDoc(snap: DocumentSnapshot): ApprovalRecord {
   return fromFirestore(snap.data()) as ApprovalRecord;
+}
+
+/** `builds/{buildId}`: the record as it is, `at` a Timestamp. */
+export function buildToDoc(record: BuildRecord): DocumentData {
+  return toFirestore(record) as DocumentData;
+}
+
+export function buildFromDoc(snap: DocumentSnapshot): BuildRecord | null {
+  return snap.exists ? (fromFirestore(snap.data()) as BuildRecord) : null;
 }
 
 /** The response body is stored as JSON text: Firestore cannot hold every JSON value (nested arrays). */

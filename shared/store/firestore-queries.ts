@@ -13,6 +13,7 @@ export interface StoreCollections {
   deliveries: string;
   capacity: string;
   approvals: string;
+  builds: string;
   leases: string;
 }
 
@@ -21,6 +22,7 @@ export const DEFAULT_COLLECTIONS: StoreCollections = {
   deliveries: 'deliveries',
   capacity: 'capacity',
   approvals: 'approvals',
+  builds: 'builds',
   leases: 'leases',
 };
 

@@ -10,11 +10,14 @@
 // avoids that cost within one instance; the transactions alone keep the
 // guarantees between instances.
 import type { Firestore } from '@google-cloud/firestore';
-import { approvalId } from '../domain/naming';
+import { mergeBuild } from '../builds/record';
+import { approvalId, buildId } from '../domain/naming';
 import { TERMINAL_STATUSES, type TestStatus } from '../domain/test';
 import {
   approvalFromDoc,
   approvalToDoc,
+  buildFromDoc,
+  buildToDoc,
   capacityToDoc,
   deliveryFromDoc,
   deliveryToDoc,
@@ -44,6 +47,7 @@ import {
   mayRecordDeletion,
   mayTakeLease,
   normalizeApproval,
+  normalizeBuild,
   normalizeDelivery,
   planAcquire,
   planReconcile,
@@ -74,6 +78,7 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
   const deliveries = db.collection(names.deliveries);
   const capacity = db.collection(names.capacity);
   const approvals = db.collection(names.approvals);
+  const builds = db.collection(names.builds);
   const leases = db.collection(names.leases);
   const lock = createKeyedLock();
   const testKey = (id: string) => `test:${id}`;
@@ -310,6 +315,23 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     async getApproval(repo, pr, sha) {
       const snap = await approvals.doc(approvalId(repo, pr, sha)).get();
       return snap.exists ? approvalFromDoc(snap) : null;
+    },
+
+    async recordBuild(record) {
+      const normalized = normalizeBuild(record);
+      const ref = builds.doc(buildId(normalized.repo, normalized.sha, normalized.workflow));
+      return db.runTransaction(
+        async (tx) => {
+          const kept = mergeBuild(buildFromDoc(await tx.get(ref)), normalized);
+          if (kept === normalized) tx.set(ref, buildToDoc(normalized));
+          return kept;
+        },
+        { maxAttempts: TRANSACTION_ATTEMPTS },
+      );
+    },
+
+    async getBuild(repo, sha, workflow) {
+      return buildFromDoc(await builds.doc(buildId(repo, sha, workflow)).get());
     },
 
     async acquireSlot(platform, testId, maxConcurrent, at) {

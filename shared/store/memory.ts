@@ -1,7 +1,8 @@
 // The in-memory double of the store, with the Firestore adapter's semantics:
 // records are cloned on the way in and out, and every change runs alone (one
 // lock for the whole store), so concurrent calls behave like transactions.
-import { approvalId } from '../domain/naming';
+import { mergeBuild, type BuildRecord } from '../builds/record';
+import { approvalId, buildId } from '../domain/naming';
 import { isTerminal, type TestRecord } from '../domain/test';
 import { createKeyedLock } from './keyed-lock';
 import {
@@ -25,6 +26,7 @@ import {
   mayRecordDeletion,
   mayTakeLease,
   normalizeApproval,
+  normalizeBuild,
   normalizeDelivery,
   planAcquire,
   planReconcile,
@@ -62,6 +64,7 @@ export function createMemoryStore(): TestStore {
   const tests = new Map<string, TestRecord>();
   const deliveries = new Map<string, DeliveryRecord>();
   const approvals = new Map<string, ApprovalRecord>();
+  const builds = new Map<string, BuildRecord>();
   const capacity = new Map<string, Holders>();
   const leases = new Map<string, Lease>();
   const lock = createKeyedLock();
@@ -299,6 +302,24 @@ export function createMemoryStore(): TestStore {
     async getApproval(repo, pr, sha) {
       const record = approvals.get(approvalId(repo, pr, sha));
       return record ? clone(record) : null;
+    },
+
+    async recordBuild(record) {
+      const normalized = normalizeBuild(record);
+      const id = buildId(normalized.repo, normalized.sha, normalized.workflow);
+      return transact(
+        () => builds.get(id),
+        (existing) => {
+          const kept = mergeBuild(existing ?? null, normalized);
+          builds.set(id, kept);
+          return { ...kept, at: new Date(kept.at) };
+        },
+      );
+    },
+
+    async getBuild(repo, sha, workflow) {
+      const record = builds.get(buildId(repo, sha, workflow));
+      return record ? { ...record, at: new Date(record.at) } : null;
     },
 
     async acquireSlot(platform, testId, maxConcurrent, at) {

@@ -2,6 +2,7 @@
 // Conflicts (a lost race, a full platform, a duplicate) come back as data;
 // only programming errors (a bad limit, an oversized batch) and infrastructure
 // failures throw.
+import type { BuildRecord } from '../builds/record';
 import type {
   PostedCommitStatus,
   Stage,
@@ -255,6 +256,13 @@ export interface TestStore {
   /** Create-if-absent: the first approval of a commit is kept (`first` false for a later one). */
   recordApproval(record: ApprovalRecord): Promise<{ first: boolean; record: ApprovalRecord }>;
   getApproval(repo: string, pr: number, sha: string): Promise<ApprovalRecord | null>;
+  /**
+   * Keeps what is known of a build workflow on a commit, in one transaction:
+   * the stored record and `record` merge by mergeBuild (a success is never
+   * undone). Returns the record kept.
+   */
+  recordBuild(record: BuildRecord): Promise<BuildRecord>;
+  getBuild(repo: string, sha: string, workflow: string): Promise<BuildRecord | null>;
   /** Takes one of `platform`'s slots for `testId`; a holder asking again keeps its one slot. */
   acquireSlot(
     platform: string,

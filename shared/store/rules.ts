@@ -1,6 +1,7 @@
 // The store's policy, shared by every adapter: what a transition does to a
 // test, how slots are counted, which arguments are valid. Adapters only read
 // and write; they decide nothing here.
+import type { BuildRecord } from '../builds/record';
 import { firstStatusCheck, needsStatusCheck } from '../domain/github';
 import {
   holdsSlot,
@@ -260,6 +261,24 @@ export function normalizeApproval(record: ApprovalRecord): ApprovalRecord {
     approvedBy: record.approvedBy,
     approvedAt: new Date(record.approvedAt),
     delivery: record.delivery,
+  };
+}
+
+/** The build record as it will read back; throws RangeError for one that names no commit's workflow. */
+export function normalizeBuild(record: BuildRecord): BuildRecord {
+  if (record.repo === '' || record.sha === '' || record.workflow === '') {
+    throw new RangeError('a build record needs a repository, a commit and a workflow');
+  }
+  return {
+    repo: record.repo,
+    sha: record.sha,
+    workflow: record.workflow,
+    outcome: record.outcome,
+    runId: record.runId,
+    runAttempt: record.runAttempt,
+    conclusion: record.conclusion,
+    source: record.source,
+    at: new Date(record.at),
   };
 }
 

@@ -1,6 +1,7 @@
 // The TestStore contract: one suite that every adapter must pass
 // (test/store/store.test.ts runs it on the in-memory double and on Firestore).
 import { defineApprovalContractTests } from './store/approvals.contract';
+import { defineBuildContractTests } from './store/builds.contract';
 import { defineDeletionContractTests } from './store/deletions.contract';
 import { defineDeliveryContractTests } from './store/deliveries.contract';
 import type { MakeStore } from './store/fixtures';
@@ -23,6 +24,7 @@ export function defineStoreContractTests(name: string, makeStore: MakeStore): vo
     defineDeletionContractTests(makeStore);
     defineDeliveryContractTests(makeStore);
     defineApprovalContractTests(makeStore);
+    defineBuildContractTests(makeStore);
     defineStatusCheckContractTests(makeStore);
     defineWaitContractTests(makeStore);
     defineLeaseContractTests(makeStore);

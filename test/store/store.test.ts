@@ -1,7 +1,11 @@
 // Runs the TestStore contract on the in-memory double and on the Firestore
 // emulator. Each Firestore store gets collections of its own in this file's
 // emulator project, so tests never see each other's documents.
-import { createFirestoreStore } from '../../shared/store/firestore';
+import {
+  createFirestoreStore,
+  DEFAULT_COLLECTIONS,
+  type StoreCollections,
+} from '../../shared/store/firestore';
 import { createMemoryStore } from '../../shared/store/memory';
 import { defineStoreContractTests, type MakeStore } from '../contracts/store.contract';
 import { createTestFirestore, type TestFirestore } from '../support/firestore';
@@ -19,13 +23,10 @@ const makeFirestoreStore: MakeStore = async () => {
   firestore ??= createTestFirestore('vmci-store');
   const { db } = firestore;
   const prefix = `s${++storeCount}`;
-  const collections = {
-    tests: `${prefix}-tests`,
-    deliveries: `${prefix}-deliveries`,
-    capacity: `${prefix}-capacity`,
-    approvals: `${prefix}-approvals`,
-    leases: `${prefix}-leases`,
-  };
+  // Every collection the adapter knows, so a new one cannot be left shared.
+  const collections = Object.fromEntries(
+    Object.keys(DEFAULT_COLLECTIONS).map((name) => [name, `${prefix}-${name}`]),
+  ) as unknown as StoreCollections;
   return {
     store: createFirestoreStore({ db, collections }),
     peer: () => createFirestoreStore({ db, collections }),
