@@ -3,6 +3,7 @@
 // PR's head commit now (which of two heads with the same time is current?).
 // Like the commit status port: transient failures are retried within the
 // time budget, and every outcome, failures included, comes back as data.
+import type { WorkflowRunSummary } from '../builds/record';
 import { silentLogger, type Logger } from '../log';
 import type { GitHubClients } from './client';
 import { classifyGitHubError } from './errors';
@@ -31,6 +32,16 @@ export interface GitHubLookupPort {
   permission(repo: string, login: string): Promise<LookupResult<RepoPermission>>;
   /** The PR's head commit now (GET /repos/{o}/{r}/pulls/{n}). Never rejects. */
   pullRequestHead(repo: string, pr: number): Promise<LookupResult<PullRequestHead>>;
+  /**
+   * The runs of workflow file `workflow` on commit `sha`, newest first, at most
+   * 100 (GET /repos/{o}/{r}/actions/workflows/{file}/runs?head_sha=). A
+   * workflow GitHub does not know (404) has no runs. Never rejects.
+   */
+  workflowRuns(
+    repo: string,
+    workflow: string,
+    sha: string,
+  ): Promise<LookupResult<WorkflowRunSummary[]>>;
 }
 
 /** What GitHub says of a login it does not know. */
@@ -143,6 +154,31 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
         });
         return { sha: data.head.sha };
       });
+    },
+
+    workflowRuns(repo, workflow, sha) {
+      return lookUp(
+        'workflow runs',
+        repo,
+        { workflow, sha },
+        async (octokit, { owner, name }, signal) => {
+          const { data } = await octokit.rest.actions.listWorkflowRuns({
+            owner,
+            repo: name,
+            workflow_id: workflow,
+            head_sha: sha,
+            per_page: 100,
+            request: { signal },
+          });
+          return data.workflow_runs.map((run) => ({
+            id: run.id,
+            attempt: run.run_attempt ?? 1,
+            status: run.status ?? 'completed',
+            conclusion: run.conclusion ?? null,
+          }));
+        },
+        [],
+      );
     },
   };
 }

@@ -2,6 +2,7 @@
 // adapter does against GitHub: roles map to GitHub's base permissions, a login
 // with no role on the (public) repository reads, a 404 on a permission is
 // `none`, and a retriable failure is retried up to `attempts` tries per call.
+import type { WorkflowRunSummary } from '../builds/record';
 import {
   NO_PERMISSION,
   type GitHubLookupPort,
@@ -23,15 +24,17 @@ const BASE_PERMISSION: Readonly<Record<RepoRole, string>> = {
 };
 
 export interface LookupCall {
-  kind: 'permission' | 'pullRequestHead';
+  kind: 'permission' | 'pullRequestHead' | 'workflowRuns';
   repo: string;
-  /** The login, or the PR number. */
+  /** The login, the PR number, or `<workflow>@<sha>`. */
   subject: string;
 }
 
 export interface MemoryLookupPort extends GitHubLookupPort {
   setRole(repo: string, login: string, role: RepoRole): void;
   setPullRequestHead(repo: string, pr: number, sha: string): void;
+  /** A run of `workflow` on `sha` (replaces the run with the same id and attempt). */
+  addWorkflowRun(repo: string, workflow: string, sha: string, run: WorkflowRunSummary): void;
   /** The next `count` tries (of either call) fail with `failure`. */
   failNext(count: number, failure: InjectedFailure): void;
   /** Calls made (not tries), oldest first. */
@@ -46,6 +49,7 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
   const attempts = options.attempts ?? 3;
   const roles = new Map<string, RepoRole>();
   const heads = new Map<string, string>();
+  const runs = new Map<string, WorkflowRunSummary[]>();
   const faults: InjectedFailure[] = [];
   const calls: LookupCall[] = [];
   let tries = 0;
@@ -97,6 +101,24 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
           ? { ok: false, retriable: false, httpStatus: 404, detail: 'HTTP 404: Not Found' }
           : { ok: true, value: { sha } };
       });
+    },
+    workflowRuns(repo, workflow, sha) {
+      return call(
+        { kind: 'workflowRuns', repo, subject: `${workflow}@${sha}` },
+        () => ({
+          ok: true,
+          value: [...(runs.get(key(repo, workflow, sha)) ?? [])]
+            .sort((a, b) => b.id - a.id || b.attempt - a.attempt)
+            .map((run) => ({ ...run })),
+        }),
+        [],
+      );
+    },
+    addWorkflowRun(repo, workflow, sha, run) {
+      const list = (runs.get(key(repo, workflow, sha)) ?? []).filter(
+        (r) => r.id !== run.id || r.attempt !== run.attempt,
+      );
+      runs.set(key(repo, workflow, sha), [...list, { ...run }]);
     },
     setRole(repo, login, role) {
       roles.set(key(repo, login), role);

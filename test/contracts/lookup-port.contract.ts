@@ -1,6 +1,7 @@
 // The GitHubLookupPort contract: one suite that every adapter must pass
 // (test/github/lookup-port.test.ts runs it on the in-memory double and on the
 // Octokit adapter against the local GitHub stand-in).
+import type { WorkflowRunSummary } from '../../shared/builds/record';
 import type { GitHubLookupPort } from '../../shared/github/lookups';
 
 export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
@@ -11,6 +12,8 @@ export interface LookupPortUnderTest {
   attempts: number;
   seedRole(repo: string, login: string, role: Role): void;
   seedPullRequestHead(repo: string, pr: number, sha: string): void;
+  /** A run of workflow file `workflow` (".github/workflows/<workflow>") on `sha`. */
+  seedWorkflowRun(repo: string, workflow: string, sha: string, run: WorkflowRunSummary): void;
   /** The next `count` tries fail with HTTP `status`. */
   fail(fault: { status: number; count: number }): void;
   /** Tries that reached the backend, failed ones included. */
@@ -144,6 +147,69 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
         value: { sha: SHA },
       });
       expect(tries()).toBe(2);
+    });
+
+    it('lists a workflow’s runs on one commit, newest first, and none for others', async () => {
+      const { port, seedWorkflowRun } = sut();
+      const other = 'e'.repeat(40);
+      seedWorkflowRun(REPO, 'build.yml', SHA, {
+        id: 11,
+        attempt: 1,
+        status: 'completed',
+        conclusion: 'failure',
+      });
+      seedWorkflowRun(REPO, 'build.yml', SHA, {
+        id: 12,
+        attempt: 1,
+        status: 'in_progress',
+        conclusion: null,
+      });
+      seedWorkflowRun(REPO, 'build.yml', other, {
+        id: 13,
+        attempt: 1,
+        status: 'completed',
+        conclusion: 'success',
+      });
+      seedWorkflowRun(REPO, 'lint.yml', SHA, {
+        id: 14,
+        attempt: 1,
+        status: 'completed',
+        conclusion: 'success',
+      });
+
+      expect(await port.workflowRuns(REPO, 'build.yml', SHA)).toEqual({
+        ok: true,
+        value: [
+          { id: 12, attempt: 1, status: 'in_progress', conclusion: null },
+          { id: 11, attempt: 1, status: 'completed', conclusion: 'failure' },
+        ],
+      });
+      expect(await port.workflowRuns(REPO, 'build.yml', 'f'.repeat(40))).toEqual({
+        ok: true,
+        value: [],
+      });
+      expect(await port.workflowRuns('octo-org/other', 'build.yml', SHA)).toEqual({
+        ok: true,
+        value: [],
+      });
+    });
+
+    it('a workflow GitHub does not know (404) has no runs; a 500 is retried', async () => {
+      const { port, fail, seedWorkflowRun } = sut();
+      fail({ status: 404, count: 1 });
+      expect(await port.workflowRuns(REPO, 'gone.yml', SHA)).toEqual({ ok: true, value: [] });
+
+      seedWorkflowRun(REPO, 'build.yml', SHA, {
+        id: 21,
+        attempt: 2,
+        status: 'completed',
+        conclusion: 'success',
+      });
+      fail({ status: 500, count: 1 });
+      expect(await port.workflowRuns(REPO, 'build.yml', SHA)).toEqual({
+        ok: true,
+        value: [{ id: 21, attempt: 2, status: 'completed', conclusion: 'success' }],
+      });
     });
 
     it('never rejects, even for a repository that is not "owner/name"', async () => {

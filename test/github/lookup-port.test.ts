@@ -23,6 +23,7 @@ const makeMemoryPort: MakeLookupPort = async () => {
     attempts,
     seedRole: (repo, login, role) => port.setRole(repo, login, role),
     seedPullRequestHead: (repo, pr, sha) => port.setPullRequestHead(repo, pr, sha),
+    seedWorkflowRun: (repo, workflow, sha, run) => port.addWorkflowRun(repo, workflow, sha, run),
     fail: ({ status, count }) =>
       port.failNext(count, {
         // What the Octokit adapter makes of the same answer.
@@ -56,6 +57,15 @@ const makeOctokitPort: MakeLookupPort = async () => {
     seedRole: (repo, login, role) => github.seedCollaborator(repo, login, role),
     seedPullRequestHead: (repo, pr, sha) =>
       github.seedPullRequest(repo, { number: pr, user: 'someone', head: { sha, ref: 'topic' } }),
+    seedWorkflowRun: (repo, workflow, sha, run) =>
+      github.seedWorkflowRun(repo, {
+        id: run.id,
+        run_attempt: run.attempt,
+        head_sha: sha,
+        path: `.github/workflows/${workflow}`,
+        status: run.status as 'completed',
+        conclusion: run.conclusion as 'success' | null,
+      }),
     fail: ({ status, count }) => github.injectFault({ method: 'GET', status, count }),
     tries: () => github.calls().length,
     cleanup: async () => {},

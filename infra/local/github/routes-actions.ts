@@ -87,7 +87,36 @@ function findArtifact(ctx: RouteContext): ArtifactRecord {
   return artifact;
 }
 
+/** The runs of one workflow (by id or file name), newest first: ?head_sha, ?status, paged. */
+function workflowRuns(ctx: RouteContext) {
+  const repo = repoOf(ctx);
+  const wanted = ctx.params.workflow_id ?? '';
+  const headSha = ctx.query.get('head_sha');
+  const status = ctx.query.get('status');
+  const runs = [...ctx.state.runs.entries()]
+    .filter(([runKey, run]) => runKey === key(repo, run.id))
+    .map(([, run]) => runBody(ctx.api, repo, run))
+    .filter((run) => String(run.workflow_id) === wanted || run.path.split('/').pop() === wanted)
+    .filter((run) => headSha === null || run.head_sha === headSha)
+    .filter((run) => status === null || run.status === status || run.conclusion === status)
+    .sort((a, b) => b.id - a.id);
+  const perPage = Math.min(100, Math.max(1, Number(ctx.query.get('per_page')) || 30));
+  const page = Math.max(1, Number(ctx.query.get('page')) || 1);
+  return {
+    status: 200,
+    body: {
+      total_count: runs.length,
+      workflow_runs: runs.slice((page - 1) * perPage, page * perPage),
+    },
+  };
+}
+
 export const actionRoutes: Route[] = [
+  {
+    method: 'GET',
+    pattern: '/repos/:owner/:repo/actions/workflows/:workflow_id/runs',
+    handler: workflowRuns,
+  },
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/actions/runs/:run_id',
