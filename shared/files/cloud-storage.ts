@@ -30,6 +30,19 @@ function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 404;
 }
 
+/**
+ * Resumable uploads reject with the JSON error object itself ({code, message,
+ * errors}), not an Error: callers get an Error with the same code.
+ */
+function asError(err: unknown): unknown {
+  if (err instanceof Error || typeof err !== 'object' || err === null) return err;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return Object.assign(new Error(typeof message === 'string' ? message : 'Cloud Storage error'), {
+    code,
+    cause: err,
+  });
+}
+
 function storedFile(name: string, metadata: FileMetadata): StoredFile {
   return {
     name,
@@ -45,12 +58,17 @@ export function createCloudStorageFileStore(options: CloudStorageFileStoreOption
   return {
     async put(testId, name, body, contentType) {
       const resumable = body.length > RESUMABLE_ABOVE_BYTES;
-      await bucket.file(objectName(testId, name)).save(body, {
-        resumable,
-        contentType,
-        // Known up front, so the resumable session states the total (Content-Range: bytes 0-*/N).
-        metadata: resumable ? { contentType, contentLength: body.length } : { contentType },
-      });
+      const file = bucket.file(objectName(testId, name));
+      await file
+        .save(body, {
+          resumable,
+          contentType,
+          // Known up front, so the resumable session states the total (Content-Range: bytes 0-*/N).
+          metadata: resumable ? { contentType, contentLength: body.length } : { contentType },
+        })
+        .catch((err: unknown) => {
+          throw asError(err);
+        });
     },
 
     async list(testId) {

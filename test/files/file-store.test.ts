@@ -31,8 +31,8 @@ interface CloudHarness {
   cleanup(): Promise<void>;
 }
 
-async function cloudHarness(): Promise<CloudHarness> {
-  const standIn = createStorageStandIn({ buckets: [{ name: BUCKET }] });
+async function cloudHarness(options: { maxPageSize?: number } = {}): Promise<CloudHarness> {
+  const standIn = createStorageStandIn({ buckets: [{ name: BUCKET }], ...options });
   const server = await serve([standIn]);
   const storage = createStorage({
     project: 'vmci-local',
@@ -88,6 +88,48 @@ describe('Cloud Storage file store', () => {
     expect(whole?.body.equals(body)).toBe(true);
     const part = await harness.store.read('t1', 'results/big.bin', { start: size - 10 });
     expect(part?.body.equals(body.subarray(size - 10))).toBe(true);
+  });
+
+  it('lists every page of a test’s files', async () => {
+    const paged = await cloudHarness({ maxPageSize: 2 });
+    try {
+      for (const n of [5, 1, 4, 2, 3]) {
+        await paged.store.put('t1', `results/${n}.txt`, Buffer.from(`${n}`), 'text/plain');
+      }
+      await paged.store.put('t10', 'results/0.txt', Buffer.from('0'), 'text/plain');
+
+      expect((await paged.store.list('t1')).map((file) => file.name)).toEqual(
+        [1, 2, 3, 4, 5].map((n) => `results/${n}.txt`),
+      );
+    } finally {
+      await paged.cleanup();
+    }
+  });
+
+  it('rejects with an Error carrying the code when an upload fails', async () => {
+    const capped = createStorageStandIn({ buckets: [{ name: BUCKET }], maxObjectBytes: 10 });
+    const server = await serve([capped]);
+    try {
+      const store = createCloudStorageFileStore({
+        bucket: BUCKET,
+        storage: createStorage({
+          project: 'vmci-local',
+          local: { host: '127.0.0.1', port: server.port },
+        }),
+      });
+      const tooBig = Buffer.alloc(RESUMABLE_ABOVE_BYTES + 1);
+      await expect(store.put('t1', 'results/big', tooBig, 'text/plain')).rejects.toMatchObject({
+        code: 413,
+      });
+      await expect(store.put('t1', 'results/big', tooBig, 'text/plain')).rejects.toThrow(
+        /at most 10 bytes/,
+      );
+      await expect(store.put('t1', 'log.txt', Buffer.alloc(11), 'text/plain')).rejects.toThrow(
+        /at most 10 bytes/,
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   it('skips objects under the test’s prefix whose names the port does not allow', async () => {

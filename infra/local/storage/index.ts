@@ -28,6 +28,8 @@ export interface StorageStandInOptions {
   maxObjectBytes?: number;
   /** All bytes held, objects and unfinished uploads: beyond it uploads answer 429 (default 512 MiB). */
   maxTotalBytes?: number;
+  /** The most objects one list page holds (GCS: 1000); tests make it small to see paging. */
+  maxPageSize?: number;
   now?: () => Date;
 }
 
@@ -77,7 +79,7 @@ export function createStorageStandIn(options: StorageStandInOptions = {}): Stora
 
   return {
     project,
-    handle: createRoutes(engine),
+    handle: createRoutes(engine, options.maxPageSize ?? 1000),
     close: () => {
       engine.clear();
       return Promise.resolve();

@@ -29,7 +29,6 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => P
 // kind, bucket, `/o` or `/o/{object}`, object (which may hold unencoded slashes).
 const ROUTE = /^\/(?:(download|upload)\/)?storage\/v1\/b(?:\/([^/]+)(\/o(?:\/(.+))?)?)?$/;
 const OURS = /^\/(?:(download|upload)\/)?storage\/v1\//;
-const MAX_PAGE = 1000;
 /** Metadata (JSON) beside the media: a resumable session's start, a multipart upload's first part. */
 const METADATA_BYTES = 1024 * 1024;
 
@@ -105,7 +104,7 @@ async function drain(req: IncomingMessage): Promise<void> {
   for await (const chunk of req) void chunk;
 }
 
-export function createRoutes(engine: StorageEngine): Handler {
+export function createRoutes(engine: StorageEngine, maxPage: number): Handler {
   const caps = { tooLarge: () => engine.tooLarge(), full: () => engine.full() };
 
   const sendObject = (res: ServerResponse, base: string, object: ObjectRecord) =>
@@ -140,7 +139,7 @@ export function createRoutes(engine: StorageEngine): Handler {
       throw gcsError(501, 'notImplemented', 'delimiter is not supported by the local stand-in');
     }
     const maxText = url.searchParams.get('maxResults');
-    const max = maxText === null ? MAX_PAGE : Number(maxText);
+    const max = maxText === null ? maxPage : Number(maxText);
     if (!Number.isInteger(max) || max < 1) throw invalid(`Invalid maxResults: ${maxText}`);
     const token = url.searchParams.get('pageToken');
     // The token is the last name of the previous page, so paging holds while objects change.
@@ -148,7 +147,7 @@ export function createRoutes(engine: StorageEngine): Handler {
     const all = engine
       .list(bucket, url.searchParams.get('prefix') ?? '')
       .filter((object) => !after || Buffer.compare(Buffer.from(object.name), after) > 0);
-    const page = all.slice(0, Math.min(max, MAX_PAGE));
+    const page = all.slice(0, Math.min(max, maxPage));
     const more = all.length > page.length;
     sendJson(res, 200, {
       kind: 'storage#objects',
