@@ -265,6 +265,21 @@ const sweepsSchema = z.strictObject({
   statusGiveUpHours: z.number().positive().max(720).default(24),
 });
 
+// Where VMs' log and result files are kept (DESIGN §6): one Cloud Storage
+// bucket, whose lifecycle rule deletes a file `retentionDays` after it was written.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+const filesSchema = z.strictObject({
+  bucket: pattern(
+    BUCKET_NAME,
+    'expected a bucket name: 3–63 lowercase letters, digits, -, _ and ., starting and ending with a letter or digit',
+  )
+    .refine((name) => !name.startsWith('goog') && !name.includes('google'), {
+      message: 'bucket names cannot start with "goog" or contain "google"',
+    })
+    .optional(), // default: `<project>-vmci-files` (filesBucket)
+  retentionDays: z.int().min(1).max(3650).default(30),
+});
+
 const statusContextSchema = z
   .string()
   .trim()
@@ -317,6 +332,7 @@ export const configSchema = z
     supersede: z.enum(SUPERSEDE_MODES).default('queued'),
     queue: queueSchema,
     sweeps: sweepsSchema.prefault({}),
+    files: filesSchema.prefault({}),
     platforms: platformsSchema,
   })
   .superRefine((c, ctx) => {
@@ -335,6 +351,7 @@ export type VmciConfig = z.output<typeof configSchema>;
 export type PlatformConfig = z.output<typeof platformSchema>;
 export type QueueConfig = VmciConfig['queue'];
 export type SweepsConfig = VmciConfig['sweeps'];
+export type FilesConfig = VmciConfig['files'];
 
 /** How long a test of `platform` may wait for its build: `waitForBuildMinutes`, else the default. */
 export function buildWaitMinutes(platform: Pick<PlatformConfig, 'waitForBuildMinutes'>): number {
@@ -352,6 +369,11 @@ export function isPublicRepository(
 ): boolean {
   const key = Object.keys(config.public).find((r) => r.toLowerCase() === test.repo.toLowerCase());
   return key !== undefined ? config.public[key]! : test.repoPublic === true;
+}
+
+/** The bucket of the tests' files: `files.bucket`, else `<project>-vmci-files`. */
+export function filesBucket(config: Pick<VmciConfig, 'files' | 'project'>): string {
+  return config.files.bucket ?? `${config.project}-vmci-files`;
 }
 
 /** Who Cloud Scheduler calls the sweeps as: `sweeps.serviceAccount`, else the queue's account. */
