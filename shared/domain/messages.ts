@@ -107,6 +107,26 @@ export function buildWaitExpired(workflow: string | undefined, minutes: number):
   return name === '' ? fitStatusLine(`No build${suffix}`) : fitAround('No build of ', name, suffix);
 }
 
+/** The final line of a test whose build workflow GitHub never ran for the commit. */
+export function buildDidNotRun(workflow: string, sha: string): string {
+  return fitAround(
+    'Not tested: ',
+    workflow,
+    ` did not run for ${sha.slice(0, 7)} (its path or branch filters skip it)`,
+  );
+}
+
+/** The final line of a test whose build succeeded without the artifact it needs. */
+export function artifactNotFound(artifact: string, expired = false): string {
+  return expired
+    ? fitAround("Build succeeded but its artifact '", artifact, "' has expired: push again")
+    : fitAround(
+        "Build succeeded but its artifact '",
+        artifact,
+        "' was not found: check the workflow's upload step",
+      );
+}
+
 /** The final line of a test that no maintainer approved within the limit. */
 export function approvalWaitExpired(days: number): string {
   const span = days === 1 ? '1 day' : `${numberText(days)} days`;

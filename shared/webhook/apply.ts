@@ -5,6 +5,7 @@
 // that turns out to be older never starts. Each step is idempotent, so a
 // redelivered event (or a retry after a crash) changes nothing more.
 // Only a failure to write (tests, an approval) throws: they are then not safe anywhere.
+import { settleBuildWaits, type SettleDeps } from '../builds/settle';
 import { PR_CLOSED } from '../domain/messages';
 import { newTestRecord, type TestStart } from '../domain/new-test';
 import type { TestRecord } from '../domain/test';
@@ -13,14 +14,15 @@ import type { Logger } from '../log';
 import { enqueueTest } from '../queue/enqueue-test';
 import type { TaskQueue } from '../queue/port';
 import type { GitHubLookupPort } from '../github/lookups';
-import type { TestStore, TransitionRequest } from '../store/port';
+import type { TestStore } from '../store/port';
+import { releaseWaiting } from '../tests/release-waiting';
 import { afterTestEnded } from '../tests/after-end';
 import { cancelTests, type CancelEntry } from '../tests/cancel';
-import { endMove } from '../tests/end-move';
 import { currentHeadOf, supersedeOlderHeads, type CurrentHead } from './order';
-import type { HandledPlan, ReleaseSelector } from './plan';
+import type { HandledPlan } from './plan';
 
 export type ApplyDeps = PublishDeps & {
+  config: SettleDeps['config'];
   queue: TaskQueue;
   store: TestStore;
   log: Logger;
@@ -49,6 +51,8 @@ export async function applyWebhookPlan(
 ): Promise<ApplyOutcome> {
   // Before anything it releases, so that a head event racing this one finds it.
   if (plan.approve) await deps.store.recordApproval(plan.approve);
+  // Before the commit's tests are read, so that a test stored meanwhile finds it (settle.ts).
+  const build = plan.build && (await deps.store.recordBuild(plan.build));
   const { created } = await deps.store.createTests(plan.create);
   const createdSet = new Set(created);
   // A redelivery finds its tests already there: carry on from where they are.
@@ -96,6 +100,18 @@ export async function applyWebhookPlan(
       released.push(test.id);
       touched.set(test.id, test);
     }
+  }
+
+  // A build that is over moves the tests that wait for it: the event's own
+  // tests (their build may have finished first), or the commit's on a build event.
+  const settled = await settleBuildWaits(
+    deps,
+    build ? await deps.store.listBySha(build.repo, build.sha) : [...touched.values()],
+    build ? { ask: 'never', known: build } : { ask: 'if-unknown' },
+  );
+  for (const test of settled) {
+    released.push(test.id);
+    touched.set(test.id, test);
   }
 
   const notQueued: string[] = [];
@@ -148,36 +164,4 @@ async function rerunClosedTests(
   );
   if (fresh.length) await deps.store.createTests(fresh);
   return reruns;
-}
-
-/** Moves the commit's tests that wait for `selector.waitReason` on, each by compare-and-set. */
-async function releaseWaiting(deps: ApplyDeps, selector: ReleaseSelector): Promise<TestRecord[]> {
-  const candidates = (await deps.store.listBySha(selector.repo, selector.sha)).filter(
-    (test) =>
-      test.status === 'waiting' &&
-      test.waitReason === selector.waitReason &&
-      selector.platforms.includes(test.platform) &&
-      (selector.pr === undefined || test.pr === selector.pr),
-  );
-  const at = deps.now();
-  const moved = await Promise.all(
-    candidates.map(async (test) => {
-      // A failed build ends the test through the one end move, like every other end.
-      const move: TransitionRequest =
-        selector.to === 'failed'
-          ? endMove(test, 'failed', selector.message, at)
-          : { from: ['waiting'], to: selector.to, at, message: selector.message };
-      // The store clears the wait reason of a test that stops waiting.
-      if (selector.to === 'waiting') move.patch = { ...move.patch, waitReason: selector.toWait };
-      const result = await deps.store.transition(test.id, move);
-      if (!result.ok) {
-        deps.log.child({ testId: test.id }).info('Waiting test moved meanwhile', {
-          reason: result.reason,
-        });
-        return undefined;
-      }
-      return result.test;
-    }),
-  );
-  return moved.filter((test): test is TestRecord => test !== undefined);
 }

@@ -76,6 +76,8 @@ export interface WorkflowRunEvent {
   /** success, failure, cancelled, …; null until the run completes. */
   conclusion: string | null;
   runId: number;
+  /** The run's attempt (a re-run of the same run is attempt 2, …); 1 when the payload does not say. */
+  runAttempt: number;
 }
 
 /** Any other event: accepted and ignored, its payload unread. */
@@ -225,6 +227,7 @@ const workflowRunPayload = z
       // Older payloads lack the run's path; the `workflow` object beside it has it.
       path: nonEmpty.optional(),
       conclusion: z.string().nullable(),
+      run_attempt: z.int().positive().optional(),
     }),
     workflow: z.object({ path: nonEmpty }).nullish(),
   })
@@ -249,6 +252,7 @@ const workflowRunPayload = z
     workflowPath: p.workflow_run.path ?? p.workflow?.path ?? '',
     conclusion: p.workflow_run.conclusion,
     runId: p.workflow_run.id,
+    runAttempt: p.workflow_run.run_attempt ?? 1,
   }));
 
 const PAYLOADS = {

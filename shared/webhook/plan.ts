@@ -7,35 +7,18 @@
 // twice is safe.
 import type { SupersedeMode, VmciConfig } from '../config/schema';
 import { branchMatches } from '../config/match';
-import {
-  BUILD_WORKFLOW_FAILED,
-  PR_CLOSED,
-  USER_BLOCKED,
-  newCommitWaitsForApproval,
-} from '../domain/messages';
+import { completedOutcome, type BuildRecord } from '../builds/record';
+import { PR_CLOSED, USER_BLOCKED, newCommitWaitsForApproval } from '../domain/messages';
 import { newTestRecord, type NewTestInput } from '../domain/new-test';
-import { LIVE_STATUSES, type TestRecord, type TestStatus, type WaitReason } from '../domain/test';
+import { LIVE_STATUSES, type TestRecord, type TestStatus } from '../domain/test';
 import { mayApprove, type RepoPermission } from '../github/lookups';
 import type { ApprovalRecord } from '../store/port';
 import type { CancelSelector } from '../tests/cancel';
+import type { ReleaseScope, ReleaseSelector } from '../tests/release-waiting';
 import type { PullRequestEvent, PushEvent, WebhookEvent, WorkflowRunEvent } from './events';
 import { afterWait, startState, type GateTarget, type StartContext } from './gates';
 
-interface ReleaseScope {
-  repo: string;
-  sha: string;
-  /** Only this PR's tests of the commit; absent: every test of the commit (push and PRs). */
-  pr?: number;
-  platforms: string[];
-  /** The wait the tests are in now: only `waiting` tests with this reason move. */
-  waitReason: WaitReason;
-  /** The line the moved tests show. */
-  message: string;
-}
-
-/** Waiting tests to move on: to `pending`, to `failed`, or into the next wait (`toWait`). */
-export type ReleaseSelector = ReleaseScope &
-  ({ to: 'pending' | 'failed' } | { to: 'waiting'; toWait: WaitReason });
+export type { ReleaseSelector };
 
 /**
  * A PR's new head, which the store and GitHub place among the PR's other heads
@@ -107,6 +90,8 @@ export type WebhookPlan =
        * recorded by the time they are stored (a `labeled` racing this event), release them.
        */
       releaseIfApproved?: ReleaseIfApproved;
+      /** A completed run of a platform's build workflow: kept, then the commit's tests move by it. */
+      build?: BuildRecord;
     };
 
 /** Which older tests of a PR a new head commit cancels, per `supersede`. */
@@ -398,7 +383,12 @@ export function workflowFile(path: string): string {
   return withoutRef.slice(withoutRef.lastIndexOf('/') + 1);
 }
 
-function planWorkflowRun(event: WorkflowRunEvent, repo: string, config: VmciConfig): WebhookPlan {
+function planWorkflowRun(
+  event: WorkflowRunEvent,
+  repo: string,
+  config: VmciConfig,
+  now: Date,
+): WebhookPlan {
   if (event.action !== 'completed') {
     return ignored(
       `workflow_run ${quote(event.action)}: only a completed run moves tests; the push or pull request created them`,
@@ -407,28 +397,30 @@ function planWorkflowRun(event: WorkflowRunEvent, repo: string, config: VmciConf
   const file = workflowFile(event.workflowPath);
   const built = Object.entries(config.platforms).filter(([, p]) => p.buildWorkflow === file);
   if (built.length === 0) return ignored(`workflow ${quote(file)} builds no platform`);
-  const scope = { repo, sha: event.headSha };
-  if (event.conclusion === 'success') {
-    const targets = built.map(([name, p]) => [name, afterWait(name, p, 'build')] as const);
-    return handled([], [], releaseByTarget({ ...scope, waitReason: 'build' }, targets));
+  const outcome = completedOutcome(event.conclusion);
+  if (outcome === null) {
+    // action_required: the run waits for a maintainer to let it run; it completes again afterwards.
+    return ignored(
+      event.conclusion === null
+        ? 'workflow run completed without a conclusion'
+        : 'workflow run waits for a maintainer to approve it',
+    );
   }
-  if (event.conclusion === null) return ignored('workflow run completed without a conclusion');
-  // The run waits for a maintainer to let it run; it completes again afterwards.
-  if (event.conclusion === 'action_required') {
-    return ignored('workflow run waits for a maintainer to approve it');
-  }
-  // failure, cancelled, timed_out, skipped, stale, …: there is no artifact to test.
-  // Only the platforms this workflow builds fail; tests still waiting for
-  // approval fail too, since after approval they would wait for a build that is over.
-  const platforms = built.map(([name]) => name);
-  const fail = (waitReason: WaitReason): ReleaseSelector => ({
-    ...scope,
-    platforms: [...platforms],
-    waitReason,
-    to: 'failed',
-    message: BUILD_WORKFLOW_FAILED,
-  });
-  return handled([], [], [fail('build'), fail('approval')]);
+  // Kept first, then the commit's tests move by what is kept (settle.ts): a
+  // failure (cancelled, timed_out, skipped, …) after a success undoes nothing,
+  // and tests that start waiting later find the build over.
+  const build: BuildRecord = {
+    repo,
+    sha: event.headSha,
+    workflow: file,
+    outcome,
+    runId: event.runId,
+    runAttempt: event.runAttempt,
+    conclusion: event.conclusion,
+    source: 'event',
+    at: now,
+  };
+  return { ...handled([]), build };
 }
 
 // --- the plan -------------------------------------------------------------------------
@@ -452,6 +444,6 @@ export function planWebhook(
     case 'pull_request':
       return planPullRequest(event, repo, config, now, facts);
     case 'workflow_run':
-      return planWorkflowRun(event, repo, config);
+      return planWorkflowRun(event, repo, config, now);
   }
 }

@@ -71,6 +71,7 @@ describe('every example payload of @octokit/webhooks-examples parses', () => {
       workflowPath: get(payload, 'workflow_run.path') ?? get(payload, 'workflow.path'),
       conclusion: get(payload, 'workflow_run.conclusion'),
       runId: get(payload, 'workflow_run.id'),
+      runAttempt: get(payload, 'workflow_run.run_attempt') ?? 1,
     });
     expect((event as { workflowPath: string }).workflowPath).toMatch(
       /^\.github\/workflows\/.+\.yml$/,

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import {
-  BUILD_WORKFLOW_FAILED,
   PR_CLOSED,
   STATUS_LINE_MAX,
   TESTS_QUEUED,
@@ -762,80 +761,47 @@ describe('other pull_request actions', () => {
 // --- workflow_run ---------------------------------------------------------------------
 
 describe('workflow_run', () => {
-  it('completed with success: the built platform’s tests of the commit go to pending', () => {
-    expect(plan('workflow_run', workflowRun('completed', 'success'))).toEqual({
+  const RUN = { repo: OCTO_REPO, sha: RUN_SHA, workflow: 'build.yml', runId: 30433642 };
+
+  it('completed with success: the build is kept, and moves the commit’s tests (settle.ts)', () => {
+    const payload = workflowRun('completed', 'success');
+    expect(plan('workflow_run', payload)).toEqual({
       kind: 'handled',
       create: [],
       cancel: [],
-      release: [
-        {
-          repo: OCTO_REPO,
-          sha: RUN_SHA,
-          platforms: ['windows'],
-          waitReason: 'build',
-          to: 'pending',
-          message: TESTS_QUEUED,
-        },
-      ],
+      release: [],
+      build: {
+        ...RUN,
+        runId: get(payload, 'workflow_run.id'),
+        outcome: 'success',
+        runAttempt: get(payload, 'workflow_run.run_attempt') ?? 1,
+        conclusion: 'success',
+        source: 'event',
+        at: NOW,
+      },
     });
   });
 
-  it('completed with success while the platform is in maintenance: on to the maintenance wait', () => {
-    const config = configWith(['platforms.windows.maintenance', true]);
-    const { release } = handled('workflow_run', workflowRun('completed', 'success'), config);
-    expect(release).toEqual([
-      {
-        repo: OCTO_REPO,
-        sha: RUN_SHA,
-        platforms: ['windows'],
-        waitReason: 'build',
-        to: 'waiting',
-        toWait: 'maintenance',
-        message: platformInMaintenance('windows'),
-      },
-    ]);
-  });
-
   it.each(['failure', 'cancelled', 'timed_out', 'skipped', 'stale', 'startup_failure', 'neutral'])(
-    'completed with %s fails only the platform it builds (waiting for the build or for approval)',
+    'completed with %s: a failed build is kept; nothing is created or canceled',
     (conclusion) => {
-      const { create, cancel, release } = handled(
+      const { create, cancel, release, build } = handled(
         'workflow_run',
         workflowRun('completed', conclusion),
       );
-      const failed = {
-        repo: OCTO_REPO,
-        sha: RUN_SHA,
-        platforms: ['windows'],
-        to: 'failed',
-        message: BUILD_WORKFLOW_FAILED,
-      };
-      expect(release).toEqual([
-        { ...failed, waitReason: 'build' },
-        { ...failed, waitReason: 'approval' },
-      ]);
-      expect(release.flatMap((r) => r.platforms)).not.toContain('linux');
-      expect(create).toEqual([]);
-      expect(cancel).toEqual([]);
+      expect(build).toMatchObject({
+        ...RUN,
+        runId: expect.any(Number),
+        outcome: 'failure',
+        conclusion,
+      });
+      expect([create, cancel, release]).toEqual([[], [], []]);
     },
   );
 
-  it('one workflow may build several platforms; each is named', () => {
-    const config = configWith(
-      ['platforms.linux.buildWorkflow', 'build.yml'],
-      ['platforms.linux.artifactName', 'linux-build'],
-      ['platforms.windows.maintenance', true],
-    );
-    const { release } = handled('workflow_run', workflowRun('completed', 'success'), config);
-    expect(release.map((r) => [r.platforms, r.to])).toEqual([
-      [['linux'], 'pending'],
-      [['windows'], 'waiting'],
-    ]);
-    const failed = handled('workflow_run', workflowRun('completed', 'failure'), config).release;
-    expect(failed.map((r) => r.platforms)).toEqual([
-      ['linux', 'windows'],
-      ['linux', 'windows'],
-    ]);
+  it('a re-run keeps its attempt', () => {
+    const payload = changed(workflowRun('completed', 'success'), ['workflow_run.run_attempt', 3]);
+    expect(handled('workflow_run', payload).build?.runAttempt).toBe(3);
   });
 
   it('a workflow path with a ref still names its file', () => {
@@ -844,7 +810,7 @@ describe('workflow_run', () => {
       'success',
       'octo-org/octo-repo/.github/workflows/build.yml@refs/heads/main',
     );
-    expect(handled('workflow_run', payload).release[0]?.platforms).toEqual(['windows']);
+    expect(handled('workflow_run', payload).build?.workflow).toBe('build.yml');
   });
 
   it.each([
@@ -960,19 +926,13 @@ describe('a fork PR, start to finish', () => {
         ['workflow_run.path', '.github/workflows/build.yml'],
         ['workflow_run.conclusion', conclusion],
       );
-    expect(handled('workflow_run', run('success'), config).release).toEqual([
-      {
-        repo: REPO,
-        sha: SHA,
-        platforms: ['windows'],
-        waitReason: 'build',
-        to: 'pending',
-        message: TESTS_QUEUED,
-      },
-    ]);
-    expect(handled('workflow_run', run('failure'), config).release.map((r) => r.platforms)).toEqual(
-      [['windows'], ['windows']],
-    );
+    expect(handled('workflow_run', run('success'), config).build).toMatchObject({
+      repo: REPO,
+      sha: SHA,
+      workflow: 'build.yml',
+      outcome: 'success',
+    });
+    expect(handled('workflow_run', run('failure'), config).build?.outcome).toBe('failure');
   });
 });
 
