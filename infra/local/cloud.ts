@@ -1,5 +1,5 @@
 // The whole local cloud (DESIGN §8): stand-ins for Cloud Tasks, Compute Engine
-// (with VMs as local processes), Cloud Scheduler and the GitHub API, plus the
+// (with VMs as local processes), Cloud Scheduler, Cloud Storage and the GitHub API, plus the
 // functions that exist, behind one port; Firestore is the real emulator.
 // Used by `npm start` and by the integration tests.
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
+  filesBucket,
   parseConfig,
   schedulerServiceAccount,
   type VmciConfig,
@@ -18,6 +19,7 @@ import { presentFunctions, mountFunctions, type FunctionName } from './functions
 import { createGitHubStandIn, type GitHubStandIn } from './github';
 import { serve, type LocalService } from './http';
 import { createSchedulerStandIn, type SchedulerStandIn } from './scheduler';
+import { createStorageStandIn, type StorageStandIn } from './storage';
 import { createTasksStandIn, type TasksStandIn } from './tasks';
 import {
   SWEEP_SCHEDULES as SHARED_SCHEDULES,
@@ -68,6 +70,8 @@ export interface LocalCloud {
   tasks: TasksStandIn;
   compute: ComputeStandIn;
   scheduler: SchedulerStandIn;
+  /** Holds the tests' files, in the configured bucket (filesBucket). */
+  storage: StorageStandIn;
   github: GitHubStandIn;
   functions: readonly FunctionName[];
   /** Fresh stand-ins (no tasks, VMs, jobs' history or GitHub calls) on the same port. */
@@ -183,7 +187,19 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         })),
     });
     const github = createGitHubStandIn({ token: githubToken, log });
-    return { tasks, compute, scheduler, github };
+    // The bucket exists from the start; its lifecycle rule is kept, not applied.
+    const storage = createStorageStandIn({
+      project: config.project,
+      buckets: [
+        {
+          name: filesBucket(config),
+          lifecycle: {
+            rule: [{ action: { type: 'Delete' }, condition: { age: config.files.retentionDays } }],
+          },
+        },
+      ],
+    });
+    return { tasks, compute, scheduler, github, storage };
   };
 
   let standIns = makeStandIns();
@@ -203,6 +219,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       standIns.compute.close(),
       standIns.scheduler.close(),
       standIns.github.close(),
+      standIns.storage.close(),
     ]);
   const closeAll = async () => {
     await closeStandIns();
@@ -226,6 +243,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       standIns.compute,
       standIns.scheduler,
       standIns.github,
+      standIns.storage,
       ...mounted,
     );
   };
@@ -251,6 +269,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     },
     get github() {
       return standIns.github;
+    },
+    get storage() {
+      return standIns.storage;
     },
     functions,
     async reset() {

@@ -12,7 +12,11 @@ import {
   type StorageStandIn,
   type StorageStandInOptions,
 } from '../../infra/local/storage';
+import { filesBucket } from '../../shared/config';
 import { createCloudStorageFileStore, storageOptions } from '../../shared/files/cloud-storage';
+import { loadRuntime } from '../../shared/runtime/env';
+import { testFileStore } from '../../shared/runtime/files';
+import { useLocalCloud } from '../support/local-cloud';
 
 const BUCKET = 'vmci-local-vmci-files';
 const MiB = 1024 * 1024;
@@ -373,5 +377,35 @@ describe('paths', () => {
     expect(await standIn.handle({} as never, {} as never, url)).toBe(false);
     expect((await fetch(`${h.url}/storage/v1/b/${BUCKET}`, { method: 'DELETE' })).status).toBe(501);
     expect((await fetch(`${h.url}/storage/v1/b/${BUCKET}/o?delimiter=/`)).status).toBe(501);
+  });
+});
+
+describe('in the local cloud', () => {
+  const handle = useLocalCloud({ functions: [] });
+
+  it('has the configured bucket, with its retention as a lifecycle rule', () => {
+    const { config, storage } = handle.cloud;
+    expect(storage.buckets()).toEqual([
+      expect.objectContaining({
+        name: filesBucket(config),
+        project: config.project,
+        lifecycle: {
+          rule: [{ action: { type: 'Delete' }, condition: { age: config.files.retentionDays } }],
+        },
+      }),
+    ]);
+  });
+
+  it('is where a function’s runtime puts the tests’ files; reset empties it', async () => {
+    const store = testFileStore(loadRuntime('status', []));
+    await store.put('t1', 'log.txt', Buffer.from('from a function'), 'text/plain');
+
+    expect(handle.cloud.storage.objects(filesBucket(handle.cloud.config))).toEqual([
+      expect.objectContaining({ name: 'tests/t1/log.txt', size: 15 }),
+    ]);
+    expect((await store.read('t1', 'log.txt'))?.body.toString()).toBe('from a function');
+    await handle.cloud.reset();
+    expect(await store.list('t1')).toEqual([]);
+    expect(handle.cloud.storage.buckets()).toHaveLength(1);
   });
 });
