@@ -11,6 +11,7 @@ import {
   createCloudStorageFileStore,
   createStorage,
   RESUMABLE_ABOVE_BYTES,
+  storageOptions,
 } from '../../shared/files/cloud-storage';
 import { createMemoryFileStore } from '../../shared/files/memory';
 import type { TestFileStore } from '../../shared/files/port';
@@ -152,6 +153,21 @@ describe('Cloud Storage file store', () => {
 
     await expect(store.list('t1')).rejects.toMatchObject({ code: 404 });
     await expect(store.put('t1', 'log.txt', Buffer.from('a'), 'text/plain')).rejects.toThrow();
+  });
+});
+
+describe('Cloud Storage client options', () => {
+  it('use Google’s endpoint and default credentials in production', () => {
+    const options = storageOptions({ project: 'my-ci-project' });
+    expect(options).toMatchObject({ projectId: 'my-ci-project' });
+    expect(options).not.toHaveProperty('apiEndpoint');
+    expect(options).not.toHaveProperty('authClient');
+  });
+
+  it('are a fresh object each call', () => {
+    const target = { project: 'p', local: { host: '127.0.0.1', port: 1 } };
+    expect(storageOptions(target)).not.toBe(storageOptions(target));
+    expect(storageOptions(target).retryOptions).not.toBe(storageOptions(target).retryOptions);
   });
 });
 
