@@ -3,6 +3,7 @@
 // one bad test cannot abort the run (a fault of the original cron).
 import type { VmProvisioner } from '../compute/port';
 import type { VmciConfig } from '../config';
+import type { GitHubLookupPort } from '../github/lookups';
 import type { Logger } from '../log';
 import type { AfterEndDeps } from '../tests/after-end';
 
@@ -10,6 +11,8 @@ export type SweepPendingDeps = AfterEndDeps & { config: VmciConfig };
 
 export type SweepExpiredDeps = SweepPendingDeps & {
   vms: VmProvisioner;
+  /** Asked for a build workflow's runs when a build wait has had no news (builds.ts). */
+  github: GitHubLookupPort;
   /** How long one Compute deletion may wait for its operation. */
   deleteBudgetMs: number;
 };

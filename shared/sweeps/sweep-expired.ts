@@ -1,8 +1,8 @@
 // sweepExpired (DESIGN §3.4, §3.5, §3.7), every 5 minutes: no VM outlives its
 // test, the capacity cap stays true, no wait lasts forever and every final
 // status reaches GitHub. It finishes recorded VM deletions, ends tests past
-// their time limit, ends waits for a build or an approval past theirs
-// (waits.ts), deletes VMs that no live test owns, ends tests whose VM powered
+// their time limit, checks build waits without news on GitHub (builds.ts),
+// ends waits for a build or an approval past theirs (waits.ts), deletes VMs that no live test owns, ends tests whose VM powered
 // off or vanished without a result, puts the capacity slots right, and posts
 // again the final statuses GitHub may not show (final-statuses.ts). Every
 // query is bounded by `sweeps.expiredBatch`; every end is endTest's
@@ -17,6 +17,7 @@ import { repostFinalStatuses } from './final-statuses';
 import { reconcileSlots } from './slots';
 import { sweepVms, type VmSweepSummary } from './vm-pass';
 import { endExpiredWaits } from './waits';
+import { checkBuildWaits } from './builds';
 
 export interface SweepExpiredSummary {
   /** Recorded deletions due for a check: retried, found done, or given up. */
@@ -25,6 +26,8 @@ export interface SweepExpiredSummary {
   timedOut: StepCounts;
   /** Tests that waited for a build or an approval past its limit: ended `error`. */
   waits: StepCounts;
+  /** Build waits without news, checked on GitHub: released, failed, or ended as not run. */
+  builds: StepCounts;
   vms: VmSweepSummary;
   /** Capacity slots held by tests that do not hold them, or missing for tests that do. */
   slots: StepCounts;
@@ -36,12 +39,14 @@ export async function sweepExpired(deps: SweepExpiredDeps): Promise<SweepExpired
   // Deletions first: the ends below record new ones, which their teardown tasks do at once.
   const deletions = await finishDeletions(deps);
   const timedOut = await endTimedOut(deps);
+  // Before the limits: a build that is over counts, however late the news.
+  const builds = await checkBuildWaits(deps);
   const waits = await endExpiredWaits(deps);
   const vms = await sweepVms(deps);
   const slots = await reconcileSlots(deps);
   // Last: what the steps above ended has had its own post; only older ends are due.
   const statuses = await repostFinalStatuses(deps);
-  return { deletions, timedOut, waits, vms, slots, statuses };
+  return { deletions, timedOut, builds, waits, vms, slots, statuses };
 }
 
 async function finishDeletions(deps: SweepExpiredDeps): Promise<StepCounts> {

@@ -35,6 +35,7 @@ import {
   idsOf,
   pullRequestPayload,
   pushPayload,
+  REPO,
   send,
   shaOf,
   workflowRunPayload,
@@ -155,6 +156,14 @@ describe('waits that have an end (the default limits: 120 minutes for a build, 1
   it('a test waiting for its build past waitForBuildMinutes ends error, with the line on GitHub; a late build starts nothing', async () => {
     const { cloud } = h;
     const sha = shaOf('sweeps/build-never-came');
+    // GitHub shows the build running, and it never finishes.
+    cloud.github.seedWorkflowRun(REPO, {
+      id: 4242,
+      head_sha: sha,
+      path: '.github/workflows/build.yml',
+      status: 'in_progress',
+      conclusion: null,
+    });
     const answer = await send(cloud, 'push', pushPayload(sha));
     expect(answer.status).toBe(202);
     const [linuxId, windowsId] = idsOf(sha);

@@ -311,6 +311,7 @@ describe('the sweeps, with VMs that run nothing', () => {
         timedOut: counts({ found: 1, done: 1 }),
         // Its VM is not this pass's to delete: the teardown the end asked for does it (and
         // may have done it by the time the VMs are listed).
+        builds: counts(),
         waits: counts(),
         vms: { listed: expect.any(Number), orphans: counts(), lost: counts() },
         slots: counts(),

@@ -1,14 +1,10 @@
 // Runs the TestStore contract on the in-memory double and on the Firestore
 // emulator. Each Firestore store gets collections of its own in this file's
 // emulator project, so tests never see each other's documents.
-import {
-  createFirestoreStore,
-  DEFAULT_COLLECTIONS,
-  type StoreCollections,
-} from '../../shared/store/firestore';
+import { createFirestoreStore } from '../../shared/store/firestore';
 import { createMemoryStore } from '../../shared/store/memory';
 import { defineStoreContractTests, type MakeStore } from '../contracts/store.contract';
-import { createTestFirestore, type TestFirestore } from '../support/firestore';
+import { createTestFirestore, prefixedCollections, type TestFirestore } from '../support/firestore';
 
 let firestore: TestFirestore | undefined;
 let storeCount = 0;
@@ -23,10 +19,7 @@ const makeFirestoreStore: MakeStore = async () => {
   firestore ??= createTestFirestore('vmci-store');
   const { db } = firestore;
   const prefix = `s${++storeCount}`;
-  // Every collection the adapter knows, so a new one cannot be left shared.
-  const collections = Object.fromEntries(
-    Object.keys(DEFAULT_COLLECTIONS).map((name) => [name, `${prefix}-${name}`]),
-  ) as unknown as StoreCollections;
+  const collections = prefixedCollections(prefix);
   return {
     store: createFirestoreStore({ db, collections }),
     peer: () => createFirestoreStore({ db, collections }),

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { PassThroughClient } from 'google-auth-library';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
+import { DEFAULT_COLLECTIONS, type StoreCollections } from '../../shared/store/firestore';
 
 export interface TestFirestore {
   db: Firestore;
@@ -38,4 +39,14 @@ export function createTestFirestore(prefix = 'vmci-test'): TestFirestore {
       await db.terminate();
     },
   };
+}
+
+/**
+ * Every collection the store knows, each under `prefix`: stores made with
+ * different prefixes share nothing, whatever collections are added later.
+ */
+export function prefixedCollections(prefix: string): StoreCollections {
+  return Object.fromEntries(
+    Object.keys(DEFAULT_COLLECTIONS).map((name) => [name, `${prefix}-${name}`]),
+  ) as unknown as StoreCollections;
 }

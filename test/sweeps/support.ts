@@ -2,6 +2,7 @@
 // either kind, the memory queue, status port and provisioner), a clock the
 // test moves, a parsed configuration with per-test changes, test records in
 // each state, VMs seeded as runTest would make them, and counting wrappers.
+import { createMemoryLookupPort, type MemoryLookupPort } from '../../shared/github/memory-lookups';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -173,6 +174,8 @@ export interface Harness {
   store: TestStore;
   queue: CountingQueue;
   statuses: MemoryStatusPort;
+  /** What the sweep asks GitHub (a build workflow's runs). */
+  github: MemoryLookupPort;
   vms: CountingProvisioner;
   logs: SweepLogs;
   clock: Clock;
@@ -225,6 +228,7 @@ export function harness(
   const clock = clockAt(options.now ?? NOW);
   const queue = countingQueue(options.queue ?? createMemoryQueue());
   const statuses = createMemoryStatusPort();
+  const github = createMemoryLookupPort();
   const vms = countingProvisioner(
     createMemoryProvisioner({ now: () => clock.now().getTime(), sleep: async () => {} }),
   );
@@ -239,6 +243,7 @@ export function harness(
     queue,
     config,
     vms,
+    github,
     deleteBudgetMs: 1000,
     ...extra,
   });
@@ -247,6 +252,7 @@ export function harness(
     store,
     queue,
     statuses,
+    github,
     vms,
     logs,
     clock,

@@ -3,7 +3,7 @@
 import { createFirestoreStore } from '../../shared/store/firestore';
 import { createMemoryStore } from '../../shared/store/memory';
 import type { MakeStore } from '../contracts/store/fixtures';
-import { createTestFirestore, type TestFirestore } from '../support/firestore';
+import { createTestFirestore, prefixedCollections, type TestFirestore } from '../support/firestore';
 
 export interface StoreKind {
   name: string;
@@ -23,12 +23,7 @@ export function storeKinds(prefix: string): StoreKind[] {
   const emulator: MakeStore = async () => {
     firestore ??= createTestFirestore(prefix);
     const { db } = firestore;
-    const name = `c${++count}`;
-    const collections = {
-      tests: `${name}-tests`,
-      deliveries: `${name}-del`,
-      capacity: `${name}-cap`,
-    };
+    const collections = prefixedCollections(`c${++count}`);
     return {
       store: createFirestoreStore({ db, collections }),
       peer: () => createFirestoreStore({ db, collections }),
