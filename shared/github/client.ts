@@ -17,9 +17,24 @@ export interface GitHubClientsOptions {
   userAgent?: string;
 }
 
+/** A token a test VM may hold: read-only on one repository, expiring on its own. */
+export interface RepoReadToken {
+  token: string;
+  expiresAt: string;
+}
+
+/** What a VM's token may do: fetch the code, download the build's artifacts. */
+export const VM_TOKEN_PERMISSIONS = { contents: 'read', actions: 'read' } as const;
+
 export interface GitHubClients {
   /** A client that may act on `repo` ("owner/name"). Rejects when no client can be made. */
   forRepo(repo: string): Promise<Octokit>;
+  /**
+   * A new installation token limited to `repo` and VM_TOKEN_PERMISSIONS, or
+   * null when the credentials cannot be narrowed (a plain token, which must
+   * never reach a VM). Rejects when GitHub refuses.
+   */
+  repoReadToken(repo: string): Promise<RepoReadToken | null>;
 }
 
 type OctokitLogger = Record<'debug' | 'info' | 'warn' | 'error', (message: unknown) => void>;
@@ -42,14 +57,32 @@ export function octokitLogger(log: Logger): OctokitLogger {
   };
 }
 
-/** The same client for every repository (a token, or one known installation). */
+/** The same client for every repository (a token): it cannot be narrowed for a VM. */
 function single(octokit: Octokit): GitHubClients {
   return {
     async forRepo(repo) {
       splitRepo(repo);
       return octokit;
     },
+    async repoReadToken(repo) {
+      splitRepo(repo);
+      return null;
+    },
   };
+}
+
+/** As the App (JWT): an installation token for one repository, read-only. */
+async function mintRepoReadToken(
+  app: Octokit,
+  installationId: number,
+  repoName: string,
+): Promise<RepoReadToken> {
+  const { data } = await app.rest.apps.createInstallationAccessToken({
+    installation_id: installationId,
+    repositories: [repoName],
+    permissions: { ...VM_TOKEN_PERMISSIONS },
+  });
+  return { token: data.token, expiresAt: data.expires_at };
 }
 
 export function createGitHubClients(options: GitHubClientsOptions): GitHubClients {
@@ -77,14 +110,25 @@ export function createGitHubClients(options: GitHubClientsOptions): GitHubClient
       },
     });
 
+  const app = appClient();
   if (auth.installationId !== undefined) {
-    return single(appClient(auth.installationId));
+    const installationId = auth.installationId;
+    const octokit = appClient(installationId);
+    return {
+      async forRepo(repo) {
+        splitRepo(repo);
+        return octokit;
+      },
+      async repoReadToken(repo) {
+        return mintRepoReadToken(app, installationId, splitRepo(repo).name);
+      },
+    };
   }
 
   // One client per installation, so its installation token is reused across repositories.
-  const app = appClient();
   const byInstallation = new Map<number, Octokit>();
   const byRepo = new Map<string, Promise<Octokit>>();
+  const installationOf = new Map<string, number>();
 
   const lookUp = async (owner: string, name: string): Promise<Octokit> => {
     const { data } = await app.rest.apps.getRepoInstallation({ owner, repo: name });
@@ -92,6 +136,7 @@ export function createGitHubClients(options: GitHubClientsOptions): GitHubClient
       repo: `${owner}/${name}`,
       installationId: data.id,
     });
+    installationOf.set(`${owner}/${name}`.toLowerCase(), data.id);
     let octokit = byInstallation.get(data.id);
     if (!octokit) {
       octokit = appClient(data.id);
@@ -100,8 +145,8 @@ export function createGitHubClients(options: GitHubClientsOptions): GitHubClient
     return octokit;
   };
 
-  return {
-    forRepo(repo) {
+  const forRepo = (repo: string): Promise<Octokit> => {
+    {
       let owner: string, name: string;
       try {
         ({ owner, name } = splitRepo(repo));
@@ -120,6 +165,16 @@ export function createGitHubClients(options: GitHubClientsOptions): GitHubClient
         if (byRepo.get(key) === pending) byRepo.delete(key);
       });
       return pending;
+    }
+  };
+
+  return {
+    forRepo,
+    async repoReadToken(repo) {
+      const { owner, name } = splitRepo(repo);
+      await forRepo(repo);
+      const installationId = installationOf.get(`${owner}/${name}`.toLowerCase())!;
+      return mintRepoReadToken(app, installationId, name);
     },
   };
 }

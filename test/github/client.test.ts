@@ -146,6 +146,46 @@ describe('createGitHubClients with a GitHub App', () => {
     expect(calls(/statuses/).every((c) => c.auth === 'token' && c.status === 201)).toBe(true);
   });
 
+  it('mints a VM’s token as the App: one repository, read-only, a new one each time', async () => {
+    harness.github.seedInstallation('octo-org', 7);
+    const clients = createGitHubClients({
+      baseUrl: harness.baseUrl,
+      auth: { kind: 'app', appId: APP_ID, privateKey: keys.pkcs8 },
+    });
+
+    const first = await clients.repoReadToken('Octo-Org/hello');
+    const second = await clients.repoReadToken('octo-org/hello');
+
+    expect(first).toEqual({ token: expect.stringMatching(/^ghs_/), expiresAt: expect.any(String) });
+    expect(second?.token).not.toBe(first?.token);
+    const minted = calls(/access_tokens/);
+    expect(minted.map((c) => [c.path, c.auth, c.status, c.body])).toEqual(
+      Array(2).fill([
+        '/app/installations/7/access_tokens',
+        'bearer',
+        201,
+        { repositories: ['hello'], permissions: { contents: 'read', actions: 'read' } },
+      ]),
+    );
+  });
+
+  it('with one known installation, mints for it; a plain token is never given to a VM', async () => {
+    const app = createGitHubClients({
+      baseUrl: harness.baseUrl,
+      auth: { kind: 'app', appId: APP_ID, privateKey: keys.pkcs1, installationId: 42 },
+    });
+    const plain = createGitHubClients({
+      baseUrl: harness.baseUrl,
+      auth: { kind: 'token', token: TOKEN },
+    });
+
+    expect(await app.repoReadToken('octo-org/hello')).toMatchObject({ token: expect.any(String) });
+    expect(await plain.repoReadToken('octo-org/hello')).toBeNull();
+    expect(calls(/access_tokens/).map((c) => c.path)).toEqual([
+      '/app/installations/42/access_tokens',
+    ]);
+  });
+
   it('does not cache a failed installation lookup', async () => {
     harness.github.injectFault({ path: '/installation$', status: 502, count: 1 });
     const clients = createGitHubClients({

@@ -245,6 +245,7 @@ describe('createGitHubStatusPort', () => {
       forRepo: () => {
         throw new Error('installation lookup exploded');
       },
+      repoReadToken: async () => null,
     };
     const port = createGitHubStatusPort({ clients, sleep: async () => {} });
 
