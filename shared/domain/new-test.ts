@@ -52,6 +52,7 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     leaseExpiresAt: null,
     instance: null,
     result: null,
+    failures: null,
     tokenHash: null,
     deletion: null,
     githubStatus: null,

@@ -50,6 +50,24 @@ export interface TestResult {
   summary: string;
 }
 
+/** A failing test case named in a run's JUnit files; every text one line of at most 300 characters. */
+export interface FailingTestCase {
+  name: string;
+  classname: string | null;
+  /** The innermost `<testsuite>` around it. */
+  suite: string | null;
+  /** The result file it was read from, e.g. `results/junit.xml`. */
+  file: string;
+  kind: 'failure' | 'error';
+  message: string | null;
+}
+
+/** What a failed run's JUnit files tell: their counts, and the first failing cases (at most 50). */
+export interface TestFailures {
+  counts: { tests: number; failures: number; errors: number; skipped: number };
+  cases: FailingTestCase[];
+}
+
 /** A VM deletion that was asked for and must be checked until the VM is gone. */
 export interface VmDeletion {
   name: string;
@@ -131,6 +149,8 @@ export interface TestRecord {
   leaseExpiresAt: Date | null;
   instance: TestInstance | null;
   result: TestResult | null;
+  /** A failed run's failing tests, read from its uploaded JUnit files at the end; null when none were named. */
+  failures: TestFailures | null;
   /** SHA-256 of the per-test token, hex. The token itself is never stored. */
   tokenHash: string | null;
   deletion: VmDeletion | null;

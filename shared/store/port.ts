@@ -36,6 +36,7 @@ export const PATCHABLE_FIELDS = [
   'leaseExpiresAt',
   'instance',
   'result',
+  'failures',
   'tokenHash',
   'deletion',
 ] as const satisfies readonly (keyof TestRecord)[];

@@ -48,6 +48,7 @@ describe('newTestRecord', () => {
       leaseExpiresAt: null,
       instance: null,
       result: null,
+      failures: null,
       tokenHash: null,
       deletion: null,
       githubStatus: null,

@@ -176,6 +176,18 @@ describe('the Firestore store’s documents', () => {
     expect(checks.map((t) => t.id)).toEqual(['new-end']);
   });
 
+  it('reads a test stored before failures were kept with failures null', async () => {
+    const { id: _id, failures: _f, ...rest } = testRecord({ id: 'pre-failures', status: 'failed' });
+    await fs.db
+      .collection('tests')
+      .doc('pre-failures')
+      .set(toFirestore(rest) as DocumentData);
+
+    expect(await store.getTest('pre-failures')).toEqual(
+      testRecord({ id: 'pre-failures', status: 'failed' }),
+    );
+  });
+
   it('a restored slot is held from the time given to reconcileSlot', async () => {
     await store.createTests([testRecord({ id: 'lost', status: 'running', platform: 'macos' })]);
 

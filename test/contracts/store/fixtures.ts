@@ -68,6 +68,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     leaseExpiresAt: null,
     instance: null,
     result: null,
+    failures: null,
     tokenHash: null,
     deletion: null,
     githubStatus: null,

@@ -111,6 +111,44 @@ export function defineTransitionContractTests(makeStore: MakeStore): void {
       });
     });
 
+    it('keeps the failing tests an end names, as given, and reads them back equal', async () => {
+      const { store, peer } = current();
+      await store.createTests([testRecord({ id: 't1', status: 'running', stage: 'testing' })]);
+      const failures = {
+        counts: { tests: 3, failures: 1, errors: 1, skipped: 0 },
+        cases: [
+          {
+            name: 'test_utf8',
+            classname: 'parser',
+            suite: 'unit',
+            file: 'results/junit.xml',
+            kind: 'failure' as const,
+            message: 'expected 1, got 2',
+          },
+          {
+            name: 'test_eof',
+            classname: null,
+            suite: null,
+            file: 'results/b/junit.xml',
+            kind: 'error' as const,
+            message: null,
+          },
+        ],
+      };
+
+      const ended = await store.transition('t1', {
+        from: ['running'],
+        to: 'failed',
+        at: at(4),
+        message: '2 of 3 failed: parser.test_utf8, test_eof',
+        patch: { failures, finishedAt: at(4) },
+      });
+
+      expect(ended.ok && ended.test.failures).toEqual(failures);
+      expect((await store.getTest('t1'))?.failures).toEqual(failures);
+      expect((await peer().getTest('t1'))?.failures).toEqual(failures);
+    });
+
     it('refuses, changing nothing: unknown test, unexpected status, move not in the table', async () => {
       const { store } = current();
       const before = testRecord({ id: 't1', status: 'queued' });
