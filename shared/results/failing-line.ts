@@ -1,8 +1,9 @@
 // The final status line of a run with failing tests, naming the first ones:
-// "3 of 120 failed: parser.test_utf8, lexer.test_eof …". One line of at most
+// "3 of 120 tests failed: parser.test_utf8, lexer.test_eof …", which begins as
+// the plain counts line (testsFailed) does. One line of at most
 // STATUS_LINE_MAX, measured as shared/domain/messages.ts does (UTF-16 units,
 // never splitting a character), so it is also at most that many code points.
-import { STATUS_LINE_MAX } from '../domain/messages';
+import { STATUS_LINE_MAX, testsFailed } from '../domain/messages';
 import type { FailingCase, JUnitCounts } from './junit';
 
 const ELLIPSIS = '…';
@@ -70,8 +71,8 @@ function fit(names: readonly string[], room: number, failed: number): Fit {
 }
 
 /**
- * "N of M failed: a, b …" naming the first failing tests that fit on one status
- * line, "N of M failed" when none is named, or null when nothing failed. Errors
+ * "N of M tests failed: a, b …" naming the first failing tests that fit on one
+ * status line, "N of M tests failed" when none is named, or null when nothing failed. Errors
  * count as failed; the classname is shown when it costs no name.
  */
 export function failingTestsLine(
@@ -82,7 +83,7 @@ export function failingTestsLine(
   const failed = Math.max(count(counts.failures) + count(counts.errors), failing.length);
   if (failed === 0) return null;
   const total = Math.max(count(counts.tests), failed);
-  const head = `${failed} of ${total} failed`;
+  const head = testsFailed(failed, total);
   const room = STATUS_LINE_MAX - head.length - ': '.length;
   const long = fit(labels(failing, true), room, failed);
   const short = fit(labels(failing, false), room, failed);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { STATUS_LINE_MAX } from '../../shared/domain/messages';
+import { STATUS_LINE_MAX, testsFailed } from '../../shared/domain/messages';
 import { failingTestsLine } from '../../shared/results/failing-line';
 import { parseJUnit, type FailingCase, type JUnitCounts } from '../../shared/results/junit';
 
@@ -43,22 +43,22 @@ describe('failingTestsLine on real files', () => {
   test.each([
     [
       'pytest.xml',
-      '3 of 5 failed: test_parser.test_utf8, test_parser.TestLexer.test_eof, test_parser.test_query',
+      '3 of 5 tests failed: test_parser.test_utf8, test_parser.TestLexer.test_eof, test_parser.test_query',
     ],
     [
       'surefire.xml',
-      '3 of 5 failed: com.example.ParserTest.flakyTimeout, com.example.ParserTest.parsesUtf8, com.example.ParserTest.throwsOnEof',
+      '3 of 5 tests failed: com.example.ParserTest.flakyTimeout, com.example.ParserTest.parsesUtf8, com.example.ParserTest.throwsOnEof',
     ],
     // Surefire's own totals after reruns (2 tests), as written.
     [
       'surefire-rerun.xml',
-      '2 of 2 failed: com.example.ParserTest.parsesUtf8, com.example.ParserTest.throwsOnEof',
+      '2 of 2 tests failed: com.example.ParserTest.parsesUtf8, com.example.ParserTest.throwsOnEof',
     ],
     // The class repeats the name (ctest, jest-junit): the name alone.
-    ['ctest.xml', '2 of 5 failed: parser.utf8, lexer.eof'],
-    ['jest-junit.xml', '2 of 5 failed: parser parses utf8, parser lexer handles eof'],
-    ['nested-suites.xml', '2 of 7 failed: parser.utf8.rejects_overlong, lexer.eof'],
-    ['no-totals.xml', '2 of 5 failed: smoke.serves_http, crashes'],
+    ['ctest.xml', '2 of 5 tests failed: parser.utf8, lexer.eof'],
+    ['jest-junit.xml', '2 of 5 tests failed: parser parses utf8, parser lexer handles eof'],
+    ['nested-suites.xml', '2 of 7 tests failed: parser.utf8.rejects_overlong, lexer.eof'],
+    ['no-totals.xml', '2 of 5 tests failed: smoke.serves_http, crashes'],
   ])('%s', (file, line) => {
     expect(fromFixture(file)).toBe(line);
   });
@@ -67,16 +67,19 @@ describe('failingTestsLine on real files', () => {
 describe('failingTestsLine', () => {
   test('names the first failing tests and marks the rest with an ellipsis', () => {
     expect(failingTestsLine(counts(120, 2, 1), cases('parser.test_utf8', 'lexer.test_eof'))).toBe(
-      '3 of 120 failed: parser.test_utf8, lexer.test_eof …',
+      '3 of 120 tests failed: parser.test_utf8, lexer.test_eof …',
     );
   });
 
   test('errors count as failed', () => {
-    expect(failingTestsLine(counts(4, 0, 2), cases('a.x', 'b.y'))).toBe('2 of 4 failed: a.x, b.y');
+    expect(failingTestsLine(counts(4, 0, 2), cases('a.x', 'b.y'))).toBe(
+      '2 of 4 tests failed: a.x, b.y',
+    );
   });
 
-  test('counts without names', () => {
-    expect(failingTestsLine(counts(120, 3), [])).toBe('3 of 120 failed');
+  test('counts without names: the plain counts line, word for word', () => {
+    expect(failingTestsLine(counts(120, 3), [])).toBe('3 of 120 tests failed');
+    expect(failingTestsLine(counts(120, 3), [])).toBe(testsFailed(3, 120));
   });
 
   test('nothing failed: null', () => {
@@ -85,12 +88,14 @@ describe('failingTestsLine', () => {
   });
 
   test('never fewer failed, nor fewer tests, than the cases named', () => {
-    expect(failingTestsLine(counts(0, 0), cases('a.x', 'b.y'))).toBe('2 of 2 failed: a.x, b.y');
+    expect(failingTestsLine(counts(0, 0), cases('a.x', 'b.y'))).toBe(
+      '2 of 2 tests failed: a.x, b.y',
+    );
   });
 
   test('nonsense counts are read as 0', () => {
     expect(failingTestsLine(counts(-5, Number.NaN, 1.5), [])).toBeNull();
-    expect(failingTestsLine(counts(Infinity, 1), [])).toBe('1 of 1 failed');
+    expect(failingTestsLine(counts(Infinity, 1), [])).toBe('1 of 1 tests failed');
   });
 
   test('long class names give way to the names alone when they would cost a name', () => {
@@ -100,7 +105,7 @@ describe('failingTestsLine', () => {
     }));
     const line = failingTestsLine(counts(500, 6), failing);
     expect(line).toBe(
-      '6 of 500 failed: parsesCase0, parsesCase1, parsesCase2, parsesCase3, parsesCase4, parsesCase5',
+      '6 of 500 tests failed: parsesCase0, parsesCase1, parsesCase2, parsesCase3, parsesCase4, parsesCase5',
     );
   });
 
@@ -111,8 +116,10 @@ describe('failingTestsLine', () => {
     }));
     const line = failingTestsLine(counts(1000, 40), failing);
     expectStatusLine(line);
-    expect(line).toMatch(/^40 of 1000 failed: test_number_0_fails, .*test_number_\d+_fails …$/);
-    const named = line.slice('40 of 1000 failed: '.length, -2).split(', ');
+    expect(line).toMatch(
+      /^40 of 1000 tests failed: test_number_0_fails, .*test_number_\d+_fails …$/,
+    );
+    const named = line.slice('40 of 1000 tests failed: '.length, -2).split(', ');
     named.forEach((name, i) => expect(name).toBe(`test_number_${i}_fails`));
     // One more would not have fit.
     expect(`${line}, test_number_${named.length}_fails`.length).toBeGreaterThan(STATUS_LINE_MAX);
@@ -123,10 +130,10 @@ describe('failingTestsLine', () => {
     const one = failingTestsLine(counts(1, 1), [{ classname: 'pkg', name: long }]);
     expectStatusLine(one);
     expect(one).toHaveLength(STATUS_LINE_MAX);
-    expect(one).toMatch(/^1 of 1 failed: test_x+…$/);
+    expect(one).toMatch(/^1 of 1 tests failed: test_x+…$/);
     const more = failingTestsLine(counts(9, 3), [{ classname: null, name: long }]);
     expectStatusLine(more);
-    expect(more).toMatch(/^3 of 9 failed: test_x+… …$/);
+    expect(more).toMatch(/^3 of 9 tests failed: test_x+… …$/);
   });
 
   test('astral characters are never split', () => {
@@ -141,7 +148,7 @@ describe('failingTestsLine', () => {
       { classname: 'a\nb', name: 'x\ty' },
       { classname: '', name: '' },
     ]);
-    expect(line).toBe('3 of 3 failed: a b.x y …');
+    expect(line).toBe('3 of 3 tests failed: a b.x y …');
   });
 
   test('any input gives null or one status line', () => {
@@ -163,7 +170,7 @@ describe('failingTestsLine', () => {
           if (failed === 0 && failing.length === 0) expect(line).toBeNull();
           else {
             expectStatusLine(line);
-            expect(line).toMatch(/^\d+ of \d+ failed/);
+            expect(line).toMatch(/^\d+ of \d+ tests failed/);
           }
         },
       ),
@@ -178,7 +185,7 @@ describe('failingTestsLine', () => {
         const failing = names.map((n) => ({ classname: null, name: n }));
         const line = failingTestsLine(counts(999, names.length + extra), failing);
         expectStatusLine(line);
-        const list = line.replace(/^\d+ of \d+ failed: /, '').replace(/ …$/, '');
+        const list = line.replace(/^\d+ of \d+ tests failed: /, '').replace(/ …$/, '');
         const shown = list.split(', ');
         const unique = [...new Set(names)];
         shown.forEach((n, i) => expect(n).toBe(unique[i]));
