@@ -127,6 +127,19 @@ export function artifactNotFound(artifact: string, expired = false): string {
       );
 }
 
+/** The final line of a test that needs a token for its VM that plain GITHUB_TOKEN credentials cannot give. */
+export function needsGitHubApp(what: 'artifact' | 'private'): string {
+  return what === 'artifact'
+    ? 'Build artifacts need vm-ci to run as a GitHub App: a GITHUB_TOKEN is never given to VMs'
+    : 'Private repositories need vm-ci to run as a GitHub App: a GITHUB_TOKEN is never given to VMs';
+}
+
+export const GITHUB_UNAVAILABLE =
+  'GitHub did not answer while the test VM was prepared. The test will be retried automatically';
+
+export const VM_TOKEN_REFUSED =
+  "GitHub refused a token for the test VM: check the App's access to this repository";
+
 /** The final line of a test that no maintainer approved within the limit. */
 export function approvalWaitExpired(days: number): string {
   const span = days === 1 ? '1 day' : `${numberText(days)} days`;

@@ -5,7 +5,7 @@
 // time budget, and every outcome, failures included, comes back as data.
 import type { WorkflowRunSummary } from '../builds/record';
 import { silentLogger, type Logger } from '../log';
-import type { GitHubClients } from './client';
+import type { GitHubClients, RepoReadToken } from './client';
 import { classifyGitHubError } from './errors';
 import { splitRepo } from './repo';
 import { createRetryLoop, type RetryLoopOptions, type TryResult } from './retry';
@@ -19,6 +19,15 @@ export interface RepoPermission {
 
 export interface PullRequestHead {
   sha: string;
+}
+
+/** A build's artifact as the VM downloads it. */
+export interface ArtifactRef {
+  id: number;
+  /** The REST URL of its zip (GitHub answers 302 to a short-lived storage URL). */
+  downloadUrl: string;
+  expired: boolean;
+  sizeBytes: number;
 }
 
 export type LookupResult<T> =
@@ -42,6 +51,13 @@ export interface GitHubLookupPort {
     workflow: string,
     sha: string,
   ): Promise<LookupResult<WorkflowRunSummary[]>>;
+  /**
+   * Run `runId`'s artifact named `name` (GET …/actions/runs/{id}/artifacts?name=),
+   * the newest if several; null when the run has none of that name. Never rejects.
+   */
+  artifact(repo: string, runId: number, name: string): Promise<LookupResult<ArtifactRef | null>>;
+  /** A token for the test's VM (GitHubClients.repoReadToken); null: cannot be narrowed. Never rejects. */
+  vmToken(repo: string): Promise<LookupResult<RepoReadToken | null>>;
 }
 
 /** What GitHub says of a login it does not know. */
@@ -154,6 +170,40 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
         });
         return { sha: data.head.sha };
       });
+    },
+
+    artifact(repo, runId, name) {
+      return lookUp(
+        'run artifact',
+        repo,
+        { runId, artifact: name },
+        async (octokit, { owner, name: repoName }, signal) => {
+          const { data } = await octokit.rest.actions.listWorkflowRunArtifacts({
+            owner,
+            repo: repoName,
+            run_id: runId,
+            name,
+            per_page: 100,
+            request: { signal },
+          });
+          const found = data.artifacts
+            .filter((a) => a.name === name)
+            .sort((a, b) => b.id - a.id)[0];
+          return found
+            ? {
+                id: found.id,
+                downloadUrl: found.archive_download_url,
+                expired: found.expired,
+                sizeBytes: found.size_in_bytes,
+              }
+            : null;
+        },
+        null,
+      );
+    },
+
+    vmToken(repo) {
+      return lookUp('VM token', repo, {}, async () => clients.repoReadToken(repo));
     },
 
     workflowRuns(repo, workflow, sha) {

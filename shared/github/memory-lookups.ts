@@ -5,6 +5,7 @@
 import type { WorkflowRunSummary } from '../builds/record';
 import {
   NO_PERMISSION,
+  type ArtifactRef,
   type GitHubLookupPort,
   type LookupResult,
   type RepoPermission,
@@ -24,9 +25,9 @@ const BASE_PERMISSION: Readonly<Record<RepoRole, string>> = {
 };
 
 export interface LookupCall {
-  kind: 'permission' | 'pullRequestHead' | 'workflowRuns';
+  kind: 'permission' | 'pullRequestHead' | 'workflowRuns' | 'artifact' | 'vmToken';
   repo: string;
-  /** The login, the PR number, or `<workflow>@<sha>`. */
+  /** The login, the PR number, `<workflow>@<sha>`, `<runId>/<artifact>`, or '' (vmToken). */
   subject: string;
 }
 
@@ -35,6 +36,14 @@ export interface MemoryLookupPort extends GitHubLookupPort {
   setPullRequestHead(repo: string, pr: number, sha: string): void;
   /** A run of `workflow` on `sha` (replaces the run with the same id and attempt). */
   addWorkflowRun(repo: string, workflow: string, sha: string, run: WorkflowRunSummary): void;
+  addArtifact(
+    repo: string,
+    runId: number,
+    name: string,
+    artifact?: Partial<ArtifactRef>,
+  ): ArtifactRef;
+  /** What vmToken answers: tokens (a new one each call, like an App), or null (a plain token). Default tokens. */
+  setVmTokens(mode: 'app' | 'plain'): void;
   /** The next `count` tries (of either call) fail with `failure`. */
   failNext(count: number, failure: InjectedFailure): void;
   /** Calls made (not tries), oldest first. */
@@ -50,6 +59,9 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
   const roles = new Map<string, RepoRole>();
   const heads = new Map<string, string>();
   const runs = new Map<string, WorkflowRunSummary[]>();
+  const artifacts = new Map<string, ArtifactRef[]>();
+  let vmTokens: 'app' | 'plain' = 'app';
+  let minted = 0;
   const faults: InjectedFailure[] = [];
   const calls: LookupCall[] = [];
   let tries = 0;
@@ -113,6 +125,48 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
         }),
         [],
       );
+    },
+    artifact(repo, runId, name) {
+      return call(
+        { kind: 'artifact', repo, subject: `${runId}/${name}` },
+        () => {
+          const found = [...(artifacts.get(key(repo, runId, name)) ?? [])].sort(
+            (a, b) => b.id - a.id,
+          );
+          return { ok: true, value: found[0] ? { ...found[0] } : null };
+        },
+        null,
+      );
+    },
+    vmToken(repo) {
+      return call({ kind: 'vmToken', repo, subject: '' }, () => ({
+        ok: true,
+        value:
+          vmTokens === 'plain'
+            ? null
+            : {
+                token: `ghs_memory${String(++minted).padStart(26, '0')}`,
+                expiresAt: new Date(Date.UTC(2030, 0, 1)).toISOString(),
+              },
+      }));
+    },
+    addArtifact(repo, runId, name, artifact = {}) {
+      const id = artifact.id ?? 1000 + artifacts.size;
+      const ref: ArtifactRef = {
+        id,
+        downloadUrl: `https://api.github.com/repos/${repo}/actions/artifacts/${id}/zip`,
+        expired: false,
+        sizeBytes: 1024,
+        ...artifact,
+      };
+      artifacts.set(key(repo, runId, name), [
+        ...(artifacts.get(key(repo, runId, name)) ?? []),
+        ref,
+      ]);
+      return { ...ref };
+    },
+    setVmTokens(mode) {
+      vmTokens = mode;
     },
     addWorkflowRun(repo, workflow, sha, run) {
       const list = (runs.get(key(repo, workflow, sha)) ?? []).filter(

@@ -11,6 +11,7 @@ import { cloneUrlFor } from '../config/clone-url';
 import { functionUrl } from '../config/urls';
 import {
   finalRetriableMessage,
+  GITHUB_UNAVAILABLE,
   STARTING_VM,
   STARTUP_SCRIPT_MISSING,
   TESTS_QUEUED,
@@ -33,12 +34,15 @@ import {
   type RunDeadline,
 } from './deadline';
 import { placementOrder, remainingPlacements, type Placement } from './placement';
+import { prepareVmAccess, type VmAccessDeps } from './vm-access';
 
 /** The function's wiring reads the claim lease from here (./deadline.ts holds the rule). */
 export { runTestTimings } from './deadline';
 
 export type RunTestDeps = AfterEndDeps & {
   store: TestStore;
+  /** Mints the VM's GitHub token and finds its build artifact (./vm-access.ts). */
+  github: VmAccessDeps['github'];
   vms: VmProvisioner;
   config: VmciConfig;
   /** Derives the per-VM tokens (shared/auth/vm-token.ts). */
@@ -112,6 +116,16 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     return fail(deps, test, `Platform ${test.platform} is not configured`, log);
   }
 
+  // Before the claim: a GitHub that does not answer leaves the test queued for the retry.
+  const access = await prepareVmAccess(deps, test, platform);
+  if (!access.ok && 'end' in access) return fail(deps, test, access.end, log);
+  if (!access.ok) {
+    if (isLastAttempt(deps, request)) {
+      return fail(deps, test, finalRetriableMessage(GITHUB_UNAVAILABLE), log);
+    }
+    return retry(`GitHub did not answer: ${access.retry}`, test);
+  }
+
   const claimed = await claim(deps, test, platform, request, now);
   if (!claimed.ok) return claimed.outcome;
   let current = claimed.test;
@@ -163,7 +177,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     current.id,
     vmName(current.platform, current.id, current.attempts),
   );
-  const metadata = vmMetadata(deps, current, platform, token);
+  const metadata = { ...vmMetadata(deps, current, platform, token), ...access.metadata };
   const deployment = deploymentLabel(deps.config.publicUrl);
   let order = placementOrder(platform);
   const tried: Placement[] = [];

@@ -14,6 +14,8 @@ export interface LookupPortUnderTest {
   seedPullRequestHead(repo: string, pr: number, sha: string): void;
   /** A run of workflow file `workflow` (".github/workflows/<workflow>") on `sha`. */
   seedWorkflowRun(repo: string, workflow: string, sha: string, run: WorkflowRunSummary): void;
+  /** An artifact of run `runId`; returns its id. */
+  seedArtifact(repo: string, runId: number, name: string, expired?: boolean): number;
   /** The next `count` tries fail with HTTP `status`. */
   fail(fault: { status: number; count: number }): void;
   /** Tries that reached the backend, failed ones included. */
@@ -210,6 +212,38 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
         ok: true,
         value: [{ id: 21, attempt: 2, status: 'completed', conclusion: 'success' }],
       });
+    });
+
+    it('finds a run’s artifact by name, newest first, expired or not; null for another name', async () => {
+      const { port, seedArtifact, seedWorkflowRun } = sut();
+      seedWorkflowRun(REPO, 'build.yml', SHA, {
+        id: 31,
+        attempt: 1,
+        status: 'completed',
+        conclusion: 'success',
+      });
+      seedArtifact(REPO, 31, 'linux-build', true);
+      const newest = seedArtifact(REPO, 31, 'linux-build');
+      seedArtifact(REPO, 31, 'windows-build');
+
+      const found = await port.artifact(REPO, 31, 'linux-build');
+      expect(found).toEqual({
+        ok: true,
+        value: {
+          id: newest,
+          downloadUrl: expect.stringMatching(
+            new RegExp(`/repos/${REPO}/actions/artifacts/${newest}/zip$`),
+          ),
+          expired: false,
+          sizeBytes: expect.any(Number),
+        },
+      });
+      expect(await port.artifact(REPO, 31, 'macos-build')).toEqual({ ok: true, value: null });
+    });
+
+    it('gives a VM no token when the credentials cannot be narrowed (a plain token)', async () => {
+      const { port } = sut();
+      expect(await port.vmToken(REPO)).toEqual({ ok: true, value: null });
     });
 
     it('never rejects, even for a repository that is not "owner/name"', async () => {

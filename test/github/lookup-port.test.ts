@@ -18,12 +18,16 @@ const { attempts } = DEFAULT_RETRY;
 
 const makeMemoryPort: MakeLookupPort = async () => {
   const port = createMemoryLookupPort({ attempts });
+  // As the Octokit adapter below, which has a plain token.
+  port.setVmTokens('plain');
   return {
     port,
     attempts,
     seedRole: (repo, login, role) => port.setRole(repo, login, role),
     seedPullRequestHead: (repo, pr, sha) => port.setPullRequestHead(repo, pr, sha),
     seedWorkflowRun: (repo, workflow, sha, run) => port.addWorkflowRun(repo, workflow, sha, run),
+    seedArtifact: (repo, runId, name, expired = false) =>
+      port.addArtifact(repo, runId, name, { expired }).id,
     fail: ({ status, count }) =>
       port.failNext(count, {
         // What the Octokit adapter makes of the same answer.
@@ -66,6 +70,8 @@ const makeOctokitPort: MakeLookupPort = async () => {
         status: run.status as 'completed',
         conclusion: run.conclusion as 'success' | null,
       }),
+    seedArtifact: (repo, runId, name, expired = false) =>
+      github.seedArtifact(repo, { run_id: runId, name, data: 'PK', expired }),
     fail: ({ status, count }) => github.injectFault({ method: 'GET', status, count }),
     tries: () => github.calls().length,
     cleanup: async () => {},

@@ -2,6 +2,7 @@
 // status port, one fake clock for all of them, and a logger that keeps every
 // line unredacted (so a leaked token would show). Every Compute call runTest
 // makes is recorded with the time it was made and the budget it was given.
+import { createMemoryLookupPort, type MemoryLookupPort } from '../../shared/github/memory-lookups';
 import { createMemoryProvisioner, type MemoryProvisioner } from '../../shared/compute/memory';
 import type { VmProvisioner } from '../../shared/compute/port';
 import { configSchema, type VmciConfig } from '../../shared/config';
@@ -78,6 +79,8 @@ export interface Harness {
   /** Every call runTest made to the provisioner, in order. */
   computeCalls: ComputeCall[];
   statuses: MemoryStatusPort;
+  /** What runTest asks GitHub: the VM's token, the build's artifact. */
+  github: MemoryLookupPort;
   /** Where runTest asks for teardowns and starts the next pending test. */
   queue: MemoryQueue;
   logs: ReturnType<typeof captureLog>;
@@ -162,8 +165,10 @@ export function harness(options: HarnessOptions = {}): Harness {
   const queue = createMemoryQueue();
   const logs = captureLog();
   const config = options.config ?? runConfig();
+  const github = createMemoryLookupPort();
   const deps: RunTestDeps = {
     store,
+    github,
     vms: recording(vms, computeCalls, () => clock, sleep, options.slowZones ?? {}),
     config,
     tokenSecret: TOKEN_SECRET,
@@ -189,6 +194,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     vms,
     computeCalls,
     statuses,
+    github,
     queue,
     logs,
     clock: () => clock,
