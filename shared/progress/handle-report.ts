@@ -2,16 +2,23 @@
 // (the same 401 for an unknown test and a wrong token), decide what the report
 // means for the test (report.ts), and carry it out by compare-and-set. A lost
 // race (a cancel, a sweep, a duplicate report in flight) is decided again from
-// the fresh state, a few times at most.
+// the fresh state, a few times at most. A failed run's end names its failing
+// tests from the JUnit files the VM uploaded, read once per report.
 import { testIdOfVmToken, vmTokenMatches } from '../auth/vm-token';
 import { publishTestStatus } from '../github/publish';
 import type { TestRecord } from '../domain/test';
+import type { TestFileStore } from '../files/port';
+import { failedRunLine } from '../results/failures';
+import { readTestFailures } from '../results/read-failures';
 import type { TestStore } from '../store/port';
 import type { AfterEndDeps } from '../tests/after-end';
-import { endTest } from '../tests/end-test';
+import { endTest, type TestEnd } from '../tests/end-test';
 import { decideReport, type ProgressReport } from './report';
 
-export type ReportDeps = AfterEndDeps;
+export type ReportDeps = AfterEndDeps & {
+  /** The tests' uploaded files; without it a failed run's line gives counts only. */
+  files?: TestFileStore;
+};
 
 export type ReportAnswer =
   | { http: 200; outcome: 'stage' | 'ended' | 'unchanged'; test: TestRecord }
@@ -54,6 +61,7 @@ export async function handleReport(
 ): Promise<ReportAnswer> {
   let test = reporter ?? (await authenticateReporter(deps.store, token));
   if (!test || token === null || test.id !== report.testId) return { http: 401 };
+  let named: Promise<TestEnd> | undefined;
   for (let attempt = 1; attempt <= DECIDE_ATTEMPTS; attempt++) {
     const decision = decideReport(test, report);
     switch (decision.kind) {
@@ -81,7 +89,8 @@ export async function handleReport(
         break;
       }
       case 'end': {
-        const ended = await endTest(deps, test, decision.end, { stage: test.stage });
+        named ??= withFailingTests(deps, test.id, decision.end);
+        const ended = await endTest(deps, test, await named, { stage: test.stage });
         if (ended.ended) return { http: 200, outcome: 'ended', test: ended.test };
         if (ended.refusal.reason === 'not_found') return { http: 401 };
         test = ended.refusal.current;
@@ -93,4 +102,16 @@ export async function handleReport(
     if (!vmTokenMatches(token, test.tokenHash)) return { http: 401 };
   }
   return { http: 503, reason: 'busy' };
+}
+
+/**
+ * A failed run's end, with its failing tests named when its JUnit files name
+ * some. A passing run reads nothing; a read that fails leaves the end as it was.
+ */
+async function withFailingTests(deps: ReportDeps, testId: string, end: TestEnd): Promise<TestEnd> {
+  if (!deps.files || end.status !== 'failed' || !end.result) return end;
+  const log = deps.log.child({ testId });
+  const failures = await readTestFailures({ files: deps.files, log }, testId);
+  if (!failures) return end;
+  return { ...end, message: failedRunLine(end.result, failures), failures };
 }

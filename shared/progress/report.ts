@@ -97,10 +97,14 @@ export function decideReport(test: TestRecord, report: ProgressReport): ReportDe
   return { kind: 'stage', stage: report.stage, message: stageMessage(report.stage) };
 }
 
-/** The test ended exactly as `end` would end it: the same report, delivered again. */
+/**
+ * The test ended exactly as `end` would end it: the same report, delivered
+ * again. A result's line may name failing tests read from the files at the
+ * end, so for a result the status and the result itself decide.
+ */
 function endedBy(test: TestRecord, end: TestEnd): boolean {
-  if (test.status !== end.status || test.message !== end.message) return false;
-  if (!end.result) return test.result === null;
+  if (test.status !== end.status) return false;
+  if (!end.result) return test.result === null && test.message === end.message;
   const r = test.result;
   return (
     r !== null &&

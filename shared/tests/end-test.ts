@@ -2,7 +2,13 @@
 // the one compare-and-set end move from the status the caller read, then what
 // follows every end (after-end.ts). Losing the race is data: the caller reads
 // the test again and decides anew.
-import type { TerminalStatus, TestRecord, TestResult, WaitReason } from '../domain/test';
+import type {
+  TerminalStatus,
+  TestFailures,
+  TestRecord,
+  TestResult,
+  WaitReason,
+} from '../domain/test';
 import type { TransitionResult } from '../store/port';
 import { afterTestEnded, type AfterEndDeps, type AfterEndOutcome } from './after-end';
 import { endMove } from './end-move';
@@ -12,6 +18,8 @@ export interface TestEnd {
   /** The friendly line (the final status description). */
   message: string;
   result?: TestResult;
+  /** A failed run's failing tests, named by its JUnit files. */
+  failures?: TestFailures;
 }
 
 /**
@@ -34,6 +42,7 @@ export async function endTest(
 ): Promise<EndTestResult> {
   const move = endMove(test, end.status, end.message, deps.now());
   if (end.result) move.patch = { ...move.patch, result: end.result };
+  if (end.failures) move.patch = { ...move.patch, failures: end.failures };
   if (expect && 'stage' in expect) move.expect = { stage: [expect.stage] };
   if (expect && 'waitReason' in expect) {
     move.expect = { waitReason: [expect.waitReason], waitingSince: expect.waitingSince };
