@@ -1,12 +1,14 @@
 // The local GitHub REST API (DESIGN §8): a LocalService under /github, for
 // Octokit's baseUrl. It keeps what is posted, answers what was seeded, records
-// every call and can be told to fail the next calls.
+// every call and can be told to fail the next calls. Seeded git repositories
+// are served for fetch under /github/git/<owner>/<repo>.git (git-http.ts).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, readBody, type LocalService } from '../http';
-import { authorize, BOT_LOGIN, parseAuthorization } from './auth';
+import { authorize, BOT_LOGIN, identify, parseAuthorization, repoAccess } from './auth';
 import { GitHubError, notFound, type Reply } from './errors';
 import { addFault, takeFault } from './faults';
+import { GIT_PREFIX, gitCloneUrl, serveGit } from './git-http';
 import { localRoutes } from './local-routes';
 import { createRouter } from './router';
 import { actionRoutes } from './routes-actions';
@@ -16,15 +18,31 @@ import { repoRoutes } from './routes-repos';
 import { statusRoutes } from './routes-statuses';
 import { createSeeds, type Seeds } from './seeds';
 import { emptyState, key, type GitHubState } from './state';
-import type { CallRecord, FaultSpec, GitHubStandInOptions, StatusRecord } from './types';
+import type {
+  CallRecord,
+  FaultSpec,
+  GitHubStandInOptions,
+  InstallationTokenRecord,
+  StatusRecord,
+} from './types';
 
 export * from './types';
+export { INSTALLATION_PERMISSIONS, TOKEN_LIFETIME_MS } from './tokens';
+export { DOWNLOAD_URL_LIFETIME_MS } from './downloads';
+export { gitCloneUrl } from './git-http';
 
 export const GITHUB_PREFIX = '/github';
 
 export interface GitHubStandIn extends LocalService, Seeds {
-  /** every call to the API (not to /github/_local), oldest first */
+  /** every call to the API and to git (not to /github/_local), oldest first */
   calls(): CallRecord[];
+  /**
+   * Where git fetches a seeded repository: `<apiUrl>/git/<owner>/<name>.git`,
+   * apiUrl being the API base as callers reach it (config.githubApiUrl, …/github).
+   */
+  cloneUrl(repo: string, apiUrl: string): string;
+  /** what an installation token the stand-in issued may do (undefined if unknown or revoked) */
+  tokenRecord(token: string): InstallationTokenRecord | undefined;
   /** statuses posted for a commit, newest first, as the list endpoint answers */
   statuses(repo: string, sha: string): StatusRecord[];
   injectFault(fault: FaultSpec): void;
@@ -79,6 +97,7 @@ function headersWithoutAuth(req: IncomingMessage): Record<string, string> {
 
 export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubStandIn {
   const log = options.log ?? (() => {});
+  const now = options.now ?? Date.now;
   let state: GitHubState = emptyState();
   const getState = (): GitHubState => state;
 
@@ -90,14 +109,24 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
   ): Promise<Reply> {
     const method = req.method ?? 'GET';
     const found = router.match(method, path);
+    const at = now();
     const denied = authorize(
       options.token,
       state.issuedTokens,
       req.headers.authorization,
       found?.route.app ?? false,
       method,
+      at,
     );
     if (denied) return denied.reply();
+    const caller = identify(options.token, state.issuedTokens, req.headers.authorization, at);
+    const { owner, repo } = found?.params ?? {};
+    if (found && !found.route.app && owner !== undefined && repo !== undefined) {
+      const fullName = `${owner}/${repo}`;
+      const privateRepo = state.gitRepos.get(key(fullName))?.private ?? false;
+      const refused = repoAccess(caller, fullName, found.route.permission, method, privateRepo);
+      if (refused) return refused.reply();
+    }
     const fault = takeFault(state, method, path);
     if (fault) return fault;
     if (!found) return notFound().reply();
@@ -107,6 +136,8 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
       body,
       api: `http://${req.headers.host ?? '127.0.0.1'}${GITHUB_PREFIX}`,
       login: BOT_LOGIN,
+      caller,
+      now: at,
       state,
     });
   }
@@ -114,7 +145,7 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
   const reset = (): void => {
     state = emptyState();
   };
-  const local = localRoutes(getState, reset);
+  const local = localRoutes(getState, reset, now);
 
   return {
     ...createSeeds(getState),
@@ -127,6 +158,29 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
         send(res, await local(req, url, path).catch(asReply));
         return true;
       }
+      const record = (s: GitHubState, status: number, body?: unknown): void => {
+        s.calls.push({
+          method,
+          path,
+          query: Object.fromEntries(url.searchParams),
+          body,
+          headers: headersWithoutAuth(req),
+          auth: parseAuthorization(req.headers.authorization).scheme,
+          status,
+          time: new Date().toISOString(),
+        });
+        log(`github ${method} ${path} -> ${status}`);
+      };
+      if (path.startsWith(GIT_PREFIX)) {
+        const s = state;
+        const fault = takeFault(s, method, path);
+        if (fault) send(res, fault);
+        const status = fault
+          ? fault.status
+          : await serveGit(req, res, url, path, s, options.token, now());
+        record(s, status);
+        return true;
+      }
       let body: unknown;
       let reply: Reply;
       try {
@@ -135,22 +189,14 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
       } catch (err) {
         reply = asReply(err);
       }
-      state.calls.push({
-        method,
-        path,
-        query: Object.fromEntries(url.searchParams),
-        body,
-        headers: headersWithoutAuth(req),
-        auth: parseAuthorization(req.headers.authorization).scheme,
-        status: reply.status,
-        time: new Date().toISOString(),
-      });
-      log(`github ${method} ${path} -> ${reply.status}`);
+      record(state, reply.status, body);
       send(res, reply);
       return true;
     },
     close: async () => {},
     calls: () => structuredClone(state.calls),
+    cloneUrl: (repo, apiUrl) => gitCloneUrl(apiUrl, repo),
+    tokenRecord: (token) => structuredClone(state.issuedTokens.get(token)),
     statuses: (repo, sha) => [...(state.statuses.get(key(repo, sha)) ?? [])].reverse(),
     injectFault: (fault) => addFault(state, fault),
     reset,

@@ -1,7 +1,9 @@
 // /github/_local/...: the stand-in's own controls, outside the GitHub API
-// (not authenticated, not recorded as calls).
+// (not authenticated, not recorded as calls). An artifact's download URL is
+// signed instead, and expires.
 import type { IncomingMessage } from 'node:http';
 import { readJson } from '../http';
+import { checkDownload } from './downloads';
 import { GitHubError, notFound, type Reply } from './errors';
 import { addFault } from './faults';
 import type { GitHubState } from './state';
@@ -22,8 +24,8 @@ function parseFault(input: unknown): FaultSpec {
   return f as unknown as FaultSpec;
 }
 
-export function localRoutes(state: () => GitHubState, reset: () => void) {
-  return async (req: IncomingMessage, _url: URL, path: string): Promise<Reply> => {
+export function localRoutes(state: () => GitHubState, reset: () => void, now: () => number) {
+  return async (req: IncomingMessage, url: URL, path: string): Promise<Reply> => {
     const method = req.method ?? 'GET';
     if (method === 'POST' && path === '/_local/faults') {
       addFault(state(), parseFault(await readJson(req)));
@@ -36,7 +38,9 @@ export function localRoutes(state: () => GitHubState, reset: () => void) {
     }
     const download = /^\/_local\/artifacts\/(\d+)\/download$/.exec(path);
     if (method === 'GET' && download) {
-      const artifact = state().artifacts.get(Number(download[1]));
+      const id = Number(download[1]);
+      checkDownload(state(), id, url.searchParams, now());
+      const artifact = state().artifacts.get(id);
       if (!artifact) throw notFound();
       return { status: 200, raw: { data: artifact.data, contentType: 'application/zip' } };
     }

@@ -1,4 +1,5 @@
 // A small route table: "GET /repos/:owner/:repo/pulls/:number" → handler.
+import type { Caller } from './auth';
 import type { Reply } from './errors';
 import type { GitHubState } from './state';
 
@@ -10,6 +11,9 @@ export interface RouteContext {
   api: string;
   /** login of the caller, shown as creator/author of what it posts */
   login: string;
+  caller: Caller;
+  /** the stand-in's clock, ms since the epoch */
+  now: number;
   state: GitHubState;
 }
 
@@ -18,6 +22,11 @@ export interface Route {
   pattern: string;
   /** a GitHub App endpoint: wants the App's JWT rather than a token */
   app?: boolean;
+  /**
+   * The installation permission a route on /repos/:owner/:repo needs: read for
+   * GET, write otherwise (GitHub's names: actions, statuses, issues, ...).
+   */
+  permission?: string;
   handler(ctx: RouteContext): Reply | Promise<Reply>;
 }
 

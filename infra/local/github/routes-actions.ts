@@ -1,4 +1,5 @@
 // Workflow runs and their artifacts, as the pipeline reads them.
+import { signedDownloadPath } from './downloads';
 import { GitHubError, notFound } from './errors';
 import type { Route, RouteContext } from './router';
 import { isoSeconds, nodeId, repository, repoUrl, stableId, user } from './shapes';
@@ -115,16 +116,19 @@ export const actionRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/actions/workflows/:workflow_id/runs',
+    permission: 'actions',
     handler: workflowRuns,
   },
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/actions/runs/:run_id',
+    permission: 'actions',
     handler: (ctx) => ({ status: 200, body: runBody(ctx.api, repoOf(ctx), findRun(ctx)) }),
   },
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/actions/runs/:run_id/artifacts',
+    permission: 'actions',
     handler: (ctx) => {
       const run = findRun(ctx);
       const name = ctx.query.get('name');
@@ -138,18 +142,20 @@ export const actionRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/actions/artifacts/:id',
+    permission: 'actions',
     handler: (ctx) => ({ status: 200, body: artifactBody(ctx, findArtifact(ctx)) }),
   },
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/actions/artifacts/:id/:format',
+    permission: 'actions',
     handler: (ctx) => {
       const artifact = findArtifact(ctx);
       if (ctx.params.format !== 'zip') throw notFound();
       if (artifact.expired) throw new GitHubError(410, 'Artifact has expired');
       return {
         status: 302,
-        headers: { location: `${ctx.api}/_local/artifacts/${artifact.id}/download` },
+        headers: { location: `${ctx.api}${signedDownloadPath(ctx.state, artifact.id, ctx.now)}` },
       };
     },
   },

@@ -1,33 +1,20 @@
 // GitHub App installation tokens and user blocks.
-import { randomBytes } from 'node:crypto';
-import { notFound } from './errors';
+import { GitHubError, notFound } from './errors';
 import type { Route, RouteContext } from './router';
-import { isoSeconds } from './shapes';
-
-const TOKEN_LIFETIME_MS = 60 * 60 * 1000;
+import { issueToken } from './tokens';
 
 function accessToken(ctx: RouteContext) {
   const id = Number(ctx.params.id);
-  if (!Number.isInteger(id) || id <= 0) throw notFound();
-  // ghs_ + 36 base62-ish characters, like a real installation token.
-  const token = `ghs_${randomBytes(27).toString('base64url').replace(/[-_]/g, 'x').slice(0, 36)}`;
-  ctx.state.issuedTokens.add(token);
-  const requested = (ctx.body ?? {}) as { permissions?: Record<string, string> };
-  return {
-    status: 201,
-    body: {
-      token,
-      expires_at: isoSeconds(new Date(Date.now() + TOKEN_LIFETIME_MS)),
-      permissions: requested.permissions ?? {
-        actions: 'read',
-        issues: 'write',
-        metadata: 'read',
-        pull_requests: 'read',
-        statuses: 'write',
-      },
-      repository_selection: 'all',
-    },
-  };
+  return { status: 201, body: issueToken(ctx.state, id, ctx.body, ctx.now, ctx.api) };
+}
+
+/** DELETE /installation/token: the calling installation token stops working. */
+function revoke(ctx: RouteContext) {
+  if (ctx.caller.kind !== 'installation') {
+    throw new GitHubError(403, 'Resource not accessible by personal access token');
+  }
+  ctx.state.issuedTokens.delete(ctx.caller.token);
+  return { status: 204 };
 }
 
 function blocked(set: Set<string>, entry: string) {
@@ -42,6 +29,7 @@ export const appRoutes: Route[] = [
     app: true,
     handler: accessToken,
   },
+  { method: 'DELETE', pattern: '/installation/token', handler: revoke },
   {
     method: 'GET',
     pattern: '/orgs/:org/blocks/:username',

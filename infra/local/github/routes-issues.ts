@@ -63,6 +63,7 @@ export const issueRoutes: Route[] = [
   {
     method: 'POST',
     pattern: '/repos/:owner/:repo/issues/:number/comments',
+    permission: 'issues',
     handler: (ctx) => {
       const now = isoSeconds();
       const comment: CommentRecord = {
@@ -81,6 +82,7 @@ export const issueRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/issues/:number/comments',
+    permission: 'issues',
     handler: (ctx) => {
       const n = issueNumber(ctx);
       const comments = [...ctx.state.comments.values()]
@@ -93,11 +95,13 @@ export const issueRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/issues/comments/:id',
+    permission: 'issues',
     handler: (ctx) => ({ status: 200, body: commentBody(ctx.api, findComment(ctx)) }),
   },
   {
     method: 'PATCH',
     pattern: '/repos/:owner/:repo/issues/comments/:id',
+    permission: 'issues',
     handler: (ctx) => {
       const comment = findComment(ctx);
       comment.body = requireBody(ctx);

@@ -3,6 +3,7 @@ import { notFound } from './errors';
 import type { Route, RouteContext } from './router';
 import { isoSeconds, nodeId, repository, repoUrl, stableId, user } from './shapes';
 import { DEFAULT_INSTALLATION_ID, key } from './state';
+import { installationOf } from './tokens';
 import type { PullRequestSeed, RepoRole } from './types';
 
 const repoOf = (ctx: RouteContext): string => `${ctx.params.owner}/${ctx.params.repo}`;
@@ -142,13 +143,14 @@ function permission(ctx: RouteContext) {
 function installation(ctx: RouteContext) {
   const owner = ctx.params.owner ?? '';
   const id = ctx.state.installations.get(owner.toLowerCase()) ?? DEFAULT_INSTALLATION_ID;
+  const granted = installationOf(ctx.state, id);
   const created = isoSeconds(new Date(Date.UTC(2026, 0, 1)));
   return {
     status: 200,
     body: {
       id,
       account: user(ctx.api, owner),
-      repository_selection: 'all',
+      repository_selection: granted.repositories ? 'selected' : 'all',
       access_tokens_url: `${ctx.api}/app/installations/${id}/access_tokens`,
       repositories_url: `${ctx.api}/installation/repositories`,
       html_url: `https://github.com/settings/installations/${id}`,
@@ -156,13 +158,7 @@ function installation(ctx: RouteContext) {
       app_slug: 'vm-ci',
       target_id: stableId(owner),
       target_type: 'Organization',
-      permissions: {
-        statuses: 'write',
-        pull_requests: 'read',
-        issues: 'write',
-        actions: 'read',
-        metadata: 'read',
-      },
+      permissions: granted.permissions,
       events: ['pull_request', 'push', 'workflow_run'],
       created_at: created,
       updated_at: created,
@@ -174,10 +170,16 @@ function installation(ctx: RouteContext) {
 }
 
 export const repoRoutes: Route[] = [
-  { method: 'GET', pattern: '/repos/:owner/:repo/pulls/:number', handler: getPull },
+  {
+    method: 'GET',
+    pattern: '/repos/:owner/:repo/pulls/:number',
+    permission: 'pull_requests',
+    handler: getPull,
+  },
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/collaborators/:username',
+    permission: 'metadata',
     handler: (ctx) => {
       if (!roleOf(ctx)) throw notFound();
       return { status: 204 };
@@ -186,6 +188,7 @@ export const repoRoutes: Route[] = [
   {
     method: 'GET',
     pattern: '/repos/:owner/:repo/collaborators/:username/permission',
+    permission: 'metadata',
     handler: permission,
   },
   { method: 'GET', pattern: '/repos/:owner/:repo/installation', app: true, handler: installation },

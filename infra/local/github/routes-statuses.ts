@@ -128,9 +128,21 @@ function combined(ctx: RouteContext) {
   };
 }
 
+const permission = 'statuses';
+
 export const statusRoutes: Route[] = [
-  { method: 'POST', pattern: '/repos/:owner/:repo/statuses/:sha', handler: create },
-  { method: 'GET', pattern: '/repos/:owner/:repo/commits/:ref/statuses', handler: list },
-  { method: 'GET', pattern: '/repos/:owner/:repo/statuses/:ref', handler: list },
-  { method: 'GET', pattern: '/repos/:owner/:repo/commits/:ref/status', handler: combined },
+  { method: 'POST', pattern: '/repos/:owner/:repo/statuses/:sha', permission, handler: create },
+  {
+    method: 'GET',
+    pattern: '/repos/:owner/:repo/commits/:ref/statuses',
+    permission,
+    handler: list,
+  },
+  { method: 'GET', pattern: '/repos/:owner/:repo/statuses/:ref', permission, handler: list },
+  {
+    method: 'GET',
+    pattern: '/repos/:owner/:repo/commits/:ref/status',
+    permission,
+    handler: combined,
+  },
 ];

@@ -1,7 +1,16 @@
 // What tests (and `npm start`) put into the stand-in before the pipeline asks.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isoSeconds } from './shapes';
 import { key, type GitHubState } from './state';
-import type { ArtifactSeed, PullRequestSeed, RepoRole, WorkflowRunSeed } from './types';
+import type {
+  ArtifactSeed,
+  GitRepositorySeed,
+  InstallationSeed,
+  PullRequestSeed,
+  RepoRole,
+  WorkflowRunSeed,
+} from './types';
 
 export interface Seeds {
   seedPullRequest(repo: string, pr: PullRequestSeed): void;
@@ -12,7 +21,13 @@ export interface Seeds {
   seedArtifact(repo: string, artifact: ArtifactSeed): number;
   /** blocked by the organization `org`, or by the authenticated user when `org` is omitted */
   seedBlockedUser(login: string, org?: string): void;
-  seedInstallation(owner: string, installationId: number): void;
+  /**
+   * The App's installation on `owner`; `grants` narrows what its tokens may
+   * have (INSTALLATION_PERMISSIONS on all the owner's repositories by default).
+   */
+  seedInstallation(owner: string, installationId: number, grants?: InstallationSeed): void;
+  /** A local git repository served over smart HTTP at cloneUrl(repo, apiUrl). */
+  seedGitRepository(repo: string, seed: GitRepositorySeed): void;
 }
 
 function checkRepo(repo: string): string {
@@ -54,8 +69,14 @@ export function createSeeds(state: () => GitHubState): Seeds {
       if (org === undefined) state().userBlocks.add(login.toLowerCase());
       else state().orgBlocks.add(`${org}/${login}`.toLowerCase());
     },
-    seedInstallation(owner, installationId) {
+    seedInstallation(owner, installationId, grants) {
       state().installations.set(owner.toLowerCase(), installationId);
+      if (grants) state().grants.set(installationId, structuredClone(grants));
+    },
+    seedGitRepository(repo, seed) {
+      const path = resolve(seed.path);
+      if (!existsSync(path)) throw new Error(`no git repository at ${path}`);
+      state().gitRepos.set(key(checkRepo(repo)), { repo, path, private: seed.private });
     },
   };
 }

@@ -1,10 +1,14 @@
 // Everything the GitHub stand-in remembers. Owner and repository names are
 // case-insensitive on GitHub, so keys are lower-cased.
+import { randomBytes } from 'node:crypto';
 import type {
   ArtifactRecord,
   CallRecord,
   CommentRecord,
   FaultSpec,
+  GitRepositorySeed,
+  InstallationSeed,
+  InstallationTokenRecord,
   PullRequestSeed,
   RepoRole,
   StatusRecord,
@@ -32,7 +36,14 @@ export interface GitHubState {
   userBlocks: Set<string>;
   /** owner → installation id */
   installations: Map<string, number>;
-  issuedTokens: Set<string>;
+  /** installation id → what it was granted, when seeded with grants */
+  grants: Map<number, InstallationSeed>;
+  /** token → what it may do */
+  issuedTokens: Map<string, InstallationTokenRecord>;
+  /** by key(repo) */
+  gitRepos: Map<string, GitRepositorySeed & { repo: string }>;
+  /** signs the short-lived artifact download URLs */
+  downloadKey: Buffer;
   faults: ActiveFault[];
   calls: CallRecord[];
 }
@@ -49,7 +60,10 @@ export function emptyState(): GitHubState {
     orgBlocks: new Set(),
     userBlocks: new Set(),
     installations: new Map(),
-    issuedTokens: new Set(),
+    grants: new Map(),
+    issuedTokens: new Map(),
+    gitRepos: new Map(),
+    downloadKey: randomBytes(32),
     faults: [],
     calls: [],
   };

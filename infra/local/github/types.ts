@@ -119,8 +119,39 @@ export interface CallRecord {
   time: string;
 }
 
+/** An installation's permission levels, by GitHub's names: { contents: 'read', statuses: 'write' }. */
+export type Permissions = Record<string, 'read' | 'write' | 'admin'>;
+
+export interface InstallationSeed {
+  /** what the App was granted; INSTALLATION_PERMISSIONS by default */
+  permissions?: Permissions;
+  /** names of the owner's repositories it may use (selected); all of them by default */
+  repositories?: string[];
+}
+
+export interface GitRepositorySeed {
+  /** a local git repository, bare or not, served as it is (not copied) */
+  path: string;
+  /** anonymous clones and REST reads of the repository are refused */
+  private: boolean;
+}
+
+/** An installation token the stand-in issued, as it remembers it. */
+export interface InstallationTokenRecord {
+  installationId: number;
+  /** the installation's owner (lower-case); undefined for an installation seeded for no owner */
+  owner?: string;
+  /** repository names it may use (lower-case), or undefined for all the installation has */
+  repositories?: string[];
+  permissions: Permissions;
+  /** ms since the epoch, by the stand-in's clock */
+  expiresAt: number;
+}
+
 export interface GitHubStandInOptions {
   /** when set, only this token (and installation tokens the stand-in issued) is accepted */
   token?: string;
+  /** the stand-in's clock in ms (token and download URL expiry); Date.now by default */
+  now?: () => number;
   log?: (line: string) => void;
 }
