@@ -2,7 +2,8 @@
 // result with its per-test token. The token is checked first (it names its
 // test), then the body is read (64 KiB at most) and parsed, and the domain
 // decides (shared/progress). Answers tell the VM what to do next: 2xx done,
-// 409 stop now, 401/400 never retry, 503 retry with back-off.
+// 409 stop now, 401/400 never retry, 503 retry with back-off. Uploads of the
+// VM's log and result files (`PUT /files/<name>`) have their own door (files.ts).
 import type { Request, Response } from '../../shared/http/function-app';
 import { bearerToken } from '../../shared/auth/bearer';
 import { formatIssues } from '../../shared/config';
@@ -13,23 +14,19 @@ import {
   type ReportDeps,
 } from '../../shared/progress/handle-report';
 import { progressReportSchema } from '../../shared/progress/report';
+import type { TestFileStore } from '../../shared/files/port';
+import { CONFLICTS, UNAUTHORIZED } from './answers';
+import { isUploadPath, makeUploadDoor } from './files';
 
-export type ProgressDeps = ReportDeps;
-
-const CONFLICTS = {
-  canceled: 'The test was canceled: stop the tests and power off.',
-  ended: 'The test has already ended: stop and power off.',
-  stage_regression: 'A stage cannot go back: this report is out of order.',
-  not_running: 'This VM no longer runs the test: stop and power off.',
-} as const;
+export type ProgressDeps = ReportDeps & { files: TestFileStore };
 
 /** A report is a few hundred bytes; the summary is capped at 10,000 characters. */
 export const MAX_REPORT_BYTES = 64 * 1024;
 
-const UNAUTHORIZED = 'Unknown test or wrong token.';
-
 export function makeProgressHandler(deps: ProgressDeps) {
+  const uploads = makeUploadDoor(deps);
   return async (req: Request, res: Response): Promise<void> => {
+    if (isUploadPath(req.path)) return uploads(req, res);
     const answer = (status: number, body: Record<string, unknown>) => {
       res.status(status).json(body);
     };
