@@ -23,6 +23,7 @@ export {
   filesBucket,
   hasExternalIp,
   isPublicRepository,
+  prCommentEnabled,
   schedulerServiceAccount,
   RESERVED_LABEL_PREFIX,
   SUPERSEDE_MODES,

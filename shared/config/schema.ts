@@ -317,6 +317,8 @@ export const configSchema = z
     cloneUrls: z.record(pattern(REPOSITORY, 'expected "owner/name"'), cloneSource).default({}),
     // Whether a repository's tests are shown whole to anyone; absent: as GitHub says.
     public: z.record(pattern(REPOSITORY, 'expected "owner/name"'), z.boolean()).default({}),
+    // Repositories whose pull requests get one vm-ci comment, kept up to date; off by default.
+    prComment: z.record(pattern(REPOSITORY, 'expected "owner/name"'), z.boolean()).default({}),
     // Who may see private repositories' details on the status API (Google ID tokens).
     statusViewers: z.array(email).default([]),
     branches: z
@@ -338,7 +340,7 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (!Array.isArray(c.repositories)) return;
     const known = new Set(c.repositories.map((repo) => String(repo).toLowerCase()));
-    for (const key of ['cloneUrls', 'public'] as const) {
+    for (const key of ['cloneUrls', 'public', 'prComment'] as const) {
       const map: unknown = c[key];
       if (typeof map !== 'object' || !map) continue;
       for (const repo of Object.keys(map).filter((r) => !known.has(r.toLowerCase()))) {
@@ -369,6 +371,12 @@ export function isPublicRepository(
 ): boolean {
   const key = Object.keys(config.public).find((r) => r.toLowerCase() === test.repo.toLowerCase());
   return key !== undefined ? config.public[key]! : test.repoPublic === true;
+}
+
+/** Whether `repo`'s pull requests get vm-ci's comment (the `prComment` setting; off by default). */
+export function prCommentEnabled(config: Pick<VmciConfig, 'prComment'>, repo: string): boolean {
+  const key = Object.keys(config.prComment).find((r) => r.toLowerCase() === repo.toLowerCase());
+  return key !== undefined && config.prComment[key] === true;
 }
 
 /** The bucket of the tests' files: `files.bucket`, else `<project>-vmci-files`. */

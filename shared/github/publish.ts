@@ -4,7 +4,7 @@
 // it, and leaving `githubStatus` as it was lets a later sweep post again.
 import { commitStatus, shouldPostStatus } from '../domain/github';
 import { functionUrlOf } from '../config/urls';
-import type { PostedCommitStatus, TestRecord } from '../domain/test';
+import { isTerminal, type PostedCommitStatus, type TestRecord } from '../domain/test';
 import type { Logger } from '../log';
 import type { TestStore } from '../store/port';
 import type { CommitStatusPort, PostResult } from './statuses';
@@ -18,6 +18,8 @@ export interface PublishDeps {
   statusContext: string;
   /** vm-ci's public base URL; the target URL is the test's status page under it. */
   publicUrl: string;
+  /** Shows a PR test's end in the PR's vm-ci comment (./pr-comment.ts); absent: no comments. */
+  prComment?: (test: TestRecord) => Promise<void>;
 }
 
 export interface PublishOutcome {
@@ -55,6 +57,7 @@ export async function publishTestStatus(
   options: PublishOptions = {},
 ): Promise<PublishOutcome> {
   let { outcome, posted } = await publishOnce(deps, test, options);
+  let shown = posted ? test : undefined;
   for (let round = 1; posted && round < PUBLISH_ROUNDS; round++) {
     const fresh = await deps.store.getTest(test.id).catch(() => null);
     if (!fresh) break;
@@ -65,7 +68,10 @@ export async function publishTestStatus(
     const next = await publishOnce(deps, { ...fresh, githubStatus: latest }, options);
     if (!next.posted) break;
     ({ outcome, posted } = next);
+    shown = fresh;
   }
+  // A final status just reached GitHub: the PR's comment shows it too.
+  if (shown && isTerminal(shown.status) && deps.prComment) await deps.prComment(shown);
   return outcome;
 }
 

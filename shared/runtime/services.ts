@@ -3,7 +3,10 @@
 // commit is a PR's head). Built once per instance from the runtime (cold start).
 import { createGitHubClients } from '../github/client';
 import { createGitHubLookupPort, type GitHubLookupPort } from '../github/lookups';
-import type { PublishDeps } from '../github/publish';
+import { testStatusUrl, type PublishDeps } from '../github/publish';
+import { createGitHubCommentPort } from '../github/comments';
+import { updatePrComment } from '../github/pr-comment';
+import { prCommentEnabled } from '../config';
 import { createGitHubStatusPort } from '../github/statuses';
 import { createFirestoreStore } from '../store/firestore';
 import type { Runtime } from './env';
@@ -17,11 +20,26 @@ export function coreServices(runtime: Runtime<'github'>): CoreServices {
   const { config, secrets, log } = runtime;
   // One set of clients, so an App installation's token serves both ports.
   const clients = createGitHubClients({ baseUrl: config.githubApiUrl, auth: secrets.github, log });
+  const store = createFirestoreStore({ db: runtime.firestore() });
+  const now = () => new Date();
+  const comments = createGitHubCommentPort({ clients, log });
   return {
     config,
     log,
-    now: () => new Date(),
-    store: createFirestoreStore({ db: runtime.firestore() }),
+    now,
+    store,
+    prComment: (test) =>
+      updatePrComment(
+        {
+          comments,
+          store,
+          log,
+          now,
+          enabled: (repo) => prCommentEnabled(config, repo),
+          pageOf: (id) => testStatusUrl(config.publicUrl, id),
+        },
+        test,
+      ),
     statuses: createGitHubStatusPort({ clients, log }),
     github: createGitHubLookupPort({ clients, log }),
     statusContext: config.statusContext,

@@ -1,0 +1,85 @@
+// The in-memory double of the PR comment port: comments per PR, each with its
+// author; editing another author's comment answers 403, as GitHub does.
+import type { PrComment, PrCommentPort } from './comments';
+import type { LookupResult } from './lookups';
+import type { InjectedFailure } from './memory-statuses';
+
+export interface MemoryComment extends PrComment {
+  repo: string;
+  pr: number;
+  author: string;
+  edits: number;
+}
+
+export interface MemoryCommentPort extends PrCommentPort {
+  /** Every comment of the PR, oldest first. */
+  comments(repo: string, pr: number): MemoryComment[];
+  /** A comment by someone else (vm-ci may not edit it). */
+  seedForeign(repo: string, pr: number, body: string): void;
+  failNext(count: number, failure: InjectedFailure): void;
+}
+
+const SELF = 'vm-ci[bot]';
+
+export function createMemoryCommentPort(): MemoryCommentPort {
+  const all: MemoryComment[] = [];
+  const faults: InjectedFailure[] = [];
+  let nextId = 1;
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const fault = (): LookupResult<never> | undefined => {
+    const f = faults.shift();
+    if (!f) return undefined;
+    return {
+      ok: false,
+      retriable: f.retriable,
+      ...(f.httpStatus === undefined ? {} : { httpStatus: f.httpStatus }),
+      detail: f.detail ?? 'injected failure',
+    };
+  };
+  const add = (repo: string, pr: number, body: string, author: string): MemoryComment => {
+    const comment = { id: nextId++, repo, pr, body, author, edits: 0 };
+    all.push(comment);
+    return comment;
+  };
+  return {
+    async findMarked(repo, pr, marker) {
+      await Promise.resolve();
+      return (
+        fault() ?? {
+          ok: true,
+          value: all
+            .filter((c) => same(c.repo, repo) && c.pr === pr && c.body.startsWith(marker))
+            .map(({ id, body }) => ({ id, body })),
+        }
+      );
+    },
+    async create(repo, pr, body) {
+      await Promise.resolve();
+      const failed = fault();
+      if (failed) return failed;
+      const { id } = add(repo, pr, body, SELF);
+      return { ok: true, value: { id, body } };
+    },
+    async update(repo, id, body) {
+      await Promise.resolve();
+      const failed = fault();
+      if (failed) return failed;
+      const comment = all.find((c) => c.id === id && same(c.repo, repo));
+      if (!comment) return { ok: false, retriable: false, httpStatus: 404, detail: 'Not Found' };
+      if (comment.author !== SELF) {
+        return { ok: false, retriable: false, httpStatus: 403, detail: 'Forbidden' };
+      }
+      comment.body = body;
+      comment.edits += 1;
+      return { ok: true, value: { id, body } };
+    },
+    comments: (repo, pr) =>
+      all.filter((c) => same(c.repo, repo) && c.pr === pr).map((c) => ({ ...c })),
+    seedForeign(repo, pr, body) {
+      add(repo, pr, body, 'someone');
+    },
+    failNext(count, failure) {
+      for (let i = 0; i < count; i++) faults.push({ ...failure });
+    },
+  };
+}
