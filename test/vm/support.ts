@@ -75,15 +75,55 @@ export interface ProgressServer {
   url: string;
   reports: Report[];
   stages(): string[];
+  /** Every `PUT <url>/files/<name>`, in order. */
+  files: FileUpload[];
+  /** Reports and uploads in the order they came: `report <stage>`, `file <name>`. */
+  events: string[];
+  /** The text of the last upload of `name` that was answered 2xx, if any. */
+  file(name: string): string | undefined;
 }
 
-/** A `progress` stand-in that records every POST and answers as `answer` says. */
-export async function startProgressServer(answer: Answer = always200): Promise<ProgressServer> {
+export interface FileUpload {
+  name: string;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: Buffer;
+  status: number;
+}
+
+/** The status for an upload; `seen` counts earlier uploads of the same name. */
+export type FileAnswer = (name: string, seen: number) => number;
+
+/**
+ * A `progress` stand-in that records every POST (a report) and every
+ * `PUT …/files/<name>` (an upload), and answers as `answer` and `fileAnswer` say.
+ */
+export async function startProgressServer(
+  answer: Answer = always200,
+  fileAnswer: FileAnswer = () => 200,
+): Promise<ProgressServer> {
   const reports: Report[] = [];
+  const files: FileUpload[] = [];
+  const events: string[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.method === 'PUT' && req.url?.startsWith('/progress/files/')) {
+        const name = decodeURIComponent(req.url.slice('/progress/files/'.length));
+        const status = fileAnswer(name, files.filter((f) => f.name === name).length);
+        files.push({
+          name,
+          authorization: req.headers.authorization,
+          contentType: req.headers['content-type'],
+          body: Buffer.concat(chunks),
+          status,
+        });
+        events.push(`file ${name}`);
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ status }));
+        return;
+      }
       const raw = Buffer.concat(chunks).toString('utf8');
       const body = JSON.parse(raw) as Report['body'];
       const seen = reports.filter((r) => r.body.stage === body.stage).length;
@@ -96,6 +136,7 @@ export async function startProgressServer(answer: Answer = always200): Promise<P
         body,
         status,
       });
+      events.push(`report ${body.stage}`);
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ status }));
     });
@@ -112,6 +153,13 @@ export async function startProgressServer(answer: Answer = always200): Promise<P
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/progress`,
     reports,
     stages: () => reports.map((r) => r.body.stage),
+    files,
+    events,
+    file: (name) =>
+      files
+        .filter((f) => f.name === name && f.status >= 200 && f.status < 300)
+        .at(-1)
+        ?.body.toString('utf8'),
   };
 }
 

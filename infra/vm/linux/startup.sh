@@ -5,8 +5,9 @@
 # vmci-runner, reports to vm-ci's progress endpoint and powers off.
 # VMCI_LOCAL=1 (the local Compute stand-in) skips only what needs root or a real VM.
 #
-# Only bash, coreutils, findutils, grep, curl and git are needed (iptables, useradd, runuser
-# and apt-get on a real VM). Never enable shell tracing here: the token is in a variable.
+# Only bash, coreutils, findutils, grep, sed, curl and git are needed (iptables, useradd,
+# runuser, apt-get and, for a build artifact, unzip on a real VM). Never enable shell
+# tracing here: the tokens are in variables.
 #
 # Sourcing this file defines the functions and runs nothing (the tests do that).
 
@@ -33,16 +34,51 @@ readonly RESULTS_TOTAL_MAX_BYTES=52428800
 readonly RESULTS_MAX_FILES=2000
 readonly RESULTS_MAX_DEPTH=32
 readonly RESULTS_TIME_LIMIT_SECONDS=300
+# What is uploaded before the final report (upload_files), within 5 minutes in all:
+# the log, cut to 10 MiB (its first MiB, a marker line and its end), and at most
+# 500 result files, each file and all of them within the caps above.
+readonly UPLOAD_TIME_LIMIT_SECONDS=300
+readonly LOG_UPLOAD_MAX_BYTES=10485760
+readonly LOG_HEAD_BYTES=1048576
+readonly UPLOAD_MAX_FILES=500
+# A test file's name: log.txt, or results/ and 1 to 32 segments of these characters
+# (1 to 100 of them, not . or ..), 512 characters in all.
+readonly FILE_NAME_MAX_CHARS=512
+readonly NAME_CHAR='[ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-]'
+# The build artifact's zip: at most 2 GiB, 3 tries.
+readonly ARTIFACT_MAX_BYTES=2147483648
+readonly ARTIFACT_TRIES=3
+# Unpacks zip $1 into directory $2, as the runner: unzip (exit 1 is only warnings), else python3.
+# shellcheck disable=SC2016 # for bash -c to expand
+readonly UNZIP_PROGRAM='if command -v unzip >/dev/null; then unzip -q -o "$1" -d "$2"; (($? <= 1)); else python3 -m zipfile -e "$1" "$2"; fi'
 
 # Set by main; defaults keep the sourced functions usable on their own.
 TEST_ID=''
 CALLBACK_URL=''
 TOKEN=''
+# Optional: a GitHub installation token (private fetch, artifact) and the build artifact.
+GITHUB_TOKEN=''
+ARTIFACT_URL=''
+ARTIFACT_NAME=''
+# No secret goes to a child's environment, even when the caller exported the name.
+export -n TOKEN GITHUB_TOKEN
+# The scheme://host[:port] of an http(s) clone URL whose fetches send the GitHub token.
+FETCH_AUTH_ORIGIN=''
+# The work directory, root's own directory in it (0700) and the log (see start_log).
+WORK=''
+PRIVATE=''
+LOG_FILE=''
+RESULTS_DIR=''
+COMMAND_RAN=0
 RUNNER_HOME=''
 RUNNER_PATH=''
 CHECKOUT=''
 PREPARATION_REPORTED=0
 FINISHED=0
+STOPPED=0
+UPLOADED=0
+# While set (a value of SECONDS), requests to vm-ci give up at that time (uploads).
+SEND_DEADLINE=0
 STOP_REASON='The VM startup script stopped unexpectedly'
 REPORT_DELAY_MS=2000
 REPORT_ATTEMPTS=8
@@ -51,8 +87,10 @@ RESULT_PASSED=''
 RESULT_FAILED=''
 RESULT_SUMMARY=''
 
+# The script's own lines, on the console and in the log.
 log() {
   printf 'vmci: %s\n' "$*"
+  [[ -z ${LOG_FILE:-} ]] || printf 'vmci: %s\n' "$*" >>"$LOG_FILE"
 }
 
 is_local() {
@@ -195,30 +233,40 @@ sleep_ms() {
   sleep "$ms"
 }
 
-# POSTs body $1 to the callback URL with the token, retrying with back-off.
-# Returns 0 accepted (2xx), 1 given up after the retries, 2 stop (409: canceled
-# or ended), 3 will never succeed (400, 401, other answers).
-post_report() {
-  local body=$1 stage=$2 out code
-  local -i try rc delay=$REPORT_DELAY_MS
+# Sends one request to vm-ci with the token, retrying with back-off: curl with
+# the arguments $3... (method, body, URL), at most $2 seconds a try and, while
+# SEND_DEADLINE is set, never past it; $1 names it in the log.
+# Returns 0 accepted (2xx), 1 given up after the retries or out of time, 2 stop
+# (409: canceled or ended), 3 will never succeed (400, 401, other answers).
+send() {
+  local what=$1 out code
+  local -i try rc delay=$REPORT_DELAY_MS limit=$2 max left
+  shift 2
   for ((try = 1; ; try++)); do
+    max=$limit
+    if ((SEND_DEADLINE)); then
+      left=$((SEND_DEADLINE - SECONDS))
+      if ((left <= 0)); then
+        log "$what: out of time, giving up"
+        return 1
+      fi
+      ((left < max)) && max=left
+    fi
     # The token goes to curl through a pipe, never on its command line.
-    out=$(curl -s -X POST --connect-timeout 10 --max-time 30 \
-      -H @<(printf 'Authorization: Bearer %s\n' "$TOKEN") \
-      -H 'Content-Type: application/json' --data-binary "$body" \
-      -w '\n%{http_code}' --url "$CALLBACK_URL")
+    out=$(curl -s --connect-timeout 10 --max-time "$max" \
+      -H @<(printf 'Authorization: Bearer %s\n' "$TOKEN") "$@" -w '\n%{http_code}')
     rc=$?
     code=${out##*$'\n'}
     if ((rc == 0)); then
       case $code in
         2??) return 0 ;;
         409)
-          log "report $stage: HTTP 409: the test was canceled or has ended"
+          log "$what: HTTP 409: the test was canceled or has ended"
           return 2
           ;;
         408 | 429 | 5??) ;;
         *)
-          log "report $stage: HTTP $code, giving up: $(one_line "${out%$'\n'*}" 200)"
+          log "$what: HTTP $code, giving up: $(one_line "${out%$'\n'*}" 200)"
           return 3
           ;;
       esac
@@ -227,13 +275,32 @@ post_report() {
       code="no answer (curl exit $rc)"
     fi
     if ((try >= REPORT_ATTEMPTS)); then
-      log "report $stage: $code, giving up after $try tries"
+      log "$what: $code, giving up after $try tries"
       return 1
     fi
-    log "report $stage: $code, retrying in ${delay} ms (try $try of $REPORT_ATTEMPTS)"
-    sleep_ms "$delay"
+    log "$what: $code, retrying in ${delay} ms (try $try of $REPORT_ATTEMPTS)"
+    left=$(((SEND_DEADLINE - SECONDS) * 1000))
+    if ((SEND_DEADLINE && left < delay)); then
+      sleep_ms $((left < 0 ? 0 : left))
+    else
+      sleep_ms "$delay"
+    fi
     delay=$((delay * 2 > 60000 ? 60000 : delay * 2))
   done
+}
+
+# POSTs report body $1 (of stage $2) to the callback URL (see send).
+post_report() {
+  send "report $2" 30 -X POST -H 'Content-Type: application/json' --data-binary "$1" \
+    --url "$CALLBACK_URL"
+}
+
+# PUTs file $2 as the test's file $1 (log.txt or results/...) to <callback URL>/files/$1,
+# the raw bytes as the body (see send).
+put_file() {
+  local type=application/octet-stream
+  [[ $1 == log.txt ]] && type='text/plain; charset=utf-8'
+  send "upload $1" 120 -T "$2" -H "Content-Type: $type" -H 'Expect:' --url "$CALLBACK_URL/files/$1"
 }
 
 # Reports stage $1 with the extra JSON members $2; $3=final powers off when the
@@ -250,12 +317,14 @@ report() {
   power_off
 }
 
-# Reports `failed` with message $1 and powers off.
+# Reports `failed` with message $1 and powers off. The log (and the result files,
+# when the command ran) go up first, unless a signal is stopping the VM.
 fail() {
   local message
   message=$(one_line "$1" "$MESSAGE_MAX_CHARS")
   log "failed: $message"
   FINISHED=1
+  ((PREPARATION_REPORTED && !STOPPED)) && upload_files
   report failed "\"message\":$(json_string "$message")" final
   power_off
 }
@@ -295,16 +364,51 @@ as_runner() {
   fi
 }
 
-# Runs git as the runner in $CHECKOUT; its output goes to the console, prefixed.
-runner_git() {
-  local out line
+# Runs "$2..." as the runner, stdin /dev/null; its output goes to the console and
+# the log, each line prefixed with "$1: ".
+runner_output() {
+  local prefix=$1 out line
   local -i rc
-  out=$(as_runner git -C "$CHECKOUT" "$@" 2>&1)
+  shift
+  out=$(as_runner "$@" </dev/null 2>&1)
   rc=$?
   if [[ -n $out ]]; then
-    while IFS= read -r line; do log "git: $line"; done <<<"$out"
+    while IFS= read -r line; do log "$prefix: $line"; done <<<"$out"
   fi
   return "$rc"
+}
+
+# Runs git as the runner in $CHECKOUT (see runner_output).
+runner_git() {
+  runner_output git git -C "$CHECKOUT" "$@"
+}
+
+# `git fetch "$@"` as the runner in $CHECKOUT, with no gc or maintenance after it
+# (nothing may outlive it). For FETCH_AUTH_ORIGIN, git sends the header
+# "Authorization: Basic base64(x-access-token:<GitHub token>)" to that origin only
+# (http.<origin>/.extraHeader in git's environment, GIT_CONFIG_*): the value
+# reaches the runner's bash on a pipe and is in no command line, file or .git/config.
+runner_fetch() {
+  local -a git=(git -c gc.auto=0 -c maintenance.auto=false -C "$CHECKOUT" fetch --no-recurse-submodules "$@")
+  if [[ -z $FETCH_AUTH_ORIGIN ]]; then
+    runner_output git "${git[@]}"
+    return
+  fi
+  local -a RUNNER_EXTRA_ENV=(GIT_CONFIG_COUNT=1 "GIT_CONFIG_KEY_0=http.$FETCH_AUTH_ORIGIN/.extraHeader")
+  # shellcheck disable=SC2016 # for bash -c to expand
+  runner_output git bash -c 'IFS= read -r GIT_CONFIG_VALUE_0 <&3; exec 3<&-; export GIT_CONFIG_VALUE_0; exec "$@"' \
+    vmci-fetch "${git[@]}" 3< <(printf 'Authorization: Basic %s\n' "$(github_basic)")
+}
+
+# base64("x-access-token:<GitHub token>"), for HTTP Basic authentication.
+github_basic() {
+  printf 'x-access-token:%s' "$GITHUB_TOKEN" | base64 -w 0
+}
+
+# Ends every process of the runner (a real VM only: locally that is the developer).
+kill_runner() {
+  is_local || runuser -u "$RUNNER_USER" -- bash -c 'kill -KILL -1' 2>/dev/null
+  return 0
 }
 
 # block_metadata TOOL ADDRESS: the runner may ask ADDRESS for DNS, nothing else.
@@ -343,6 +447,7 @@ prepare_vm() {
   local -a missing=()
   command -v git >/dev/null || missing+=(git)
   command -v iptables >/dev/null || missing+=(iptables)
+  [[ -z $ARTIFACT_URL ]] || command -v unzip >/dev/null || missing+=(unzip)
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     # First boot may run unattended-upgrades: wait for the dpkg lock rather than fail.
@@ -367,18 +472,148 @@ runner_dir() {
   fi
 }
 
+# The work directory WORK (every user may read it, only root write) and in it
+# PRIVATE, root's own (0700), for the log, the downloads and the files on their
+# way up. LOG_FILE (0600) gets the script's lines and the test command's output.
+# Fails, leaving PRIVATE and LOG_FILE empty, when they cannot be made.
+start_log() {
+  local dir=$WORK/private
+  mkdir -p -- "$WORK" && chmod 755 -- "$WORK" && rm -rf -- "$dir" && mkdir -m 700 -- "$dir" &&
+    (umask 077 && : >"$dir/log.txt") || return 1
+  PRIVATE=$dir LOG_FILE=$dir/log.txt
+}
+
 # Fetches exactly commit $1 from $2 into $CHECKOUT, as the runner.
 fetch_commit() {
   local sha=$1 url=$2 head
+  local -i rc=0
   runner_git init -q . || return 1
   runner_git remote add origin "$url" || return 1
-  if ! runner_git fetch -q --depth 1 origin "$sha"; then
+  if ! runner_fetch -q --depth 1 origin "$sha"; then
     log 'fetching the commit alone failed; fetching the whole repository'
-    runner_git fetch -q origin || return 1
+    runner_fetch -q origin || rc=1
   fi
+  # Nothing that ran with the GitHub token may be left.
+  kill_runner
+  ((rc == 0)) || return 1
   runner_git -c advice.detachedHead=false checkout -q --detach "$sha" || return 1
   head=$(as_runner git -C "$CHECKOUT" rev-parse HEAD 2>/dev/null) || return 1
   [[ $head == "$sha" ]]
+}
+
+# --- the build artifact ------------------------------------------------------------
+
+# The host (and port) of URL $1, for messages (a storage URL's signature is never logged).
+url_host() {
+  [[ $1 =~ ^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*) ]] && printf '%s' "${BASH_REMATCH[1]##*@}"
+}
+
+# GitHub's Authorization header for curl -H @file, or nothing without a token.
+github_auth() {
+  [[ -z $GITHUB_TOKEN ]] || printf 'Authorization: Bearer %s\n' "$GITHUB_TOKEN"
+}
+
+# Downloads URL $1 with no credentials (redirects followed, http and https only)
+# into file $2, at most $3 bytes (one more is kept to tell). Prints "STATUS CURL_EXIT".
+download_capped() {
+  local -i max=$3
+  { curl -s -L --max-redirs 5 --proto '=http,https' --proto-redir '=http,https' \
+    --connect-timeout 10 --max-time 3600 --speed-limit 1024 --speed-time 60 \
+    --max-filesize "$max" -w '%{stderr}%{http_code}' -o - --url "$1" |
+    head -c $((max + 1)) >"$2"
+  printf ' %s' "${PIPESTATUS[0]}"; } 2>&1
+}
+
+# One try at the build artifact into file $1, at most $2 bytes. GitHub's API
+# answers a redirect to a short-lived storage URL on another host. curl is not
+# asked to follow it: the token goes to the API host only, and the storage URL is
+# fetched without it. Returns 0 done, 1 worth another try, 2 not.
+artifact_try() {
+  local zip=$1 out code location host
+  local -i max=$2 rc size
+  out=$(curl -s --proto '=http,https' --connect-timeout 10 --max-time 60 -o /dev/null \
+    -H @<(github_auth) -H 'Accept: application/vnd.github+json' \
+    -H 'X-GitHub-Api-Version: 2022-11-28' -w '%{http_code} %{redirect_url}' --url "$ARTIFACT_URL")
+  rc=$?
+  code=${out%% *} location=${out#* }
+  host=$(url_host "$ARTIFACT_URL")
+  if ((rc != 0)); then
+    log "artifact: no answer from $host (curl exit $rc)"
+    return 1
+  fi
+  case $code in
+    301 | 302 | 303 | 307 | 308) ;;
+    408 | 429 | 5??)
+      log "artifact: HTTP $code from $host"
+      return 1
+      ;;
+    *)
+      log "artifact: HTTP $code from $host (no redirect to the zip)"
+      return 2
+      ;;
+  esac
+  if [[ ! $location =~ ^https?:// ]]; then
+    log "artifact: $host redirected to no http(s) URL"
+    return 2
+  fi
+  host=$(url_host "$location")
+  out=$(download_capped "$location" "$zip" "$max")
+  code=${out%% *} rc=${out##* }
+  size=$(stat -c %s -- "$zip" 2>/dev/null) || size=0
+  if ((size > max || rc == 63)); then
+    log "artifact: the zip is over $max bytes"
+    return 2
+  fi
+  if ((rc != 0)); then
+    log "artifact: the download from $host failed (curl exit $rc)"
+    return 1
+  fi
+  if [[ $code != 2?? ]]; then
+    log "artifact: HTTP $code from $host"
+    return 1
+  fi
+  return 0
+}
+
+# Downloads the build artifact (as root) into file $1: ARTIFACT_TRIES tries, with
+# the reports' back-off between them.
+download_artifact() {
+  local -i try delay=$REPORT_DELAY_MS
+  for ((try = 1; ; try++)); do
+    artifact_try "$1" "$ARTIFACT_MAX_BYTES"
+    case $? in
+      0) return 0 ;;
+      2) return 1 ;;
+    esac
+    if ((try >= ARTIFACT_TRIES)); then
+      log "artifact: giving up after $try tries"
+      return 1
+    fi
+    log "artifact: retrying in ${delay} ms (try $try of $ARTIFACT_TRIES)"
+    sleep_ms "$delay"
+    delay=$((delay * 2 > 60000 ? 60000 : delay * 2))
+  done
+}
+
+# The build artifact: downloaded by root into PRIVATE, then unpacked by the runner
+# into directory $1, which the runner owns, so that no name or link in the zip
+# can make root write anything. What went wrong goes to the console and the log.
+get_artifact() {
+  local dir=$1 zip=$PRIVATE/artifact.zip shared=$WORK/artifact.zip
+  local -i rc
+  log "downloading the build artifact '$(one_line "$ARTIFACT_NAME" 100)'"
+  download_artifact "$zip" || return 1
+  log "artifact: $(stat -c %s -- "$zip") bytes, unpacking it into $dir"
+  # Where the runner may read it but not change it: root's, in WORK, for the runner's group.
+  rm -f -- "$shared" && mv -f -- "$zip" "$shared" || return 1
+  if ! is_local; then
+    chgrp -- "$(id -g "$RUNNER_USER")" "$shared" && chmod 640 -- "$shared" || return 1
+  fi
+  runner_output unzip bash -c "$UNZIP_PROGRAM" vmci-unzip "$shared" "$dir"
+  rc=$?
+  rm -f -- "$shared"
+  ((rc == 0)) || log "artifact: unpacking failed (exit $rc)"
+  return "$rc"
 }
 
 # --- results -----------------------------------------------------------------------
@@ -629,6 +864,258 @@ result_json() {
     "${RESULT_PASSED:-null}" "${RESULT_FAILED:-null}" "$(json_string "$RESULT_SUMMARY")"
 }
 
+# --- the log and the files ---------------------------------------------------------
+
+# Whether our child process $1 still runs (a zombie, not yet waited for, has ended).
+running() {
+  local stat
+  stat=$(cat -- "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
+# Runs the test command $1 as the runner in $CHECKOUT, stdin /dev/null. Its output
+# (stdout and stderr) goes to the console and the log as it comes, through a FIFO
+# in PRIVATE that root's tee reads. Returns the command's exit code.
+run_command() {
+  local fifo=$PRIVATE/output
+  local -i rc tee_pid i
+  if ! rm -f -- "$fifo" || ! mkfifo -m 600 -- "$fifo"; then
+    log 'cannot make a FIFO for the log: the output goes to the console only'
+    (cd -- "$CHECKOUT" && as_runner bash -c "$1") </dev/null 2>&1
+    return
+  fi
+  tee -a -- "$LOG_FILE" <"$fifo" &
+  tee_pid=$!
+  (cd -- "$CHECKOUT" && as_runner bash -c "$1") </dev/null >"$fifo" 2>&1
+  rc=$?
+  # Nothing the tests started may outlive them.
+  kill_runner
+  # tee ends when the last writer has closed the FIFO (a process left in local mode may not).
+  for ((i = 0; i < 100; i++)); do
+    running "$tee_pid" || break
+    sleep 0.1
+  done
+  if running "$tee_pid"; then
+    log "the test command's processes still hold its output: the log stops here"
+    kill "$tee_pid" 2>/dev/null
+  fi
+  wait "$tee_pid" 2>/dev/null
+  return "$rc"
+}
+
+# The secrets (the tokens, and the GitHub token as git sends it) as sed commands
+# that replace each with [redacted]. Fails for a secret with a line break (sed
+# works by lines).
+redact_script() {
+  local secret c s
+  local -i i
+  for secret in "$TOKEN" "$GITHUB_TOKEN" "${GITHUB_TOKEN:+$(github_basic)}"; do
+    [[ -n $secret ]] || continue
+    [[ $secret != *$'\n'* ]] || return 1
+    s=''
+    for ((i = 0; i < ${#secret}; i++)); do
+      c=${secret:i:1}
+      case $c in
+        "\\" | / | . | '*' | '[' | '^' | '$') s+="\\$c" ;;
+        *) s+=$c ;;
+      esac
+    done
+    printf 's/%s/[redacted]/g\n' "$s"
+  done
+}
+
+# The log as it is uploaded, into file $1: every secret replaced by [redacted]
+# (streaming, by lines), then, over LOG_UPLOAD_MAX_BYTES, its first
+# LOG_HEAD_BYTES, a marker line and its end, LOG_UPLOAD_MAX_BYTES in all.
+prepare_log() {
+  local out=$1 full=$PRIVATE/log-redacted.txt script marker nl=''
+  local -i size cut tail_bytes i
+  if ! script=$(redact_script); then
+    log 'a token holds a line break: the log cannot be redacted and is not uploaded'
+    return 1
+  fi
+  # The script goes to sed on a pipe: no secret on its command line.
+  if ! LC_ALL=C sed -f <(printf '%s\n' "$script") -- "$LOG_FILE" >"$full" ||
+    ! size=$(stat -c %s -- "$full"); then
+    log 'could not redact the log: it is not uploaded'
+    return 1
+  fi
+  if ((size <= LOG_UPLOAD_MAX_BYTES)); then
+    mv -f -- "$full" "$out"
+    return
+  fi
+  [[ $(head -c "$LOG_HEAD_BYTES" -- "$full" | tail -c 1 | wc -l) == 1 ]] || nl=$'\n'
+  # The marker tells how much is cut, which depends on the marker's own length.
+  cut=$((size - LOG_UPLOAD_MAX_BYTES))
+  for ((i = 0; i < 3; i++)); do
+    marker="${nl}vmci: … $cut bytes cut …"$'\n'
+    tail_bytes=$((LOG_UPLOAD_MAX_BYTES - LOG_HEAD_BYTES - $(printf '%s' "$marker" | wc -c)))
+    cut=$((size - LOG_HEAD_BYTES - tail_bytes))
+  done
+  { head -c "$LOG_HEAD_BYTES" -- "$full" && printf '%s' "$marker" && tail -c "$tail_bytes" -- "$full"; } >"$out"
+  rm -f -- "$full"
+}
+
+# Whether $1 is a name vm-ci takes for a test file: log.txt, or results/ and 1 to
+# 32 segments of 1 to 100 NAME_CHARs (not . or ..), FILE_NAME_MAX_CHARS in all.
+valid_file_name() {
+  local path=${1#results/} re="^($NAME_CHAR{1,100}/){0,31}$NAME_CHAR{1,100}\$"
+  [[ $1 == log.txt ]] && return 0
+  [[ $1 == results/* && ${#1} -le FILE_NAME_MAX_CHARS && $path =~ $re &&
+    /$path/ != */./* && /$path/ != */../* ]]
+}
+
+# The test file name for path $1 in the results directory: results/ and the path,
+# other characters than [A-Za-z0-9._-/] made _. Fails when it still does not fit.
+upload_name() {
+  local name
+  name=results/${1//[!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._\/-]/_}
+  valid_file_name "$name" && printf '%s' "$name"
+}
+
+# The runner's side of upload_files, run as the runner: prints each regular file
+# in directory $1 (not hidden nor in a hidden directory, RESULTS_MAX_DEPTH deep)
+# that fits the caps as the line "file SIZE NAME" and then its SIZE bytes; what
+# it skips goes to stderr as "vmci: " lines. Only regular files are read, never through a
+# link; each is copied (capped) before it is measured and sent, so a file that
+# changes meanwhile is sent as it was copied.
+files_as_runner() {
+  local dir=$1 tmp entry path name skip
+  local -i size n total=0
+  local -a entries=()
+  local -A seen=()
+  tmp=$(mktemp -d) || { log 'cannot make a temporary directory to read the result files' >&2; return 1; }
+  # shellcheck disable=SC2064 # the directory is known now
+  trap "rm -rf -- '$tmp'" EXIT
+  mapfile -d '' -t entries < <(find "$dir" -mindepth 1 -maxdepth "$RESULTS_MAX_DEPTH" -name '.*' -prune \
+    -o -type f -printf '%s %P\0' 2>/dev/null | head -z -n $((UPLOAD_MAX_FILES + 1)) | sort -z -k 2)
+  if ((${#entries[@]} > UPLOAD_MAX_FILES)); then
+    log >&2 "there are more than $UPLOAD_MAX_FILES result files: uploading $UPLOAD_MAX_FILES of them"
+    entries=("${entries[@]:0:UPLOAD_MAX_FILES}")
+  fi
+  for entry in "${entries[@]}"; do
+    size=${entry%% *} path=${entry#* } skip='' n=0
+    if ! name=$(upload_name "$path"); then
+      skip='its name does not fit (1 to 100 of A-Z a-z 0-9 . _ - a segment, 512 in all)'
+    elif [[ -n ${seen[$name]:-} ]]; then
+      skip="another file is uploaded as $name"
+    elif ((size > RESULTS_FILE_MAX_BYTES)); then
+      skip="it is over $RESULTS_FILE_MAX_BYTES bytes"
+    elif ((total + size > RESULTS_TOTAL_MAX_BYTES)); then
+      skip="the result files are over $RESULTS_TOTAL_MAX_BYTES bytes in all"
+    elif ! read_capped "$dir/$path" "$tmp/file" "$RESULTS_FILE_MAX_BYTES"; then
+      skip='it cannot be read'
+    else
+      n=$(stat -c %s -- "$tmp/file")
+      if ((n > RESULTS_FILE_MAX_BYTES)); then
+        skip="it is over $RESULTS_FILE_MAX_BYTES bytes"
+      elif ((total + n > RESULTS_TOTAL_MAX_BYTES)); then
+        skip="the result files are over $RESULTS_TOTAL_MAX_BYTES bytes in all"
+      fi
+    fi
+    if [[ -n $skip ]]; then
+      log "not uploading $(one_line "$path" 200): $skip" >&2
+      continue
+    fi
+    seen[$name]=1
+    total+=n
+    printf 'file %d %s\n' "$n" "$name"
+    cat -- "$tmp/file" || return 1
+  done
+}
+
+# What `bash -c` runs as the runner for collect_files: files_as_runner and what
+# it needs (never a secret).
+files_program() {
+  printf '%s\n' 'set -uo pipefail' 'shopt -u patsub_replacement 2>/dev/null || true' 'LC_ALL=C.UTF-8' \
+    'cd / || exit 1'
+  declare -p RESULTS_FILE_MAX_BYTES RESULTS_TOTAL_MAX_BYTES RESULTS_MAX_DEPTH UPLOAD_MAX_FILES \
+    FILE_NAME_MAX_CHARS NAME_CHAR
+  declare -f log one_line read_capped valid_file_name upload_name files_as_runner
+  # shellcheck disable=SC2016 # for bash -c to expand
+  printf '%s\n' 'files_as_runner "$1"'
+}
+
+# The result files to upload from directory $1 into file $2 (root's): the runner
+# lists, reads and prints them (files_as_runner) within the caps and a time limit,
+# and root keeps what it prints, capped, and logs what it says. Root opens no
+# file in the results.
+collect_files() {
+  local messages=$PRIVATE/files-messages.txt line
+  as_runner timeout -s KILL "$RESULTS_TIME_LIMIT_SECONDS" bash -c "$(files_program)" vmci-files "$1" \
+    </dev/null 2>"$messages" | timeout -s KILL $((RESULTS_TIME_LIMIT_SECONDS + 10)) \
+    head -c $((RESULTS_TOTAL_MAX_BYTES + 2 * 1048576)) >"$2"
+  while IFS= read -r line; do
+    [[ $line != 'vmci: '* ]] || log "$(one_line "${line#vmci: }" 500)"
+  done < <(head -c 1048576 -- "$messages")
+}
+
+# Uploads the result files in file $1 (what collect_files kept, untrusted: each
+# header and size is checked, and the first thing out of place ends the uploads).
+# Returns 2 on a 409 (see send).
+upload_results() {
+  local line name part=$PRIVATE/upload
+  local -i fd size count=0 total=0
+  exec {fd}<"$1" || return 1
+  while IFS= read -r -u "$fd" line; do
+    size=-1 name=''
+    [[ $line =~ ^file\ ([0-9]{1,9})\ (results/.+)$ ]] && size=$((10#${BASH_REMATCH[1]})) name=${BASH_REMATCH[2]}
+    if ((size < 0)) || ! valid_file_name "$name"; then
+      log 'the result files came back garbled: uploading no more of them'
+      break
+    fi
+    count+=1 total+=size
+    if ((count > UPLOAD_MAX_FILES || size > RESULTS_FILE_MAX_BYTES || total > RESULTS_TOTAL_MAX_BYTES)); then
+      log 'the result files came back over the caps: uploading no more of them'
+      break
+    fi
+    # head -c reads no more than it is asked for: the next header follows.
+    head -c "$size" <&"$fd" >"$part"
+    if (($(stat -c %s -- "$part") != size)); then
+      log 'the result files came back cut short: uploading no more of them'
+      break
+    fi
+    if ((SECONDS >= SEND_DEADLINE)); then
+      log "uploads: out of time ($UPLOAD_TIME_LIMIT_SECONDS s), skipping the other files"
+      break
+    fi
+    put_file "$name" "$part"
+    if (($? == 2)); then
+      exec {fd}<&-
+      return 2
+    fi
+  done
+  exec {fd}<&-
+  return 0
+}
+
+# Before the final report: the log, then (when the command ran) the result files
+# go to vm-ci, within UPLOAD_TIME_LIMIT_SECONDS in all. A 409 ends the uploads
+# (the report gets one too); a file refused or given up is skipped.
+upload_files() {
+  local stream=''
+  [[ -n $PRIVATE ]] && ((!UPLOADED)) || return 0
+  UPLOADED=1
+  SEND_DEADLINE=$((SECONDS + UPLOAD_TIME_LIMIT_SECONDS))
+  if ((COMMAND_RAN)) && [[ -n $RESULTS_DIR ]]; then
+    log 'reading the result files to upload'
+    stream=$PRIVATE/results.stream
+    collect_files "$RESULTS_DIR" "$stream"
+  fi
+  if [[ -n $LOG_FILE ]] && prepare_log "$PRIVATE/log-upload.txt"; then
+    log 'uploading log.txt'
+    put_file log.txt "$PRIVATE/log-upload.txt"
+    if (($? == 2)); then
+      SEND_DEADLINE=0
+      return 0
+    fi
+  fi
+  [[ -z $stream ]] || upload_results "$stream"
+  SEND_DEADLINE=0
+  return 0
+}
+
 # --- main --------------------------------------------------------------------------
 
 on_exit() {
@@ -641,9 +1128,12 @@ on_exit() {
 main() {
   local value
   local -i rc
+  if is_local; then WORK=$PWD/vmci; else WORK=/var/lib/vmci; fi
+  start_log
   if is_local; then log "startup (local mode), pid $$"; else log "startup, pid $$"; fi
+  [[ -n $LOG_FILE ]] || log "cannot create $WORK/private/log.txt"
   trap on_exit EXIT
-  trap 'STOP_REASON="The VM was stopped before the test finished"; log "stopped by a signal"; exit 143' TERM INT HUP
+  trap 'STOPPED=1; STOP_REASON="The VM was stopped before the test finished"; log "stopped by a signal"; exit 143' TERM INT HUP
 
   if ! REPORT_DELAY_MS=$(seconds_to_ms "${VMCI_REPORT_DELAY_SECONDS:-2}"); then
     log "VMCI_REPORT_DELAY_SECONDS is not a number of seconds; using 2"
@@ -662,31 +1152,49 @@ main() {
     log 'the metadata lacks vmci-test-id, vmci-callback-url or vmci-token: nothing can be reported'
     power_off
   fi
-  local repo sha platform clone_url command absent=''
+  local repo sha platform clone_url command absent='' unread='' key
   repo=$(metadata_get vmci-repo) || repo=''
   platform=$(metadata_get vmci-platform) || platform=''
   sha=$(metadata_get vmci-sha) || absent+=' vmci-sha'
   clone_url=$(metadata_get vmci-clone-url) || absent+=' vmci-clone-url'
   command=$(metadata_get vmci-test-command) || absent+=' vmci-test-command'
+  # Optional: absent (404) turns the feature off; no answer at all is a failure.
+  for key in github-token artifact-url artifact-name; do
+    value=$(metadata_get "vmci-$key")
+    case $? in
+      0) ;;
+      1) value='' ;;
+      *) value='' unread+=" vmci-$key" ;;
+    esac
+    case $key in
+      github-token) GITHUB_TOKEN=$value ;;
+      artifact-url) ARTIFACT_URL=$value ;;
+      artifact-name) ARTIFACT_NAME=${value:-build} ;;
+    esac
+  done
   log "test $TEST_ID: $repo@$sha on ${platform:-?}"
 
   # 2.
   report preparation
   PREPARATION_REPORTED=1
+  [[ -n $LOG_FILE ]] || fail 'Could not create the work directory'
   [[ -z $absent ]] || fail "The VM metadata lacks${absent}"
+  [[ -z $unread ]] || fail "Could not read the VM metadata:${unread}"
   [[ $sha =~ ^[0-9a-f]{40}$ ]] || fail 'The VM metadata has no valid commit (vmci-sha)'
   [[ $clone_url =~ ^(https?://|file://|/) ]] ||
     fail 'The VM metadata has no valid clone URL (vmci-clone-url)'
   [[ -n ${command//[[:space:]]/} ]] || fail 'The VM metadata has an empty test command'
+  [[ -z $ARTIFACT_URL || $ARTIFACT_URL =~ ^https?:// ]] ||
+    fail 'The VM metadata has no valid artifact URL (vmci-artifact-url)'
+  if [[ -n $GITHUB_TOKEN && $clone_url =~ ^(https?://[^/?#]+) ]]; then
+    FETCH_AUTH_ORIGIN=${BASH_REMATCH[1]}
+  fi
 
   # 3.
-  local work
   if is_local; then
-    work=$PWD/vmci
-    RUNNER_HOME=${HOME:-$work/home}
+    RUNNER_HOME=${HOME:-$WORK/home}
     RUNNER_PATH=${PATH:-$STANDARD_PATH}
   else
-    work=/var/lib/vmci
     RUNNER_HOME=/home/$RUNNER_USER
     RUNNER_PATH=$STANDARD_PATH
     log 'preparing the VM'
@@ -698,39 +1206,44 @@ main() {
       *) fail 'Could not cut the test user off from the metadata server' ;;
     esac
   fi
-  if ! mkdir -p -- "$work" || ! chmod 755 -- "$work"; then
+  CHECKOUT=$WORK/checkout
+  local results=$WORK/results artifact=$WORK/artifact
+  if ! runner_dir "$CHECKOUT" || ! runner_dir "$results"; then
     fail 'Could not create the work directory'
   fi
-  CHECKOUT=$work/checkout
-  local results=$work/results
-  if ! runner_dir "$CHECKOUT" || ! runner_dir "$results"; then
+  if [[ -n $ARTIFACT_URL ]] && ! runner_dir "$artifact"; then
     fail 'Could not create the work directory'
   fi
 
   # 4.
-  log "fetching ${repo:-the repository} at $sha"
+  log "fetching ${repo:-the repository} at $sha${FETCH_AUTH_ORIGIN:+ (with the GitHub token)}"
   fetch_commit "$sha" "$clone_url" || fail "Could not fetch commit ${sha:0:7}"
+  if [[ -n $ARTIFACT_URL ]]; then
+    get_artifact "$artifact" ||
+      fail "Could not download the build artifact '$(one_line "$ARTIFACT_NAME" 90)'"
+  fi
 
   # 5.
   report testing
 
-  # 6. Straight to our stdout, so the console shows it as it comes.
+  # 6. To the console as it comes, and to the log.
   log "running the test command: $(one_line "$command" 300)"
   local -a RUNNER_EXTRA_ENV=(
     "VMCI_RESULTS_DIR=$results" CI=true
     "VMCI_TEST_ID=$TEST_ID" "VMCI_REPO=$repo" "VMCI_SHA=$sha" "VMCI_PLATFORM=$platform"
   )
-  (cd -- "$CHECKOUT" && as_runner bash -c "$command") </dev/null 2>&1
+  [[ -z $ARTIFACT_URL ]] || RUNNER_EXTRA_ENV+=("VMCI_ARTIFACT_DIR=$artifact")
+  COMMAND_RAN=1 RESULTS_DIR=$results
+  run_command "$command"
   rc=$?
   unset RUNNER_EXTRA_ENV
   log "the test command exited with code $rc"
-  # Nothing the tests started may outlive them (a real VM only: locally that is the developer).
-  is_local || runuser -u "$RUNNER_USER" -- bash -c 'kill -KILL -1' 2>/dev/null
 
   # 7. and 8.
   read_results "$results" "$rc"
   log "result: $RESULT_SUMMARY"
   value=$(result_json "$rc")
+  upload_files
   FINISHED=1
   report completed "$value" final
   power_off
