@@ -5,6 +5,7 @@ import { callerVerifierFor } from '../../shared/auth/caller';
 import { functionUrl } from '../../shared/config/urls';
 import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { loadRuntime } from '../../shared/runtime/env';
+import { testFileStore } from '../../shared/runtime/files';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import { makeStatusHandler } from './handler';
 
@@ -13,6 +14,7 @@ const runtime = loadRuntime('status', []);
 export const app = functionApp(
   makeStatusHandler({
     store: createFirestoreStore({ db: runtime.firestore() }),
+    files: testFileStore(runtime),
     log: runtime.log,
     config: runtime.config,
     callers: callerVerifierFor(runtime, { iamOnly: false }),

@@ -3,15 +3,28 @@
 // list, nested objects too, so whatever else a stored record holds (the token
 // hash, the clone URL, lease and deletion bookkeeping, fields added later)
 // never reaches a public page. A private repository's test shows no ref,
-// author, result summary or VM zone unless the viewer may see them.
+// author, result summary, VM zone, failing tests or files unless the viewer
+// may see them.
+import { resultMessage } from '../domain/messages';
 import type {
   ProvisioningModel,
   Stage,
+  TestFailures,
   TestRecord,
   TestStatus,
   Trigger,
   WaitReason,
 } from '../domain/test';
+import { LOG_FILE, type StoredFile } from '../files/port';
+
+/** A test's uploaded files, in short: the full list is at `list`. */
+export interface TestFilesView {
+  count: number;
+  /** The log's download URL, null when there is none. */
+  log: string | null;
+  /** The listing's URL. */
+  list: string;
+}
 
 export interface TestView {
   id: string;
@@ -24,7 +37,7 @@ export interface TestView {
   run: number;
   author: string | null;
   platform: string;
-  /** true: the ref, author, result summary and VM zone are hidden (null). */
+  /** true: the ref, author, result summary, VM zone, failures and files are hidden (null). */
   detailsHidden: boolean;
   status: TestStatus;
   stage: Stage | null;
@@ -46,18 +59,32 @@ export interface TestView {
     /** Written by the test command; null when hidden. */
     summary: string | null;
   } | null;
+  /** A failed run's failing tests, as its JUnit files named them; null when hidden. */
+  failures: TestFailures | null;
+  /** Only in the one-test view; null in lists, when hidden, or when they could not be read. */
+  files: TestFilesView | null;
   timeline: { at: string | null; status: TestStatus; stage?: Stage; message: string }[];
+}
+
+export interface ViewOptions {
+  showDetails: boolean;
+  /** The test's files, when they were looked up (the one-test view). */
+  files?: TestFilesView | null;
 }
 
 /**
  * The test as a viewer sees it. `showDetails` false (a private repository and
  * a viewer without a status viewer's credential) hides what could tell of the
  * code: the ref (a branch name), the author, the summary the test command
- * wrote and the VM's zone.
+ * wrote, the VM's zone, the failing tests and the files. The final line, where
+ * it names failing tests, shows the counts only.
  */
-export function testView(test: TestRecord, { showDetails }: { showDetails: boolean }): TestView {
+export function testView(test: TestRecord, { showDetails, files }: ViewOptions): TestView {
   const { instance, result } = test;
   const shown = <T>(value: T): T | null => (showDetails ? value : null);
+  const namesTests = !showDetails && test.failures !== null && result !== null;
+  const line = (message: string) =>
+    namesTests && message === test.message && result ? resultMessage(result) : message;
   return {
     id: test.id,
     repo: test.repo,
@@ -72,7 +99,7 @@ export function testView(test: TestRecord, { showDetails }: { showDetails: boole
     status: test.status,
     stage: test.stage ?? null,
     waitReason: test.waitReason ?? null,
-    message: test.message,
+    message: line(test.message),
     attempts: test.attempts,
     createdAt: iso(test.createdAt),
     updatedAt: iso(test.updatedAt),
@@ -92,12 +119,51 @@ export function testView(test: TestRecord, { showDetails }: { showDetails: boole
           summary: shown(result.summary),
         }
       : null,
+    failures: shown(failuresView(test.failures)),
+    files: shown(files ?? null),
     timeline: (test.timeline ?? []).map((entry) => ({
       at: iso(entry.at),
       status: entry.status,
       ...(entry.stage ? { stage: entry.stage } : {}),
-      message: entry.message,
+      message: line(entry.message),
     })),
+  };
+}
+
+/** Field by field, like the rest of the view. */
+function failuresView(failures: TestFailures | null): TestFailures | null {
+  if (!failures) return null;
+  const { tests, failures: failed, errors, skipped } = failures.counts;
+  return {
+    counts: { tests, failures: failed, errors, skipped },
+    cases: failures.cases.map((c) => ({
+      name: c.name,
+      classname: c.classname,
+      suite: c.suite,
+      file: c.file,
+      kind: c.kind,
+      message: c.message,
+    })),
+  };
+}
+
+/** URL of file `name` of test `testId`, under the status function's URL. */
+export function fileUrl(statusUrl: string, testId: string, name: string): string {
+  const path = name.split('/').map(encodeURIComponent).join('/');
+  return `${statusUrl}/tests/${encodeURIComponent(testId)}/files/${path}`;
+}
+
+/** The short view of a test's files, from their listing. */
+export function testFilesView(
+  statusUrl: string,
+  testId: string,
+  files: readonly StoredFile[],
+): TestFilesView {
+  const hasLog = files.some((file) => file.name === LOG_FILE);
+  return {
+    count: files.length,
+    log: hasLog ? fileUrl(statusUrl, testId, LOG_FILE) : null,
+    list: `${statusUrl}/tests/${encodeURIComponent(testId)}/files`,
   };
 }
 

@@ -6,6 +6,8 @@ import { makeStatusHandler, type StatusDeps } from '../../functions/status/handl
 import { createLocalCallerVerifier } from '../../shared/auth/caller';
 import { mintLocalToken } from '../../shared/auth/local-token';
 import { functionApp, SECURITY_HEADERS } from '../../shared/http/function-app';
+import { createMemoryFileStore } from '../../shared/files/memory';
+import type { TestFileStore } from '../../shared/files/port';
 import { createLogger } from '../../shared/log';
 import type { TestStore } from '../../shared/store/port';
 import { at, testRecord, useStore } from '../contracts/store/fixtures';
@@ -21,11 +23,16 @@ const TOKEN_SECRET = 'status-test-local-token-secret';
 const AUDIENCE = 'https://ci.example.com/status';
 
 /** The status app; REPO is configured public, everything else is as GitHub said. */
-function serve(store: TestStore, config: Partial<StatusDeps['config']> = {}) {
+function serve(
+  store: TestStore,
+  config: Partial<StatusDeps['config']> = {},
+  files: TestFileStore = createMemoryFileStore(),
+) {
   const log = captureLog();
   const logger = createLogger({ write: log.write });
   const handler = makeStatusHandler({
     store,
+    files,
     log: logger,
     config: { public: { [REPO]: true }, statusViewers: [VIEWER], ...config },
     callers: createLocalCallerVerifier(TOKEN_SECRET),

@@ -2,7 +2,7 @@
 // text, and nothing secret-ish whatever the stored record holds.
 import fc from 'fast-check';
 import { STAGES, TEST_STATUSES, TRIGGERS, type TestRecord } from '../../shared/domain/test';
-import { testView } from '../../shared/tests/view';
+import { fileUrl, testFilesView, testView } from '../../shared/tests/view';
 import { at, testRecord } from '../contracts/store/fixtures';
 
 const VIEW_KEYS = [
@@ -30,8 +30,24 @@ const VIEW_KEYS = [
   'deadlineAt',
   'instance',
   'result',
+  'failures',
+  'files',
   'timeline',
 ].sort();
+
+const FAILURES = {
+  counts: { tests: 3, failures: 1, errors: 0, skipped: 0 },
+  cases: [
+    {
+      name: 'test_utf8',
+      classname: 'parser',
+      suite: 'unit',
+      file: 'results/junit.xml',
+      kind: 'failure' as const,
+      message: 'secret-fixture-path mismatch',
+    },
+  ],
+};
 
 describe('testView', () => {
   it('shows every field of a test, dates as ISO strings', () => {
@@ -80,6 +96,8 @@ describe('testView', () => {
       deadlineAt: '2026-11-02T11:01:00.000Z',
       instance: { name: 'vmci-t1-1', zone: 'europe-west1-b', provisioning: 'SPOT' },
       result: { exitCode: 0, passed: 3, failed: 0, summary: '3 passed' },
+      failures: null,
+      files: null,
       timeline: [
         { at: '2026-11-02T10:00:00.000Z', status: 'queued', message: 'Tests queued' },
         {
@@ -158,6 +176,11 @@ describe('testView', () => {
           githubStatus: { state: 'pending', description: s, at: new Date() },
           ...topExtras,
           instance: base.instance && { ...base.instance, ...nestedExtras },
+          failures: {
+            counts: { tests: 2, failures: 1, errors: 0, skipped: 0, ...nestedExtras },
+            cases: [{ ...FAILURES.cases[0]!, ...nestedExtras }],
+            ...nestedExtras,
+          },
           result: base.result && { ...base.result, ...nestedExtras },
           timeline: base.timeline.map((entry) => ({ ...entry, ...nestedExtras })),
         } as TestRecord;
@@ -193,5 +216,77 @@ describe('testView', () => {
     for (const hidden of ['private-branch', 'someone', 'private output', 'europe-west1-b']) {
       expect(json).not.toContain(hidden);
     }
+  });
+
+  it('shows a failed run’s failing tests and, when looked up, its files', () => {
+    const test = testRecord({
+      id: 't1',
+      status: 'failed',
+      message: '1 of 3 tests failed: parser.test_utf8',
+      result: { exitCode: 1, passed: 2, failed: 1, summary: '2 passed, 1 failed' },
+      failures: FAILURES,
+    });
+    const files = testFilesView('https://ci.example.com/status', 't1', []);
+    const view = testView(test, { showDetails: true, files });
+    expect(view.failures).toEqual(FAILURES);
+    expect(view.files).toEqual({
+      count: 0,
+      log: null,
+      list: 'https://ci.example.com/status/tests/t1/files',
+    });
+    expect(view.message).toBe('1 of 3 tests failed: parser.test_utf8');
+  });
+
+  it('hides the failing tests and files, and names no test on the final line, when details are not shown', () => {
+    const line = '1 of 3 tests failed: parser.test_utf8';
+    const test = testRecord({
+      id: 't1',
+      status: 'failed',
+      message: line,
+      result: { exitCode: 1, passed: 2, failed: 1, summary: '2 passed, 1 failed' },
+      failures: FAILURES,
+      timeline: [
+        { at: at(1), status: 'running', stage: 'testing', message: 'Running tests' },
+        { at: at(2), status: 'failed', message: line },
+      ],
+    });
+    const files = testFilesView('https://ci.example.com/status', 't1', []);
+    const view = testView(test, { showDetails: false, files });
+    expect(view).toMatchObject({
+      failures: null,
+      files: null,
+      message: '1 of 3 tests failed',
+      timeline: [{ message: 'Running tests' }, { message: '1 of 3 tests failed' }],
+    });
+    const json = JSON.stringify(view);
+    for (const hidden of ['test_utf8', 'secret-fixture-path']) expect(json).not.toContain(hidden);
+  });
+});
+
+describe('testFilesView and fileUrl', () => {
+  const file = (name: string) => ({
+    name,
+    size: 1,
+    contentType: 'text/plain',
+    updated: new Date(0),
+  });
+
+  it('counts the files and links the log, when there is one', () => {
+    expect(
+      testFilesView('https://ci.example.com/status', 't1', [
+        file('log.txt'),
+        file('results/junit.xml'),
+      ]),
+    ).toEqual({
+      count: 2,
+      log: 'https://ci.example.com/status/tests/t1/files/log.txt',
+      list: 'https://ci.example.com/status/tests/t1/files',
+    });
+  });
+
+  it('encodes each segment, never the slashes between them', () => {
+    expect(fileUrl('http://127.0.0.1:8080/status', 'a-1', 'results/x y/z.xml')).toBe(
+      'http://127.0.0.1:8080/status/tests/a-1/files/results/x%20y/z.xml',
+    );
   });
 });
