@@ -4,8 +4,10 @@
 // fd20:ce::254): its iptables and ip6tables rules, its check that the runner
 // cannot reach the metadata server, and the whole script on a "real VM".
 import { execFileSync } from 'node:child_process';
-import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ARTIFACT_PATH, FAKES, fakesInput, huntCommand, makeZip, readRecords } from './linux-fakes';
 import {
   METADATA_V4,
   METADATA_V6,
@@ -259,4 +261,130 @@ describe("results, read with the runner's rights (not local mode)", () => {
       expect(run.stdout + run.stderr).not.toMatch(/^root:/m);
     },
   );
+});
+
+describe('the GitHub token, the build artifact and the uploads on a "real VM" (not local mode)', () => {
+  const GITHUB_TOKEN = `ghs_${randomBytes(18).toString('base64url')}`;
+  const VM_TOKEN = `vmci-tok_${randomBytes(12).toString('hex')}`;
+  const BASIC = Buffer.from(`x-access-token:${GITHUB_TOKEN}`).toString('base64');
+  const SECRETS = [VM_TOKEN, GITHUB_TOKEN, BASIC];
+  const ports = { api: 8091, storage: 8092, git: 8093, progress: 8094 };
+
+  /** Starts FAKES in the sandbox (its settings in a root-only file), then the whole script. */
+  const BODY = String.raw`
+chmod 600 "$VMCI_SANDBOX/attributes.json"
+"$VMCI_NODE" -e "$VMCI_FAKES" <"$VMCI_SANDBOX/fakes.json" &
+for _ in $(seq 200); do [[ -e $VMCI_SANDBOX/ports.json ]] && break; sleep 0.05; done
+unset VMCI_FAKES
+main
+`;
+
+  it('fetches with the token, unpacks the artifact as the runner, uploads; the runner finds no token', async () => {
+    const repo = makeRepo();
+    sandbox.keep.push(repo.dir);
+    const zip = makeZip([
+      { name: 'build/out.txt', data: 'built by the build job\n' },
+      { name: '../escaped.txt', data: 'out of the artifact directory\n' },
+      { name: 'build/private-log', symlink: '/var/lib/vmci/private/log.txt' },
+    ]);
+    for (const stale of ['records.jsonl', 'ports.json'])
+      rmSync(join(sandbox.dir, stale), { force: true });
+    writeFileSync(
+      join(sandbox.dir, 'fakes.json'),
+      JSON.stringify(
+        fakesInput(
+          { githubToken: GITHUB_TOKEN, zip, gitRoot: dirname(repo.dir), ports },
+          sandbox.dir,
+        ),
+      ),
+      { mode: 0o600 },
+    );
+    const command = [
+      'id -un',
+      'a=$VMCI_ARTIFACT_DIR',
+      'echo "artifact: $a $(stat -c %U "$a") $(cat "$a/build/out.txt")"',
+      'ls "$a"; ls /var/lib/vmci',
+      'cat "$a/build/private-log" >/dev/null 2>&1 && echo "link: read" || echo "link: denied"',
+      'echo "mine" > "$VMCI_RESULTS_DIR/own.txt"',
+      'ln -s /var/lib/vmci/private/log.txt "$VMCI_RESULTS_DIR/log-link.txt"',
+      huntCommand(SECRETS, ['/var/lib/vmci', '/home', '/tmp']),
+    ].join('\n');
+    const run = await inSandbox(sandbox, {
+      body: BODY,
+      attributes: {
+        ...attributesFor(repo, `http://127.0.0.1:${ports.progress}/progress`, command),
+        'vmci-token': VM_TOKEN,
+        'vmci-clone-url': `http://127.0.0.1:${ports.git}/git/${basename(repo.dir)}`,
+        'vmci-github-token': GITHUB_TOKEN,
+        'vmci-artifact-url': `http://127.0.0.1:${ports.api}${ARTIFACT_PATH}`,
+        'vmci-artifact-name': 'linux-build',
+      },
+      env: {
+        VMCI_METADATA_URL: `http://${METADATA_V4}/computeMetadata/v1`,
+        VMCI_FAKES: FAKES,
+      },
+    });
+    const records = readRecords(sandbox.dir);
+    const progress = records.filter((r) => r.server === 'progress');
+    const events = progress.map((r) =>
+      r.name === undefined
+        ? `report ${(JSON.parse(Buffer.from(r.body ?? '', 'base64').toString()) as { stage: string }).stage}`
+        : `file ${r.name}`,
+    );
+
+    expect(events).toEqual([
+      'report preparation',
+      'report testing',
+      'file log.txt',
+      'file results/own.txt',
+      'report completed',
+    ]);
+    for (const r of progress) expect(r.authorization).toBe(`Bearer ${VM_TOKEN}`);
+    expect(run.stdout).toContain('\nvmci-runner\n');
+    expect(run.stdout).toContain(
+      '\nartifact: /var/lib/vmci/artifact vmci-runner built by the build job\n',
+    );
+    // unzip, as the runner, kept the ../ entry inside; root's log stays unreadable through the link.
+    expect(run.stdout).toContain('\nbuild\nescaped.txt\nartifact\ncheckout\nprivate\nresults\n');
+    expect(run.stdout).toContain('\nlink: denied\n');
+    expect(run.stdout).toContain('\nhunt: done, 0 found\n');
+    expect(run.stdout).not.toContain('hunt: FOUND');
+    for (const secret of SECRETS) expect(run.stdout + run.stderr).not.toContain(secret);
+    const log = Buffer.from(progress.find((r) => r.name === 'log.txt')?.body ?? '', 'base64');
+    expect(log.toString()).toContain('\nhunt: done, 0 found\n');
+    const gitRequests = records.filter((r) => r.server === 'git');
+    expect(gitRequests.length).toBeGreaterThan(0);
+    for (const r of gitRequests) expect(r.authorization).toBe(`Basic ${BASIC}`);
+    expect(records.filter((r) => r.server === 'storage').map((r) => r.authorization)).toEqual([
+      undefined,
+    ]);
+    expect(run.poweredOff).toBe(true);
+  });
+
+  it("collect_files hands root only the runner's own files: no link or hard link to root's", async () => {
+    const SECRET = 'root-only-secret-4712';
+    const base = join(sandbox.dir, 'files-links');
+    const results = join(base, 'results');
+    mkdirSync(join(results, 'sub'), { recursive: true });
+    const secretFile = join(base, 'secret.txt');
+    writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    linkSync(secretFile, join(results, 'hard.txt'));
+    symlinkSync(secretFile, join(results, 'soft.txt'));
+    symlinkSync('/etc/shadow', join(results, 'sub', 'shadow.txt'));
+    writeFileSync(join(results, 'sub', 'own.txt'), 'mine\n');
+    execFileSync('chown', [
+      '-h',
+      `${sandbox.uid}:${sandbox.uid}`,
+      ...['', 'sub', 'soft.txt', 'sub/shadow.txt', 'sub/own.txt'].map((f) => join(results, f)),
+    ]);
+    const run = await inSandbox(sandbox, {
+      body: 'PRIVATE=$(mktemp -d) && collect_files "$1" "$PRIVATE/stream" && echo "--- stream" && cat "$PRIVATE/stream"',
+      args: [results],
+    });
+
+    expect(run.stdout).toContain('vmci: not uploading hard.txt: it cannot be read\n');
+    expect(run.stdout).toContain('--- stream\nfile 5 results/sub/own.txt\nmine\n');
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+    expect(run.stdout + run.stderr).not.toMatch(/^root:/m);
+  });
 });

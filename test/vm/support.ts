@@ -24,6 +24,11 @@ export async function cleanUp(): Promise<void> {
   while (cleanups.length) await cleanups.pop()?.();
 }
 
+/** Has cleanUp() run `fn` too (after what was registered later). */
+export function onCleanUp(fn: () => void | Promise<void>): void {
+  cleanups.push(fn);
+}
+
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `vmci-linux-${prefix}-`));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
