@@ -595,13 +595,18 @@ download_artifact() {
   done
 }
 
+# " 'NAME'" for messages, the artifact's name cut to $1 characters; nothing without a name.
+artifact_label() {
+  [[ -z $ARTIFACT_NAME ]] || printf " '%s'" "$(one_line "$ARTIFACT_NAME" "$1")"
+}
+
 # The build artifact: downloaded by root into PRIVATE, then unpacked by the runner
 # into directory $1, which the runner owns, so that no name or link in the zip
 # can make root write anything. What went wrong goes to the console and the log.
 get_artifact() {
   local dir=$1 zip=$PRIVATE/artifact.zip shared=$WORK/artifact.zip
   local -i rc
-  log "downloading the build artifact '$(one_line "$ARTIFACT_NAME" 100)'"
+  log "downloading the build artifact$(artifact_label 100)"
   download_artifact "$zip" || return 1
   log "artifact: $(stat -c %s -- "$zip") bytes, unpacking it into $dir"
   # Where the runner may read it but not change it: root's, in WORK, for the runner's group.
@@ -1169,7 +1174,7 @@ main() {
     case $key in
       github-token) GITHUB_TOKEN=$value ;;
       artifact-url) ARTIFACT_URL=$value ;;
-      artifact-name) ARTIFACT_NAME=${value:-build} ;;
+      artifact-name) ARTIFACT_NAME=$value ;;
     esac
   done
   log "test $TEST_ID: $repo@$sha on ${platform:-?}"
@@ -1220,7 +1225,7 @@ main() {
   fetch_commit "$sha" "$clone_url" || fail "Could not fetch commit ${sha:0:7}"
   if [[ -n $ARTIFACT_URL ]]; then
     get_artifact "$artifact" ||
-      fail "Could not download the build artifact '$(one_line "$ARTIFACT_NAME" 90)'"
+      fail "Could not download the build artifact$(artifact_label 90)"
   fi
 
   # 5.
