@@ -24,6 +24,9 @@ process.stdin.on('data', (c) => (input += c));
 process.stdin.on('end', () => main(JSON.parse(input)));
 
 function main(cfg) {
+  // Never outlive the tests: gone when its parent is.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(0), 500);
   const ports = {};
   const record = (entry) =>
     fs.appendFileSync(cfg.recordFile, JSON.stringify(entry) + '\n', { mode: 0o600 });

@@ -261,22 +261,24 @@ describe('the log', () => {
 });
 
 describe('uploads', () => {
-  it('retry 5xx, skip a file refused with 400, stop at a 409, and the report still goes', async () => {
+  it('retry 5xx, skip a file refused with 400 or 507 (full), stop at a 409, and the report still goes', async () => {
     const answers: Record<string, number[]> = {
       'log.txt': [503, 200],
       'results/a-refused.txt': [400],
+      'results/b-full.txt': [507],
       'results/m-stop.txt': [409],
     };
     const fileAnswer: FileAnswer = (name, seen) => answers[name]?.[seen] ?? 200;
     const progress = await startProgressServer(undefined, fileAnswer);
     const command =
-      'for f in a-refused m-stop z-never; do echo "$f" > "$VMCI_RESULTS_DIR/$f.txt"; done';
+      'for f in a-refused b-full m-stop z-never; do echo "$f" > "$VMCI_RESULTS_DIR/$f.txt"; done';
     const run = await runScript({ attributes: attributesFor(repo, progress.url, command) });
 
     expect(progress.files.map((f) => `${f.name} ${f.status}`)).toEqual([
       'log.txt 503',
       'log.txt 200',
       'results/a-refused.txt 400',
+      'results/b-full.txt 507',
       'results/m-stop.txt 409',
     ]);
     expect(progress.stages()).toEqual(['preparation', 'testing', 'completed']);

@@ -237,7 +237,7 @@ sleep_ms() {
 # the arguments $3... (method, body, URL), at most $2 seconds a try and, while
 # SEND_DEADLINE is set, never past it; $1 names it in the log.
 # Returns 0 accepted (2xx), 1 given up after the retries or out of time, 2 stop
-# (409: canceled or ended), 3 will never succeed (400, 401, other answers).
+# (409: canceled or ended), 3 will never succeed (400, 401, 507, other answers).
 send() {
   local what=$1 out code
   local -i try rc delay=$REPORT_DELAY_MS limit=$2 max left
@@ -264,7 +264,8 @@ send() {
           log "$what: HTTP 409: the test was canceled or has ended"
           return 2
           ;;
-        408 | 429 | 5??) ;;
+        # 507: the test's files are full, which no retry changes.
+        408 | 429 | 50[0-689] | 5[1-9]?) ;;
         *)
           log "$what: HTTP $code, giving up: $(one_line "${out%$'\n'*}" 200)"
           return 3
