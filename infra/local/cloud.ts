@@ -2,7 +2,7 @@
 // (with VMs as local processes), Cloud Scheduler, Cloud Storage and the GitHub API, plus the
 // functions that exist, behind one port; Firestore is the real emulator.
 // Used by `npm start` and by the integration tests.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +29,8 @@ import {
 export interface LocalCloudOptions {
   /** The configuration file (YAML or JSON); its publicUrl and githubApiUrl are pointed at this cloud. */
   configPath: string;
-  /** Changes to the file's configuration (tests). */
-  configure?: (config: VmciConfig) => VmciConfig;
+  /** Changes to the file's configuration (tests); `url` is this cloud's, known by then. */
+  configure?: (config: VmciConfig, cloud: { url: string }) => VmciConfig;
   /** The webhook secret the functions check; default random. */
   webhookSecret?: string;
   /** Port of the one server; 0 picks a free one. Default 8080. */
@@ -43,6 +43,12 @@ export interface LocalCloudOptions {
   vmEnv?: Record<string, string>;
   /** The token the local GitHub API accepts and the functions use; default random. */
   githubToken?: string;
+  /**
+   * How the functions authenticate to the local GitHub: its token (default),
+   * or as a GitHub App with a key made at start, installed on every configured
+   * repository's owner, which is what VMs need for artifacts and private repositories.
+   */
+  githubAuth?: 'token' | 'app';
   /** Functions to mount; default every one whose module exists. */
   functions?: readonly FunctionName[];
   /**
@@ -64,6 +70,8 @@ export interface LocalCloud {
   /** The key of the VMs' progress tokens (VMCI_TOKEN_KEY). */
   tokenKey: string;
   githubToken: string;
+  /** How the functions authenticate to the local GitHub. */
+  githubAuth: 'token' | 'app';
   firestore: { host: string; projectId: string };
   /** The secret the local OIDC tokens of Tasks and Scheduler are signed with. */
   localTokenSecret: string;
@@ -82,6 +90,17 @@ export interface LocalCloud {
 
 /** Sweep schedules, as deployed (shared/sweeps/schedules.ts; npm run deploy uses the same). */
 export const SWEEP_SCHEDULES: Readonly<Partial<Record<FunctionName, string>>> = SHARED_SCHEDULES;
+
+/** The local GitHub App: the stand-in takes any well-formed JWT, so the key is made here. */
+const LOCAL_APP_ID = '1';
+const LOCAL_INSTALLATION_ID = 100;
+let appKey: string | undefined;
+function localAppKey(): string {
+  appKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  return appKey;
+}
 
 function readConfig(path: string): VmciConfig {
   const parsed = parseConfig(readFileSync(path, 'utf8'), path);
@@ -127,7 +146,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   }
   const url = server.url;
   const config: VmciConfig = {
-    ...(options.configure ? options.configure(fileConfig) : fileConfig),
+    ...(options.configure ? options.configure(fileConfig, { url }) : fileConfig),
     publicUrl: url,
     githubApiUrl: `${url}/github`,
   };
@@ -137,6 +156,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const webhookSecret = options.webhookSecret ?? randomBytes(16).toString('hex');
   const tokenKey = randomBytes(32).toString('hex');
   const githubToken = options.githubToken ?? `local-${randomBytes(12).toString('hex')}`;
+  const githubAuth = options.githubAuth ?? 'token';
 
   const makeStandIns = () => {
     const tasks = createTasksStandIn({
@@ -187,6 +207,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         })),
     });
     const github = createGitHubStandIn({ token: githubToken, log });
+    if (githubAuth === 'app') {
+      const owners = new Set(config.repositories.map((repo) => repo.split('/')[0]!.toLowerCase()));
+      [...owners].forEach((owner, i) => github.seedInstallation(owner, LOCAL_INSTALLATION_ID + i));
+    }
     // The bucket exists from the start; its lifecycle rule is kept, not applied.
     const storage = createStorageStandIn({
       project: config.project,
@@ -203,11 +227,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
 
   let standIns = makeStandIns();
+  // One way to authenticate at a time (shared/config/secrets.ts refuses both).
+  for (const name of [
+    'GITHUB_TOKEN',
+    'GITHUB_APP_ID',
+    'GITHUB_APP_PRIVATE_KEY',
+    'GITHUB_APP_INSTALLATION_ID',
+  ]) {
+    delete process.env[name];
+  }
+  functionEnv(
+    githubAuth === 'app'
+      ? { GITHUB_APP_ID: LOCAL_APP_ID, GITHUB_APP_PRIVATE_KEY: localAppKey() }
+      : { GITHUB_TOKEN: githubToken },
+  );
   functionEnv({
     VMCI_CONFIG: configFile,
     GITHUB_WEBHOOK_SECRET: webhookSecret,
     VMCI_TOKEN_KEY: tokenKey,
-    GITHUB_TOKEN: githubToken,
     VMCI_LOCAL_ENDPOINT: `127.0.0.1:${server.port}`,
     VMCI_LOCAL_TOKEN_SECRET: localTokenSecret,
     FIRESTORE_EMULATOR_HOST: firestore.host,
@@ -256,6 +293,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     webhookSecret,
     tokenKey,
     githubToken,
+    githubAuth,
     firestore,
     localTokenSecret,
     get tasks() {

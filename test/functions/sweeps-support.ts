@@ -110,7 +110,8 @@ export function useSweepCloud(options: Partial<WebhookCloudOptions> = {}): Sweep
     queue: 'running',
     bootVms: false,
     ...options,
-    configure: (config) => withSweeps(options.configure ? options.configure(config) : config),
+    configure: (config, cloud) =>
+      withSweeps(options.configure ? options.configure(config, cloud) : config),
   });
   let compute: InstancesClient | undefined;
   beforeAll(() => {

@@ -8,6 +8,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { Webhooks } from '@octokit/webhooks';
 import { PassThroughClient } from 'google-auth-library';
 import type * as LocalCloudModule from '../../infra/local/cloud';
+import type * as WarmStorageModule from '../files/warm-storage';
 import type { LocalCloud, LocalCloudOptions } from '../../infra/local/cloud';
 import type { FunctionName } from '../../infra/local/functions';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
@@ -42,7 +43,9 @@ export interface WebhookCloud {
 export interface WebhookCloudOptions {
   /** The configuration file; default the two-platform test configuration. */
   configPath?: string;
-  configure?: (config: VmciConfig) => VmciConfig;
+  configure?: (config: VmciConfig, cloud: { url: string }) => VmciConfig;
+  /** How the functions authenticate to the local GitHub (default its token). */
+  githubAuth?: 'token' | 'app';
   /** Run each VM's startup script as a local process (default false). */
   bootVms?: boolean;
   /** Extra environment for the local VMs' processes. */
@@ -96,11 +99,16 @@ export function useWebhookCloud(options: WebhookCloudOptions = {}): WebhookCloud
       functions: options.functions ?? ['webhook', 'status'],
       firestoreProject: `vmci-it-${randomBytes(4).toString('hex')}`,
       ...(options.configure ? { configure: options.configure } : {}),
+      ...(options.githubAuth ? { githubAuth: options.githubAuth } : {}),
     };
     await jest.isolateModulesAsync(async () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, in this registry
       const { startLocalCloud } = require('../../infra/local/cloud') as typeof LocalCloudModule;
       cloud = await startLocalCloud(cloudOptions);
+      // The storage client's lazy requires must happen in this registry (see the file).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- in this registry
+      const { warmStorageClient } = require('../files/warm-storage') as typeof WarmStorageModule;
+      await warmStorageClient(cloud);
     });
     const started = cloud!;
     db = new Firestore({
