@@ -14,6 +14,8 @@ module.exports = {
       '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
   },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  // The real Cloud Storage client works in every test file's sandbox (see the file).
+  setupFiles: ['<rootDir>/test/files/storage-transport.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
