@@ -4,7 +4,9 @@
 // its failing tests from the JUnit file; the status function lists the files,
 // serves them as attachments and gives the log's last lines. Refusals (a wrong
 // token, a canceled test, the caps) store nothing.
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { deriveVmToken, hashVmToken } from '../../shared/auth/vm-token';
 import { filesBucket } from '../../shared/config';
@@ -166,6 +168,35 @@ describe('a VM’s files, through progress and status', () => {
       }
     }
     expect(Object.keys(stored())).toEqual([`tests/${other.test.id}/log.txt`]);
+  });
+
+  it('a wrong token is answered before the body: a declared 100 MiB upload is never sent', async () => {
+    const { test } = await runningTest('files-unread');
+    const socket = connect(env.cloud.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const closed = once(socket, 'close');
+    socket.write(
+      'PUT /progress/files/log.txt HTTP/1.1\r\nHost: x\r\n' +
+        `Authorization: Bearer ${test.id}.${'A'.repeat(43)}\r\n` +
+        `Content-Length: ${100 * 1024 * 1024}\r\n\r\nthe start of it`,
+    );
+    await closed;
+    expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 401 /);
+    expect(stored()).toEqual({});
+  });
+
+  it('only PUT: 405 with Allow: PUT', async () => {
+    const { token } = await runningTest('files-method');
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      const res = await fetch(`${env.cloud.url}/progress/files/log.txt`, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('PUT');
+    }
   });
 
   it('a canceled test: 409 with the reports’ text, nothing stored', async () => {
