@@ -48,13 +48,25 @@ export function exitCodeOf(
   return outcome.result === 'declined' ? 1 : 0;
 }
 
-/** Runs a CLI's main and exits with its code; an unexpected error is one line and exit 1. */
+/** Resolves once everything written to the stream so far is out (writes to a pipe are asynchronous). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/**
+ * Runs a CLI's main and exits with its code once stdout and stderr are flushed
+ * (a plan is longer than a pipe's buffer); an unexpected error is one line and exit 1.
+ */
 export function runCli(main: () => Promise<number>): void {
+  const exit = async (code: number) => {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(code);
+  };
   main().then(
-    (code) => process.exit(code),
+    (code) => exit(code),
     (error: unknown) => {
       console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
+      return exit(1);
     },
   );
 }
