@@ -1,9 +1,9 @@
 // deploy against the fake gcloud and the local Tasks and Scheduler stand-ins:
 // apply, idempotence, drift, --dry-run, secret hygiene, permission errors.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deploy } from '../../infra/gcp/deploy/deploy';
-import { schedulerServiceAccount, loadConfig } from '../../shared/config';
+import { filesBucket, schedulerServiceAccount, loadConfig } from '../../shared/config';
 import { functionUrl } from '../../shared/config/urls';
 import {
   addSecretValue,
@@ -11,6 +11,7 @@ import {
   EXAMPLE_CONFIG,
   fakeProject,
   type FakeProject,
+  type FakeState,
 } from './support';
 
 jest.setTimeout(120_000);
@@ -22,6 +23,13 @@ const SECRET_VALUES = {
 };
 
 let project: FakeProject;
+const BUCKET = filesBucket(config);
+const DOORS = 'serviceAccount:vmci-doors@my-ci-project.iam.gserviceaccount.com';
+
+type Binding = { role: string; members: string[] };
+const policyOf = (state: FakeState, key: string) =>
+  (state.policies as Record<string, Binding[] | undefined>)[key] ?? [];
+const changed = (lines: string[]) => lines.filter((l) => /^[+~!] /.test(l));
 
 function addAllValues() {
   for (const [secret, value] of Object.entries(SECRET_VALUES)) {
@@ -140,6 +148,30 @@ describe('npm run deploy, applied to an empty fake project', () => {
     expect(applyLines.some((l) => l.includes('gcloud logging read'))).toBe(true);
   });
 
+  it('creates the files bucket: private, in the region, no versioning, its lifecycle rule; objectUser for vmci-doors on it only', () => {
+    const state = project.state();
+    expect((state.buckets as Record<string, unknown>)[BUCKET]).toEqual({
+      location: 'us-central1',
+      uniform: true,
+      pap: 'enforced',
+      versioning: false,
+      lifecycle: { rule: [{ action: { type: 'Delete' }, condition: { age: 30 } }] },
+    });
+    expect(policyOf(state, `bucket:${BUCKET}`)).toContainEqual({
+      role: 'roles/storage.objectUser',
+      members: [DOORS],
+    });
+    const storageRoles = policyOf(state, `bucket:${BUCKET}`).filter((b) =>
+      b.role.startsWith('roles/storage.object'),
+    );
+    expect(storageRoles).toHaveLength(1);
+    expect(policyOf(state, 'project').filter((b) => b.role.startsWith('roles/storage.'))).toEqual(
+      [],
+    );
+    expect(state.services).toContain('storage.googleapis.com');
+    expect(existsSync(join(project.bundleRoot, 'files-lifecycle.json'))).toBe(true);
+  });
+
   it('the scheduler jobs carry OIDC audiences equal to functionUrl', () => {
     const jobs = project.scheduler.jobs();
     expect(jobs.map((job) => [job.httpTarget?.uri, job.httpTarget?.oidcToken]).sort()).toEqual(
@@ -175,6 +207,8 @@ describe('npm run deploy, applied to an empty fake project', () => {
     expect(again.outcome.result).toBe('unchanged');
     expect(changingCalls(project.calls())).toEqual([]);
     expect(again.lines.filter((l) => /^[+~!] /.test(l))).toEqual([]);
+    expect(again.lines).toContain(`= unchanged bucket gs://${BUCKET}`);
+    expect(again.lines.filter((l) => l.includes('warning'))).toEqual([]);
   });
 
   it('drift: maxAttempts changed by hand in the queue gives exactly one update', async () => {
@@ -190,5 +224,28 @@ describe('npm run deploy, applied to an empty fake project', () => {
     const applied = await project.run();
     expect(applied.outcome.result).toBe('applied');
     expect(project.tasks.queues()[0]!.settings.retryConfig.maxAttempts).toBe(10);
+  });
+
+  it('a new files.retentionDays: ~ update of the lifecycle rule, --dry-run leaves it, apply changes it', async () => {
+    const path = join(project.dir, 'retention.yaml');
+    writeFileSync(path, `${readFileSync(EXAMPLE_CONFIG, 'utf8')}\nfiles:\n  retentionDays: 7\n`);
+    const lifecycleOf = () =>
+      (project.state().buckets as Record<string, { lifecycle: unknown }>)[BUCKET]!.lifecycle;
+    project.clearCalls();
+    const plan = await project.run({ dryRun: true, configPath: path });
+    expect(changed(plan.lines)).toEqual([`~ update bucket gs://${BUCKET}`]);
+    expect(plan.lines).toContain('    lifecycle: Delete after 30 days → Delete after 7 days');
+    expect(changingCalls(project.calls())).toEqual([]);
+    expect(lifecycleOf()).toEqual({
+      rule: [{ action: { type: 'Delete' }, condition: { age: 30 } }],
+    });
+
+    expect((await project.run({ configPath: path })).outcome.result).toBe('applied');
+    expect(lifecycleOf()).toEqual({
+      rule: [{ action: { type: 'Delete' }, condition: { age: 7 } }],
+    });
+    project.clearCalls();
+    expect((await project.run({ configPath: path })).outcome.result).toBe('unchanged');
+    expect(changingCalls(project.calls())).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { loadConfig, schedulerServiceAccount } from '../../shared/config';
 import { FUNCTION_NAMES, functionUrl, type FunctionName } from '../../shared/config/urls';
 import { SWEEP_SCHEDULES } from '../../shared/sweeps/schedules';
 import { desiredResources, expectedPublicUrl, type Facts } from '../../infra/gcp/deploy/desired';
+import type { VmciConfig } from '../../shared/config';
 import { platformsOffNetwork } from '../../infra/gcp/deploy/network';
 import { formatPlan, planSteps } from '../../infra/gcp/deploy/plan';
 import type { Resource } from '../../infra/gcp/deploy/resources';
@@ -123,6 +124,69 @@ describe('planning against what exists', () => {
     ]);
     expect(formatPlan(steps)).toContain(
       "    the Firestore database (default) cannot move or change type: it must be a FIRESTORE_NATIVE database in us-central1 (the configuration's region)",
+    );
+  });
+});
+
+describe('the files bucket', () => {
+  const bucketOf = (c: VmciConfig) =>
+    desiredResources(c, facts()).find((r) => r.kind === 'bucket')!;
+  const asBuilt = (c: VmciConfig) => ({ location: c.region, ...bucketOf(c).want });
+
+  it('gives progress and status (vmci-doors) objectUser on the bucket only, no storage role on the project', () => {
+    const resources = desiredResources(config, facts());
+    const storage = resources.filter((r) => r.name.startsWith('roles/storage.'));
+    expect(storage.map((r) => r.name)).toEqual([
+      'roles/storage.objectUser for vmci-doors@my-ci-project.iam.gserviceaccount.com on bucket gs://my-ci-project-vmci-files',
+    ]);
+    expect(
+      resources.filter((r) => r.name.includes('storage.') && r.name.includes('on project')),
+    ).toEqual([]);
+  });
+
+  it('a new retentionDays is one update of the lifecycle rule, with the file it reads', () => {
+    const longer = { ...config, files: { ...config.files, retentionDays: 90 } };
+    const resources = desiredResources(longer, facts());
+    const observed = resources.map((r) => (r.kind === 'bucket' ? asBuilt(config) : r.want));
+    const steps = planSteps(resources, observed).filter((s) => s.action !== 'unchanged');
+    expect(formatPlan(steps)).toEqual([
+      '~ update bucket gs://my-ci-project-vmci-files',
+      '    lifecycle: Delete after 30 days → Delete after 90 days',
+      `    $ printf %s '{"rule":[{"action":{"type":"Delete"},"condition":{"age":90}}]}' > .deploy/files-lifecycle.json && gcloud storage buckets update gs://my-ci-project-vmci-files --lifecycle-file=.deploy/files-lifecycle.json --project=my-ci-project`,
+      'Plan: 0 to create, 1 to update, 0 unchanged, 0 blocked.',
+    ]);
+  });
+
+  it('a bucket made by hand is made private, its versioning off; one elsewhere is a warning', () => {
+    const resources = desiredResources(config, facts());
+    const byHand = {
+      location: 'us',
+      uniformAccess: 'off',
+      publicAccessPrevention: 'inherited',
+      versioning: 'on',
+      lifecycle: 'none',
+    };
+    const observed = resources.map((r) => (r.kind === 'bucket' ? byHand : r.want));
+    const [step] = planSteps(resources, observed).filter((s) => s.action !== 'unchanged');
+    expect(step!.calls).toEqual([
+      {
+        via: 'gcloud',
+        args: [
+          ...['storage', 'buckets', 'update', 'gs://my-ci-project-vmci-files'],
+          '--uniform-bucket-level-access',
+          '--public-access-prevention',
+          '--no-versioning',
+          '--lifecycle-file=.deploy/files-lifecycle.json',
+          '--project=my-ci-project',
+        ],
+        file: {
+          path: '.deploy/files-lifecycle.json',
+          content: '{"rule":[{"action":{"type":"Delete"},"condition":{"age":30}}]}',
+        },
+      },
+    ]);
+    expect(formatPlan([step!])).toContain(
+      "    warning: gs://my-ci-project-vmci-files is in us, not us-central1 (the configuration's region); a bucket cannot move: to have it there, set another files.bucket",
     );
   });
 });

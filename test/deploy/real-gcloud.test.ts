@@ -1,15 +1,17 @@
 // The real gcloud (SDK 528 here; it parses arguments offline) is given every
-// changing command the plan for an empty project issues, and undeploy's, with no account: each
+// changing command the plan for an empty project issues, the update of a
+// drifted files bucket, undeploy's, and the reads of the bucket, with no account: each
 // must fail only for the missing credentials, never for an argument, so the
 // fake gcloud cannot drift from the real CLI's flags. Two at a time.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../../shared/config';
 import { FUNCTION_NAMES, type FunctionName } from '../../shared/config/urls';
 import { desiredResources } from '../../infra/gcp/deploy/desired';
-import { planSteps } from '../../infra/gcp/deploy/plan';
+import { planSteps, type Step } from '../../infra/gcp/deploy/plan';
+import type { Observed, Resource } from '../../infra/gcp/deploy/resources';
 import { removals } from '../../infra/gcp/deploy/undeploy';
 import { EXAMPLE_CONFIG, PROJECT_NUMBER } from './support';
 
@@ -48,20 +50,63 @@ async function inPairs<T, R>(items: readonly T[], work: (item: T) => Promise<R>)
 }
 
 /**
- * Commands that differ only in the member or role of a binding, or in the API
- * enabled, parse alike: one of each keeps the test under a minute or two.
+ * Commands that differ only in the member or role of a binding, in the API
+ * enabled, or in the name of a vm-ci service, secret or account (vmci-…), parse
+ * alike: one of each keeps the test under a minute or two.
  */
 function oneOfEachShape(commands: readonly string[][]): string[][] {
   const shapes = new Map<string, string[]>();
   for (const args of commands) {
     const shape = args
       .map((a) =>
-        a.replace(/^(--member|--role)=.*/, '$1=').replace(/^[a-z]+\.googleapis\.com$/, 'API'),
+        a
+          .replace(/^(--member|--role)=.*/, '$1=')
+          .replace(/^[a-z]+\.googleapis\.com$/, 'API')
+          .replace(/^vmci-[a-z-]+(@[a-z0-9.-]+)?$/, 'NAME'),
       )
       .join(' ');
     if (!shapes.has(shape)) shapes.set(shape, args);
   }
   return [...shapes.values()];
+}
+
+/** The gcloud calls of steps; the files they read are written where they say. */
+function gcloudCommands(steps: readonly Step[]): string[][] {
+  return steps.flatMap((step) =>
+    step.calls.flatMap((call) => {
+      if (call.via !== 'gcloud') return [];
+      if (call.file) {
+        mkdirSync(dirname(call.file.path), { recursive: true });
+        writeFileSync(call.file.path, call.file.content);
+      }
+      return [call.args];
+    }),
+  );
+}
+
+/** What a drifted project shows: a bucket made by hand. */
+function drifted(resource: Resource): Observed {
+  if (resource.kind === 'bucket') {
+    return {
+      location: 'us',
+      uniformAccess: 'off',
+      publicAccessPrevention: 'inherited',
+      versioning: 'on',
+      lifecycle: 'none',
+    };
+  }
+  return resource.want;
+}
+
+/** The reads deploy added for the bucket. */
+function newReads(resources: readonly Resource[]): string[][] {
+  return resources.flatMap(({ probe }) => {
+    if (probe.type === 'bucket') return [probe.args];
+    if (probe.type === 'binding' && probe.target.getPolicy[0] === 'storage') {
+      return [probe.target.getPolicy];
+    }
+    return [];
+  });
 }
 
 describeIfGcloud('the real gcloud accepts every changing command of deploy and undeploy', () => {
@@ -93,9 +138,10 @@ describeIfGcloud('the real gcloud accepts every changing command of deploy and u
       resources,
       resources.map(() => undefined),
     );
-    const commands = steps.flatMap((step) =>
-      step.calls.flatMap((call) => (call.via === 'gcloud' ? [call.args] : [])),
-    );
+    const commands = gcloudCommands(steps);
+    const updates = gcloudCommands(planSteps(resources, resources.map(drifted)));
+    expect(updates.map((args) => args.slice(0, 3).join(' '))).toEqual(['storage buckets update']);
+    commands.push(...updates, ...newReads(resources));
     const removing = removals(config, true).flatMap((r) =>
       r.calls.flatMap((call) => (call.via === 'gcloud' ? [call.args] : [])),
     );

@@ -45,8 +45,11 @@ export interface FakeProject {
   clearCalls(): void;
   state(): FakeState;
   setState(change: (state: FakeState) => void): void;
-  /** One deploy run of the example configuration; output lines collected. */
-  run(options?: { dryRun?: boolean }): Promise<{ outcome: DeployOutcome; lines: string[] }>;
+  /** One deploy run of the example configuration (or configPath); output lines collected. */
+  run(options?: {
+    dryRun?: boolean;
+    configPath?: string;
+  }): Promise<{ outcome: DeployOutcome; lines: string[] }>;
   close(): Promise<void>;
 }
 
@@ -100,7 +103,7 @@ export async function fakeProject(): Promise<FakeProject> {
     run: async (options = {}) => {
       const lines: string[] = [];
       const outcome = await deploy({
-        configPath: EXAMPLE_CONFIG,
+        configPath: options.configPath ?? EXAMPLE_CONFIG,
         bundleRoot,
         dryRun: options.dryRun ?? false,
         gcloud,

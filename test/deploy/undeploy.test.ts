@@ -1,5 +1,6 @@
 // npm run undeploy against the fake project: removes what deploy made, keeps
-// the data unless --delete-data, and a second run finds nothing to remove.
+// the data (Firestore, the files bucket, the secrets) unless --delete-data, and
+// a second run finds nothing to remove.
 import { undeploy } from '../../infra/gcp/deploy/undeploy';
 import {
   addSecretValue,
@@ -10,6 +11,7 @@ import {
 } from './support';
 
 jest.setTimeout(120_000);
+const BUCKET = 'my-ci-project-vmci-files';
 
 let project: FakeProject;
 beforeEach(async () => {
@@ -45,7 +47,11 @@ const vmciBindings = (state: ReturnType<FakeProject['state']>) =>
 describe('npm run undeploy', () => {
   it('removes the jobs, services, queue, roles, accounts and network; keeps data; a rerun removes nothing', async () => {
     const dry = await runUndeploy({ dryRun: true });
-    expect(dry.outcome).toEqual({ result: 'planned', toRemove: 2 + 6 + 1 + 7 + 5 + 6 });
+    // jobs, services, queue, project roles, the bucket role, accounts, network
+    expect(dry.outcome).toEqual({ result: 'planned', toRemove: 2 + 6 + 1 + 7 + 1 + 5 + 6 });
+    expect(dry.lines).toContain(
+      "Plan: 28 to delete, 0 absent (the Firestore database, the files bucket with the tests' logs and results, and the secrets stay: --delete-data removes them).",
+    );
     expect(changingCalls(project.calls())).toEqual([]);
 
     const { outcome } = await runUndeploy();
@@ -59,6 +65,10 @@ describe('npm run undeploy', () => {
     expect(state.compute).toEqual({});
     expect(Object.keys(state.secrets ?? {})).toHaveLength(3);
     expect(state.database).toBeTruthy();
+    // The bucket stays, without vmci-doors's role on it.
+    expect(Object.keys(state.buckets as object)).toEqual([BUCKET]);
+    const bucketPolicy = (state.policies as Record<string, unknown>)[`bucket:${BUCKET}`];
+    expect(JSON.stringify(bucketPolicy)).not.toContain('vmci-doors');
 
     project.clearCalls();
     const again = await runUndeploy();
@@ -66,11 +76,15 @@ describe('npm run undeploy', () => {
     expect(changingCalls(project.calls())).toEqual([]);
   });
 
-  it('--delete-data also deletes the secrets and the Firestore database', async () => {
-    const { outcome } = await runUndeploy({ deleteData: true });
+  it('--delete-data also deletes the secrets, the files bucket and the Firestore database', async () => {
+    const { outcome, lines } = await runUndeploy({ deleteData: true });
     expect(outcome.result).toBe('removed');
+    expect(lines).toContain(
+      `    $ gcloud storage rm --recursive gs://${BUCKET} --project=my-ci-project`,
+    );
     const state = project.state();
     expect(state.secrets).toEqual({});
+    expect(state.buckets).toEqual({});
     expect(state.database).toBeNull();
   });
 });

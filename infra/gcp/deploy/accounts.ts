@@ -30,6 +30,35 @@ export const PROJECT_ROLES: Readonly<Record<Duty, readonly string[]>> = {
   builder: ['roles/run.builder'],
 };
 
+/**
+ * What each function may do in the files bucket, bound on the bucket only.
+ * progress writes and replaces a test's files and lists them to enforce the
+ * caps (objectUser: create, delete, get, list); status reads and lists them.
+ */
+export const FILE_ROLES: Readonly<Partial<Record<FunctionName, string>>> = {
+  progress: 'roles/storage.objectUser',
+  status: 'roles/storage.objectViewer',
+};
+
+/** Roles that hold every permission of others: an account with the first needs none of the rest. */
+const HOLDS: Readonly<Record<string, readonly string[]>> = {
+  'roles/storage.objectUser': ['roles/storage.objectViewer'],
+};
+
+/** Each account's roles on the files bucket: its functions' FILE_ROLES, less those another holds. */
+export function fileRoles(config: Pick<VmciConfig, 'project'>): Array<[string, string]> {
+  const byAccount = new Map<string, Set<string>>();
+  for (const [fn, role] of Object.entries(FILE_ROLES) as Array<[FunctionName, string]>) {
+    const email = dutyAccount(config, DUTY_OF[fn]);
+    byAccount.set(email, (byAccount.get(email) ?? new Set()).add(role));
+  }
+  return [...byAccount].flatMap(([email, roles]) =>
+    [...roles]
+      .filter((role) => ![...roles].some((other) => HOLDS[other]?.includes(role)))
+      .map((role): [string, string] => [email, role]),
+  );
+}
+
 /** Every duty enqueues tests (webhook, progress's next test, runTest's retry, sweepPending). */
 export const ENQUEUERS: readonly Duty[] = ['doors', 'runner', 'sweeps'];
 

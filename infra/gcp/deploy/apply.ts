@@ -1,5 +1,7 @@
 // Runs a plan's steps in order. The first failure stops it with ONE line a
 // person can act on; a rerun reads the project again and carries on from there.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { formatCall, type Step } from './plan';
 import type { Call } from './resources';
 import { explainFailure } from './errors';
@@ -23,6 +25,10 @@ export async function runCall(call: Call, ports: ApplyPorts): Promise<string | u
   try {
     switch (call.via) {
       case 'gcloud': {
+        if (call.file) {
+          mkdirSync(dirname(call.file.path), { recursive: true });
+          writeFileSync(call.file.path, call.file.content);
+        }
         const result = await ports.gcloud(call.args);
         return result.code === 0 ? undefined : result.stderr || `exit ${result.code}`;
       }

@@ -1,7 +1,7 @@
 // Pure: the configuration and a few facts about the project → every resource
 // deploy manages, in the order they must exist (DESIGN §8a).
 import { createHash } from 'node:crypto';
-import { schedulerServiceAccount, type VmciConfig } from '../../../shared/config';
+import { filesBucket, schedulerServiceAccount, type VmciConfig } from '../../../shared/config';
 import { FUNCTION_NAMES, functionUrl, type FunctionName } from '../../../shared/config/urls';
 import { SWEEP_NAMES, SWEEP_SCHEDULES, SWEEP_TIME_ZONE } from '../../../shared/sweeps/schedules';
 import firestoreIndexes from '../firestore.indexes.json';
@@ -11,11 +11,20 @@ import {
   dutyAccount,
   ENQUEUERS,
   DUTIES,
+  fileRoles,
   PROJECT_ROLES,
   vmAccounts,
 } from './accounts';
 import { networkResources } from './network';
-import { BOUND, EXISTS, type Call, type IamTarget, type Resource } from './resources';
+import {
+  BOUND,
+  EXISTS,
+  type Call,
+  type CallFile,
+  type IamTarget,
+  type Probe,
+  type Resource,
+} from './resources';
 import {
   addValueCommand,
   allSecrets,
@@ -34,6 +43,7 @@ export const APIS = [
   'artifactregistry.googleapis.com',
   'cloudbuild.googleapis.com',
   'run.googleapis.com',
+  'storage.googleapis.com',
 ] as const;
 
 const DATABASE = '(default)';
@@ -167,6 +177,34 @@ function serviceTarget(config: VmciConfig, service: string): IamTarget {
     addBinding: (who, role) => [
       ...['run', 'services', 'add-iam-policy-binding', service],
       ...[`--member=${who}`, `--role=${role}`, ...where, '--format=none'],
+    ],
+  };
+}
+
+/** The files bucket, as gcloud storage names it. */
+export function bucketUrl(config: VmciConfig): string {
+  return `gs://${filesBucket(config)}`;
+}
+
+/** How deploy and undeploy read the bucket: the JSON API's fields, as they are. */
+export function bucketProbe(config: VmciConfig): Probe {
+  const describe = ['storage', 'buckets', 'describe', bucketUrl(config), '--raw', '--format=json'];
+  return { type: 'bucket', args: [...describe, `--project=${config.project}`] };
+}
+
+export function bucketTarget(config: VmciConfig): IamTarget {
+  const url = bucketUrl(config);
+  const p = `--project=${config.project}`;
+  return {
+    label: `bucket ${url}`,
+    getPolicy: ['storage', 'buckets', 'get-iam-policy', url, p, '--format=json'],
+    addBinding: (who, role) => [
+      ...['storage', 'buckets', 'add-iam-policy-binding', url],
+      ...[`--member=${who}`, `--role=${role}`, p, '--format=none'],
+    ],
+    removeBinding: (who, role) => [
+      ...['storage', 'buckets', 'remove-iam-policy-binding', url],
+      ...[`--member=${who}`, `--role=${role}`, '--all', p, '--format=none'],
     ],
   };
 }
@@ -358,6 +396,78 @@ function firestore(config: VmciConfig): Resource[] {
   return [database, ...indexes, ...overrides];
 }
 
+/** The lifecycle file gcloud reads, kept beside the bundles. */
+export const LIFECYCLE_FILE = 'files-lifecycle.json';
+
+/**
+ * The tests' files (DESIGN §6): one bucket in the region, private (uniform
+ * bucket-level access, public access prevention enforced), no versioning, and
+ * a lifecycle rule that deletes each file retentionDays after it was written;
+ * progress and status get their roles on it only.
+ */
+function files(config: VmciConfig, facts: Facts): Resource[] {
+  const url = bucketUrl(config);
+  const p = `--project=${config.project}`;
+  const days = config.files.retentionDays;
+  const lifecycle: CallFile = {
+    path: `${facts.bundleRoot}/${LIFECYCLE_FILE}`,
+    content: JSON.stringify({ rule: [{ action: { type: 'Delete' }, condition: { age: days } }] }),
+  };
+  const lifecycleFlag = `--lifecycle-file=${lifecycle.path}`;
+  const UPDATE_FLAGS: Record<string, string> = {
+    uniformAccess: '--uniform-bucket-level-access',
+    publicAccessPrevention: '--public-access-prevention',
+    versioning: '--no-versioning',
+    lifecycle: lifecycleFlag,
+  };
+  const bucket: Resource = {
+    kind: 'bucket',
+    name: url,
+    probe: bucketProbe(config),
+    want: {
+      uniformAccess: 'on',
+      publicAccessPrevention: 'enforced',
+      versioning: 'off',
+      lifecycle: `Delete after ${days} days`,
+    },
+    create: [
+      {
+        via: 'gcloud',
+        args: [
+          ...['storage', 'buckets', 'create', url, `--location=${config.region}`],
+          '--uniform-bucket-level-access',
+          '--public-access-prevention',
+          lifecycleFlag,
+          p,
+        ],
+        file: lifecycle,
+      },
+    ],
+    update: (changed) => [
+      {
+        via: 'gcloud',
+        args: [
+          ...['storage', 'buckets', 'update', url],
+          ...changed.flatMap((key) => UPDATE_FLAGS[key] ?? []),
+          p,
+        ],
+        ...(changed.includes('lifecycle') && { file: lifecycle }),
+      },
+    ],
+    // A bucket cannot move: one elsewhere works (it is only further away), so it is a note.
+    warn: (seen) =>
+      seen && seen.location !== config.region
+        ? `${url} is in ${seen.location || 'an unknown location'}, not ${config.region} (the configuration's region); a bucket cannot move: to have it there, set another files.bucket`
+        : undefined,
+  };
+  return [bucket, ...bucketRoles(config)];
+}
+
+/** progress's and status's roles on the files bucket (what undeploy removes when it keeps the bucket). */
+export function bucketRoles(config: VmciConfig): Resource[] {
+  return fileRoles(config).map(([email, role]) => binding(bucketTarget(config), email, role));
+}
+
 function seconds(n: number) {
   return { seconds: n };
 }
@@ -545,6 +655,7 @@ export function desiredResources(config: VmciConfig, facts: Facts): Resource[] {
     ...vmAccountUsers(config),
     ...secrets(config, facts),
     ...firestore(config),
+    ...files(config, facts),
     ...queue(config),
     ...functions(config, facts),
     ...jobs(config),

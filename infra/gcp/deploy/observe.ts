@@ -66,6 +66,43 @@ interface Policy {
   bindings?: Array<{ role: string; members?: string[] }>;
 }
 
+/** What `gcloud storage buckets describe --raw` prints: the JSON API's bucket. */
+interface BucketJson {
+  location?: string;
+  iamConfiguration?: {
+    uniformBucketLevelAccess?: { enabled?: boolean };
+    publicAccessPrevention?: string;
+  };
+  versioning?: { enabled?: boolean };
+  lifecycle?: { rule?: LifecycleRule[] };
+}
+
+interface LifecycleRule {
+  action?: { type?: string };
+  condition?: Record<string, unknown>;
+}
+
+/** A lifecycle rule as the plan prints it: "Delete after 30 days" when its only condition is age. */
+export function lifecycleRuleText(rule: LifecycleRule): string {
+  const type = rule.action?.type ?? '?';
+  const condition = rule.condition ?? {};
+  const keys = Object.keys(condition);
+  if (keys.length === 1 && keys[0] === 'age') return `${type} after ${String(condition.age)} days`;
+  return `${type} when ${JSON.stringify(condition)}`;
+}
+
+function bucketObserved(bucket: BucketJson): Record<string, string> {
+  const rules = (bucket.lifecycle?.rule ?? []).map(lifecycleRuleText).sort();
+  const iam = bucket.iamConfiguration;
+  return {
+    location: (bucket.location ?? '').toLowerCase(),
+    uniformAccess: iam?.uniformBucketLevelAccess?.enabled ? 'on' : 'off',
+    publicAccessPrevention: iam?.publicAccessPrevention ?? '',
+    versioning: bucket.versioning?.enabled ? 'on' : 'off',
+    lifecycle: rules.length > 0 ? rules.join('; ') : 'none',
+  };
+}
+
 interface IndexJson {
   name: string;
   queryScope?: string;
@@ -169,6 +206,10 @@ async function observeOne(probe: Probe, ports: ReadPorts): Promise<Observed> {
         (b) => b.role === probe.role && (b.members ?? []).includes(probe.member),
       );
       return bound ? { ...BOUND } : undefined;
+    }
+    case 'bucket': {
+      const bucket = await readJson<BucketJson>(ports, probe.args);
+      return bucket && bucketObserved(bucket);
     }
     case 'secret':
       return (await newestEnabledVersion(ports, probe.secret)) === null ? undefined : { ...EXISTS };

@@ -14,6 +14,8 @@ export interface Step {
   resource: Resource;
   changes: Change[];
   calls: Call[];
+  /** What deploy saw and leaves alone, for a person to judge. */
+  warning?: string;
 }
 
 function changesOf(resource: Resource, observed: Observed): Change[] {
@@ -24,24 +26,29 @@ function changesOf(resource: Resource, observed: Observed): Change[] {
 
 export function planSteps(resources: readonly Resource[], observed: readonly Observed[]): Step[] {
   return resources.map((resource, index) => {
-    const seen = observed[index];
-    const changes = changesOf(resource, seen);
-    if (changes.length === 0) return { action: 'unchanged', resource, changes, calls: [] };
-    if (resource.blocked !== undefined) return { action: 'blocked', resource, changes, calls: [] };
-    if (seen === undefined) {
-      return { action: 'create', resource, changes, calls: resource.create };
-    }
-    if (resource.immutable !== undefined) {
-      return {
-        action: 'blocked',
-        resource: { ...resource, blocked: resource.immutable },
-        changes,
-        calls: [],
-      };
-    }
-    const calls = resource.update ? resource.update(changes.map((c) => c.what)) : resource.create;
-    return { action: 'update', resource, changes, calls };
+    const step = stepOf(resource, observed[index]);
+    const warning = resource.warn?.(observed[index]);
+    return warning === undefined ? step : { ...step, warning };
   });
+}
+
+function stepOf(resource: Resource, seen: Observed): Step {
+  const changes = changesOf(resource, seen);
+  if (changes.length === 0) return { action: 'unchanged', resource, changes, calls: [] };
+  if (resource.blocked !== undefined) return { action: 'blocked', resource, changes, calls: [] };
+  if (seen === undefined) {
+    return { action: 'create', resource, changes, calls: resource.create };
+  }
+  if (resource.immutable !== undefined) {
+    return {
+      action: 'blocked',
+      resource: { ...resource, blocked: resource.immutable },
+      changes,
+      calls: [],
+    };
+  }
+  const calls = resource.update ? resource.update(changes.map((c) => c.what)) : resource.create;
+  return { action: 'update', resource, changes, calls };
 }
 
 /** Whether a step changes something when applied. */
@@ -57,8 +64,11 @@ export function shellWord(word: string): string {
 
 export function formatCall(call: Call): string {
   switch (call.via) {
-    case 'gcloud':
-      return ['gcloud', ...call.args].map(shellWord).join(' ');
+    case 'gcloud': {
+      const command = ['gcloud', ...call.args].map(shellWord).join(' ');
+      if (!call.file) return command;
+      return `printf %s ${shellWord(call.file.content)} > ${shellWord(call.file.path)} && ${command}`;
+    }
     case 'tasks': {
       const mask = call.updateMask ? ` (updateMask ${call.updateMask.join(',')})` : '';
       return `tasks.${call.method} ${JSON.stringify(call.queue)}${mask}`;
@@ -85,11 +95,14 @@ export function formatPlan(steps: readonly Step[]): string[] {
       for (const c of step.changes) lines.push(`    ${c.what}: ${c.old ?? '(none)'} → ${c.new}`);
     }
     if (step.action === 'blocked') lines.push(`    ${blocked}`);
+    if (step.warning) lines.push(`    warning: ${step.warning}`);
     for (const call of step.calls) lines.push(`    $ ${formatCall(call)}`);
   }
   const count = (action: Action) => steps.filter((s) => s.action === action).length;
+  const warnings = steps.filter((s) => s.warning).length;
+  const warned = warnings === 0 ? '' : `, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}`;
   lines.push(
-    `Plan: ${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('blocked')} blocked.`,
+    `Plan: ${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('blocked')} blocked${warned}.`,
   );
   return lines;
 }

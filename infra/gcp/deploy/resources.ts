@@ -6,9 +6,15 @@ import type { protos as tasksProtos } from '@google-cloud/tasks';
 export type QueueSpec = tasksProtos.google.cloud.tasks.v2.IQueue;
 export type JobSpec = schedulerProtos.google.cloud.scheduler.v1.IJob;
 
+/** A file a gcloud command reads (e.g. --lifecycle-file), written just before it runs. */
+export interface CallFile {
+  path: string;
+  content: string;
+}
+
 /** One changing call: a gcloud command or a client library call. */
 export type Call =
-  | { via: 'gcloud'; args: string[] }
+  | { via: 'gcloud'; args: string[]; file?: CallFile }
   | {
       via: 'tasks';
       method: 'createQueue' | 'updateQueue' | 'deleteQueue';
@@ -23,6 +29,8 @@ export interface IamTarget {
   label: string;
   getPolicy: string[];
   addBinding: (member: string, role: string) => string[];
+  /** Removes every binding of `role` to `member`, whatever its condition (where deploy removes one). */
+  removeBinding?: (member: string, role: string) => string[];
 }
 
 export type Probe =
@@ -38,6 +46,8 @@ export type Probe =
   | { type: 'queue'; name: string }
   | { type: 'service'; service: string }
   | { type: 'job'; name: string }
+  /** `gcloud storage buckets describe --raw`: location, access settings, versioning, lifecycle. */
+  | { type: 'bucket'; args: string[] }
   /** `gcloud … describe --format=json`; each want key read at a dot path ("denied.0.IPProtocol"). */
   | { type: 'describe'; args: string[]; fields: Record<string, string> };
 
@@ -55,6 +65,8 @@ export interface Resource {
   blocked?: string;
   /** Set when an existing one cannot be changed: what a person must know (e.g. a database's location). */
   immutable?: string;
+  /** A note on what was observed that deploy does not change (printed as `warning:`). */
+  warn?: (observed: Observed) => string | undefined;
 }
 
 export type Observed = Record<string, string> | undefined;

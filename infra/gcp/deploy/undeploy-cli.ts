@@ -1,6 +1,6 @@
 // npm run undeploy -- --config <file> [--dry-run] [--yes] [--delete-data]
-// Removes what npm run deploy made (./undeploy.ts); Firestore data and the
-// secrets stay unless --delete-data.
+// Removes what npm run deploy made (./undeploy.ts); Firestore data, the files
+// bucket and the secrets stay unless --delete-data.
 import { parseArgs } from 'node:util';
 import { askYesNo, exitCodeOf, makeClients, runCli } from './cli-support';
 import { spawnGcloud } from './gcloud';

@@ -1,6 +1,7 @@
 // npm run undeploy: removes what deploy made, newest first: the Scheduler jobs,
-// the services, the queue, the duties' roles on the project, the service
-// accounts, the network. The Firestore database and the secrets (data a person put there)
+// the services, the queue, the duties' roles on the project and on the files
+// bucket, the service accounts, the network. The Firestore database, the files
+// bucket (people's logs and results) and the secrets (data a person put there)
 // stay unless deleteData. APIs stay enabled. The VMs' network goes last (it
 // cannot while a VM still uses it). A rerun finds less to remove.
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,16 @@ import { SWEEP_NAMES } from '../../../shared/sweeps/schedules';
 import type { VmciConfig } from '../../../shared/config';
 import { accountsToCreate } from './accounts';
 import { runCall, type ApplyPorts } from './apply';
-import { jobPath, projectRoles, queuePath, serviceName } from './desired';
+import {
+  bucketProbe,
+  bucketRoles,
+  bucketTarget,
+  bucketUrl,
+  jobPath,
+  projectRoles,
+  queuePath,
+  serviceName,
+} from './desired';
 import { explainFailure } from './errors';
 import { cachedGcloud, observeAll, ReadError } from './observe';
 import { networkDeletions } from './network';
@@ -74,6 +84,11 @@ export function removals(config: VmciConfig, deleteData: boolean): Removal[] {
       ],
     };
   });
+  const bucketBindings = bucketRoles(config).map((r): Removal => {
+    const probe = r.probe as Extract<Probe, { type: 'binding' }>;
+    const args = bucketTarget(config).removeBinding!(probe.member, probe.role);
+    return { kind: 'iam binding', name: r.name, probe, calls: [{ via: 'gcloud', args }] };
+  });
   const accounts = accountsToCreate(config).map((email): Removal => ({
     kind: 'service account',
     name: email,
@@ -89,6 +104,13 @@ export function removals(config: VmciConfig, deleteData: boolean): Removal[] {
           probe: { type: 'secret', secret },
           calls: [{ via: 'gcloud', args: ['secrets', 'delete', secret, p, '--quiet'] }],
         })),
+        {
+          kind: 'bucket',
+          name: bucketUrl(config),
+          probe: bucketProbe(config),
+          // Every object (each version), then the bucket.
+          calls: [{ via: 'gcloud', args: ['storage', 'rm', '--recursive', bucketUrl(config), p] }],
+        },
         {
           kind: 'firestore database',
           name: '(default)',
@@ -108,7 +130,16 @@ export function removals(config: VmciConfig, deleteData: boolean): Removal[] {
     probe: resource.probe,
     calls: [{ via: 'gcloud', args }],
   }));
-  return [...jobs, ...services, queue, ...roles, ...accounts, ...network, ...data];
+  return [
+    ...jobs,
+    ...services,
+    queue,
+    ...roles,
+    ...bucketBindings,
+    ...accounts,
+    ...network,
+    ...data,
+  ];
 }
 
 export interface UndeployOptions {
@@ -154,7 +185,7 @@ export async function undeploy(options: UndeployOptions): Promise<UndeployOutcom
   }
   const kept = options.deleteData
     ? ''
-    : ' (the Firestore database and the secrets stay: --delete-data removes them)';
+    : " (the Firestore database, the files bucket with the tests' logs and results, and the secrets stay: --delete-data removes them)";
   options.out(`Plan: ${present.length} to delete, ${all.length - present.length} absent${kept}.`);
   if (options.dryRun) return { result: 'planned', toRemove: present.length };
   if (present.length === 0) return { result: 'unchanged', toRemove: 0 };

@@ -54,6 +54,7 @@ state.fields ??= {};
 state.run ??= {};
 state.services ??= [];
 state.accounts ??= [];
+state.buckets ??= {};
 
 function policy(key) {
   return { bindings: state.policies[key] ?? [], etag: 'BwY=', version: 1 };
@@ -250,6 +251,85 @@ if (a === 'run' && b === 'deploy') {
   );
   state.run[c] = { labels, args: argv };
   done();
+}
+// Cloud Storage: buckets by name, as gs://<name>; describe --raw prints the JSON API's bucket.
+if (a === 'storage') {
+  const url = b === 'buckets' ? d : words.find((w) => w.startsWith('gs://'));
+  const name = String(url ?? '')
+    .replace(/^gs:\/\//, '')
+    .replace(/\/$/, '');
+  const bucket = state.buckets[name];
+  const missing = () => fail(`gs://${name} not found: 404.`);
+  const lifecycle = () => {
+    const text = readFileSync(flags['lifecycle-file'], 'utf8');
+    const parsed = JSON.parse(text);
+    const rules = (parsed.lifecycle ?? parsed).rule;
+    if (!Array.isArray(rules) || !rules.every((r) => r.action && r.action.type && r.condition)) {
+      fail(`Found invalid JSON/YAML for the lifecycle rule`);
+    }
+    return { rule: rules };
+  };
+  if (b === 'buckets' && c === 'describe') {
+    if (!bucket) missing();
+    if (flags.raw) {
+      out({
+        kind: 'storage#bucket',
+        name,
+        location: bucket.location.toUpperCase(),
+        storageClass: 'STANDARD',
+        iamConfiguration: {
+          bucketPolicyOnly: { enabled: bucket.uniform },
+          uniformBucketLevelAccess: { enabled: bucket.uniform },
+          publicAccessPrevention: bucket.pap,
+        },
+        ...(bucket.versioning && { versioning: { enabled: true } }),
+        ...(bucket.lifecycle && { lifecycle: bucket.lifecycle }),
+      });
+    }
+    out({
+      name,
+      storage_url: `gs://${name}/`,
+      location: bucket.location.toUpperCase(),
+      uniform_bucket_level_access: bucket.uniform,
+      public_access_prevention: bucket.pap,
+      versioning_enabled: bucket.versioning,
+      lifecycle_config: bucket.lifecycle,
+    });
+  }
+  if (b === 'buckets' && c === 'create') {
+    if (bucket) fail('HTTPError 409: The requested bucket name is not available.');
+    state.buckets[name] = {
+      location: flags.location ?? 'US',
+      uniform: Boolean(flags['uniform-bucket-level-access']),
+      pap: flags['public-access-prevention'] ? 'enforced' : 'inherited',
+      versioning: false,
+      ...(flags['lifecycle-file'] && { lifecycle: lifecycle() }),
+    };
+    // A new bucket's policy: the project's convenience members.
+    state.policies[`bucket:${name}`] = [
+      {
+        role: 'roles/storage.legacyBucketOwner',
+        members: [`projectEditor:${project}`, `projectOwner:${project}`],
+      },
+      { role: 'roles/storage.legacyBucketReader', members: [`projectViewer:${project}`] },
+    ];
+    done();
+  }
+  if (b === 'buckets' && c === 'update') {
+    if (!bucket) missing();
+    if (flags['uniform-bucket-level-access']) bucket.uniform = true;
+    if (flags['public-access-prevention']) bucket.pap = 'enforced';
+    if (flags['no-versioning']) bucket.versioning = false;
+    if (flags['lifecycle-file']) bucket.lifecycle = lifecycle();
+    done();
+  }
+  if (b === 'rm' && flags.recursive) {
+    if (!bucket) missing();
+    delete state.buckets[name];
+    delete state.policies[`bucket:${name}`];
+    done();
+  }
+  if (b === 'buckets') iam(`bucket:${name}`, Boolean(bucket));
 }
 if (a === 'compute') {
   state.compute ??= {};
