@@ -4,10 +4,9 @@
 // time budget and every outcome comes back as data.
 import { silentLogger, type Logger } from '../log';
 import type { GitHubClients } from './client';
-import { classifyGitHubError } from './errors';
 import type { LookupResult } from './lookups';
-import { splitRepo } from './repo';
-import { createRetryLoop, type RetryLoopOptions, type TryResult } from './retry';
+import { createRepoCall } from './repo-call';
+import { createRetryLoop, type RetryLoopOptions } from './retry';
 
 export interface PrComment {
   id: number;
@@ -31,62 +30,11 @@ export function createGitHubCommentPort(
   const log = options.log ?? silentLogger;
   const loop = createRetryLoop(options);
 
-  const call = async <T>(
-    what: string,
-    repo: string,
-    retry: boolean,
-    once: (
-      octokit: Awaited<ReturnType<GitHubClients['forRepo']>>,
-      where: { owner: string; name: string },
-      signal: AbortSignal,
-    ) => Promise<T>,
-  ): Promise<LookupResult<T>> => {
-    const tryOnce = async (timeLeftMs: number): Promise<TryResult<T>> => {
-      try {
-        const where = splitRepo(repo);
-        const octokit = await clients.forRepo(repo);
-        return {
-          ok: true,
-          value: await once(octokit, where, AbortSignal.timeout(Math.max(1, timeLeftMs))),
-        };
-      } catch (err) {
-        return { ok: false, failure: classifyGitHubError(err, loop.now()) };
-      }
-    };
-    if (!retry) {
-      // A lost answer to a create may hide a comment that exists: trying again
-      // could post a second one. The next update finds it by its marker instead.
-      const once = await tryOnce(loop.policy.budgetMs);
-      if (once.ok) return once;
-      return {
-        ok: false,
-        retriable: once.failure.retriable,
-        ...(once.failure.httpStatus === undefined ? {} : { httpStatus: once.failure.httpStatus }),
-        detail: once.failure.detail,
-      };
-    }
-    const result = await loop.run(tryOnce, ({ failure, delayMs, tries }) =>
-      log.debug(`${what}: no answer from GitHub; retrying`, {
-        repo,
-        httpStatus: failure.httpStatus,
-        detail: failure.detail,
-        delayMs,
-        tries,
-      }),
-    );
-    if (result.ok) return result;
-    const { failure, note } = result;
-    return {
-      ok: false,
-      retriable: failure.retriable,
-      ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
-      detail: `${failure.detail} (${note})`,
-    };
-  };
+  const call = createRepoCall(clients, loop, log);
 
   return {
     findMarked(repo, pr, marker) {
-      return call('PR comments', repo, true, async (octokit, { owner, name }, signal) => {
+      return call('PR comments', repo, async (octokit, { owner, name }, signal) => {
         const found: PrComment[] = [];
         for (let page = 1; page <= MAX_PAGES; page++) {
           const { data } = await octokit.rest.issues.listComments({
@@ -106,19 +54,26 @@ export function createGitHubCommentPort(
       });
     },
     create(repo, pr, body) {
-      return call('PR comment', repo, false, async (octokit, { owner, name }, signal) => {
-        const { data } = await octokit.rest.issues.createComment({
-          owner,
-          repo: name,
-          issue_number: pr,
-          body,
-          request: { signal },
-        });
-        return { id: data.id, body: data.body ?? body };
-      });
+      return call(
+        'PR comment',
+        repo,
+        async (octokit, { owner, name }, signal) => {
+          const { data } = await octokit.rest.issues.createComment({
+            owner,
+            repo: name,
+            issue_number: pr,
+            body,
+            request: { signal },
+          });
+          return { id: data.id, body: data.body ?? body };
+          // A lost answer to a create may hide a comment that exists: trying
+          // again could post a second one. The next update finds it by its marker.
+        },
+        { retry: false },
+      );
     },
     update(repo, id, body) {
-      return call('PR comment', repo, true, async (octokit, { owner, name }, signal) => {
+      return call('PR comment', repo, async (octokit, { owner, name }, signal) => {
         const { data } = await octokit.rest.issues.updateComment({
           owner,
           repo: name,

@@ -6,9 +6,8 @@
 import type { WorkflowRunSummary } from '../builds/record';
 import { silentLogger, type Logger } from '../log';
 import type { GitHubClients, RepoReadToken } from './client';
-import { classifyGitHubError } from './errors';
-import { splitRepo } from './repo';
-import { createRetryLoop, type RetryLoopOptions, type TryResult } from './retry';
+import { createRepoCall, type LookupResult } from './repo-call';
+import { createRetryLoop, type RetryLoopOptions } from './retry';
 
 export interface RepoPermission {
   /** GitHub's base permission: `admin`, `write`, `read` or `none` (maintain reads write, triage read). */
@@ -30,8 +29,7 @@ export interface ArtifactRef {
   sizeBytes: number;
 }
 
-export type LookupResult<T> =
-  { ok: true; value: T } | { ok: false; retriable: boolean; httpStatus?: number; detail: string };
+export type { LookupResult };
 
 export interface GitHubLookupPort {
   /**
@@ -90,59 +88,13 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
   const log = options.log ?? silentLogger;
   const loop = createRetryLoop(options);
 
-  /** One call, retried; `notFound` is the value of a 404, when it has one. */
-  const lookUp = async <T>(
-    what: string,
-    repo: string,
-    fields: Record<string, unknown>,
-    once: (
-      octokit: Awaited<ReturnType<GitHubClients['forRepo']>>,
-      where: { owner: string; name: string },
-      signal: AbortSignal,
-    ) => Promise<T>,
-    notFound?: T,
-  ): Promise<LookupResult<T>> => {
-    const tryOnce = async (timeLeftMs: number): Promise<TryResult<T>> => {
-      try {
-        const where = splitRepo(repo);
-        const octokit = await clients.forRepo(repo);
-        // A hung request must not outlast the budget.
-        const value = await once(octokit, where, AbortSignal.timeout(Math.max(1, timeLeftMs)));
-        return { ok: true, value };
-      } catch (err) {
-        const failure = classifyGitHubError(err, loop.now());
-        if (failure.httpStatus === 404 && notFound !== undefined) {
-          return { ok: true, value: notFound };
-        }
-        return { ok: false, failure };
-      }
-    };
-    const result = await loop.run(tryOnce, ({ failure, delayMs, tries }) =>
-      log.debug(`${what}: no answer from GitHub; retrying`, {
-        repo,
-        ...fields,
-        httpStatus: failure.httpStatus,
-        detail: failure.detail,
-        delayMs,
-        tries,
-      }),
-    );
-    if (result.ok) return result;
-    const { failure, note } = result;
-    return {
-      ok: false,
-      retriable: failure.retriable,
-      ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
-      detail: `${failure.detail} (${note})`,
-    };
-  };
+  const call = createRepoCall(clients, loop, log);
 
   return {
     permission(repo, login) {
-      return lookUp(
+      return call(
         'collaborator permission',
         repo,
-        { login },
         async (octokit, { owner, name }, signal) => {
           const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
             owner,
@@ -156,27 +108,31 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
             roleName: typeof roleName === 'string' ? roleName : null,
           };
         },
-        { ...NO_PERMISSION },
+        { fields: { login }, notFound: { ...NO_PERMISSION } },
       );
     },
 
     pullRequestHead(repo, pr) {
-      return lookUp('pull request head', repo, { pr }, async (octokit, { owner, name }, signal) => {
-        const { data } = await octokit.rest.pulls.get({
-          owner,
-          repo: name,
-          pull_number: pr,
-          request: { signal },
-        });
-        return { sha: data.head.sha };
-      });
+      return call(
+        'pull request head',
+        repo,
+        async (octokit, { owner, name }, signal) => {
+          const { data } = await octokit.rest.pulls.get({
+            owner,
+            repo: name,
+            pull_number: pr,
+            request: { signal },
+          });
+          return { sha: data.head.sha };
+        },
+        { fields: { pr } },
+      );
     },
 
     artifact(repo, runId, name) {
-      return lookUp(
+      return call(
         'run artifact',
         repo,
-        { runId, artifact: name },
         async (octokit, { owner, name: repoName }, signal) => {
           const { data } = await octokit.rest.actions.listWorkflowRunArtifacts({
             owner,
@@ -198,19 +154,18 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
               }
             : null;
         },
-        null,
+        { fields: { runId, artifact: name }, notFound: null },
       );
     },
 
     vmToken(repo) {
-      return lookUp('VM token', repo, {}, async () => clients.repoReadToken(repo));
+      return call('VM token', repo, async () => clients.repoReadToken(repo));
     },
 
     workflowRuns(repo, workflow, sha) {
-      return lookUp(
+      return call(
         'workflow runs',
         repo,
-        { workflow, sha },
         async (octokit, { owner, name }, signal) => {
           const { data } = await octokit.rest.actions.listWorkflowRuns({
             owner,
@@ -227,7 +182,7 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
             conclusion: run.conclusion ?? null,
           }));
         },
-        [],
+        { fields: { workflow, sha }, notFound: [] },
       );
     },
   };
