@@ -237,8 +237,11 @@ describe('infra/vm/windows/startup.ps1', () => {
       ['Get-StepPreamble'],
       ['Get-IsolationCheckBody'],
       ['Get-FetchBody'],
+      ['Get-CheckoutBody'],
+      ['Get-UnpackBody'],
       ['Get-TestBody'],
       ['Get-ResultsBody'],
+      ['Get-FilesBody'],
     ])('writes a step script that parses: %s', async (name) => {
       const step = stepScript(root, name);
       expect(step.length).toBeGreaterThan(50);
@@ -246,7 +249,13 @@ describe('infra/vm/windows/startup.ps1', () => {
       const stepRoot = (await parsePowerShell(step)).rootNode;
       expect(unsetVariables(stepRoot)).toEqual([]);
       // Programs run with & (git), Windows PowerShell 5.1's commands, its own functions.
-      const stepCommands = [...builtIns, 'out-string', 'set-location', 'write-output'];
+      const stepCommands = [
+        ...builtIns,
+        'expand-archive',
+        'out-string',
+        'set-location',
+        'write-output',
+      ];
       const defined = nodesOfType(stepRoot, 'function_name').map((n) => n.text.toLowerCase());
       expect(
         nodesOfType(stepRoot, 'command_name')
@@ -307,9 +316,35 @@ describe('infra/vm/windows/startup.ps1', () => {
             'vmci-platform',
             'vmci-clone-url',
             'vmci-test-command',
+            'vmci-github-token',
+            'vmci-artifact-url',
+            'vmci-artifact-name',
           ].map((k) => `'${k}'`),
         ),
       );
+      // The optional keys: absent (404) is '', a server that does not answer fails the test.
+      const optional = callsTo(root, 'Get-Attribute').filter((c) =>
+        c.elements.includes('-Optional'),
+      );
+      expect(optional.map((c) => c.elements[0])).toEqual([
+        "'vmci-github-token'",
+        "'vmci-artifact-url'",
+        "'vmci-artifact-name'",
+      ]);
+      for (const key of ['vmci-github-token', 'vmci-artifact-url', 'vmci-artifact-name']) {
+        expect(source).toContain(`-Optional)`);
+        expect(source).toMatch(
+          new RegExp(`Get-Attribute '${key}' -Optional.*\\} catch \\{ \\$Unread \\+= '${key}' \\}`),
+        );
+      }
+      expect(functionNamed(root, 'Get-Attribute').text).toContain(
+        'if ($Optional) { throw "the metadata server did not answer for $Key" }',
+      );
+      const main = source.slice(source.indexOf("Send-Report 'preparation'"));
+      expect(main).toContain(
+        "if ($Unread.Count -gt 0) { Stop-WithFailure ('Could not read the VM metadata: ' + ($Unread -join ' ')) }",
+      );
+      expect(main).toContain("if ($ArtifactUrl -and $ArtifactUrl -notmatch '^https?://') {");
       const getAttribute = functionNamed(root, 'Get-Attribute').text;
       expect(getAttribute).toContain('"$MetadataUrl/instance/attributes/$Key"');
       expect(getAttribute).toContain("@{ 'Metadata-Flavor' = 'Google' }");
@@ -336,7 +371,7 @@ describe('infra/vm/windows/startup.ps1', () => {
         source.indexOf(`Send-Report '${s}'`, source.indexOf('# 1.'));
       expect(at('preparation')).toBeLessThan(at('testing'));
       expect(at('testing')).toBeLessThan(at('completed'));
-      const fetch = source.indexOf("Invoke-AsRunner 'fetch'");
+      const fetch = source.indexOf('{ Invoke-Fetch }');
       expect(at('preparation')).toBeLessThan(fetch);
       expect(fetch).toBeLessThan(at('testing'));
       expect(at('testing')).toBeLessThan(source.indexOf("Invoke-AsRunner 'test'"));
@@ -418,8 +453,17 @@ describe('infra/vm/windows/startup.ps1', () => {
       expect(argumentOf(register!, '-RunLevel')).toBe('Limited');
       expect(callsTo(root, 'Start-Process')).toEqual([]); // -Credential fails as SYSTEM
       const invoked = callsTo(root, 'Invoke-AsRunner').map((c) => c.elements[0]);
-      // In source order: Get-TestResult, which runs 'results' last, is defined above the main part.
-      expect(invoked).toEqual(["'results'", "'isolation'", "'fetch'", "'test'"]);
+      // In source order: Invoke-Fetch, Get-TestResult, Get-Artifact and Invoke-FilesStep
+      // are defined above the main part.
+      expect(invoked).toEqual([
+        "'fetch'",
+        "'results'",
+        "'unpack'",
+        "'files'",
+        "'isolation'",
+        "'checkout'",
+        "'test'",
+      ]);
       expect(source.indexOf("Invoke-AsRunner 'test'")).toBeLessThan(
         source.indexOf('$Result = Get-TestResult $ExitCode'),
       );
@@ -441,12 +485,15 @@ describe('infra/vm/windows/startup.ps1', () => {
     });
 
     it('fetches exactly the commit as the contract says, and checks HEAD', () => {
-      const fetch = stepScript(root, 'Get-FetchBody');
+      // The fetch, then the checkout in a step of its own.
+      const fetch = stepScript(root, 'Get-FetchBody') + stepScript(root, 'Get-CheckoutBody');
+      const gitFetch =
+        '& $git -c gc.auto=0 -c maintenance.auto=false -c credential.helper= fetch --no-recurse-submodules -q';
       const order = [
         '& $git init -q .',
         "& $git remote add origin '<CloneUrl>'",
-        '& $git -c credential.helper= fetch -q --depth 1 origin $sha\nif ($LASTEXITCODE -ne 0) {',
-        '& $git -c credential.helper= fetch -q origin',
+        `${gitFetch} --depth 1 origin $sha\nif ($LASTEXITCODE -ne 0) {`,
+        `${gitFetch} origin\n`,
         '& $git -c advice.detachedHead=false checkout -q --detach $sha',
         '& $git rev-parse HEAD',
         'if ($head -ne $sha) {',
@@ -459,6 +506,15 @@ describe('infra/vm/windows/startup.ps1', () => {
       }
       expect(source).toContain('Stop-WithFailure "Could not fetch commit $Sha7"');
       expect(source).toContain('$Sha7 = $Sha.Substring(0, 7)');
+      // Both steps run, in that order, before `testing`.
+      const main = source.slice(source.indexOf('# 4. The commit'));
+      expect(main.indexOf('{ Invoke-Fetch }')).toBeGreaterThan(0);
+      expect(main.indexOf('{ Invoke-Fetch }')).toBeLessThan(
+        main.indexOf("{ Invoke-AsRunner 'checkout' (Get-CheckoutBody) }"),
+      );
+      expect(main.indexOf("{ Invoke-AsRunner 'checkout' (Get-CheckoutBody) }")).toBeLessThan(
+        main.indexOf("Send-Report 'testing'"),
+      );
     });
 
     it('gives the tests an empty results directory outside the checkout, and their exit code', () => {
@@ -483,29 +539,44 @@ describe('infra/vm/windows/startup.ps1', () => {
           "$Token = ([string](Get-Attribute 'vmci-token')).Trim()",
           'if (-not $TestId -or -not $CallbackUrl -or -not $Token) {',
           '$headers = @{ Authorization = "Bearer $Token" }',
+          '$headers = @{ Authorization = "Bearer $Token" }',
+          '$Secrets = @($Token, $GitHubToken, (Get-GitHubBasic))',
         ].sort(),
       );
-      // The header table is used once, as the request's headers.
-      const headerUses = nodesOfType(root, 'variable').filter(
-        (v) => variableName(v.text) === 'headers',
-      );
-      expect(headerUses).toHaveLength(2);
+      // Each header table is used once, as its request's headers (Send-Report, Send-File).
+      for (const fn of ['Send-Report', 'Send-File']) {
+        const headerUses = nodesOfType(functionNamed(root, fn), 'variable').filter(
+          (v) => variableName(v.text) === 'headers',
+        );
+        expect(headerUses).toHaveLength(2);
+      }
+      expect(
+        nodesOfType(root, 'variable').filter((v) => variableName(v.text) === 'headers'),
+      ).toHaveLength(4);
       const writers = invocations(root).filter((c) =>
-        /^(write-(host|output|log|verbose|warning|error|information|debug)|out-\w+|set-content|add-content)$/i.test(
+        /^(write-(host|output|log|verbose|warning|error|information|debug)|add-logline|out-\w+|set-content|add-content)$/i.test(
           c.name,
         ),
       );
       expect(writers.length).toBeGreaterThan(10);
-      for (const w of writers) expect(w.node.text).not.toMatch(/\$(token|headers|body|json)\b/i);
+      for (const w of writers) {
+        expect(w.node.text).not.toMatch(
+          /\$(token|githubtoken|secrets?|headers|body|json|bytes)\b/i,
+        );
+        expect(w.node.text).not.toMatch(/Get-GitHubBasic/i);
+      }
       // Nothing in what the runner runs mentions it.
       for (const step of [
         'Get-StepPreamble',
         'Get-IsolationCheckBody',
         'Get-FetchBody',
+        'Get-CheckoutBody',
+        'Get-UnpackBody',
         'Get-TestBody',
         'Get-ResultsBody',
+        'Get-FilesBody',
       ]) {
-        expect(functionNamed(root, step).text).not.toMatch(/token|authorization/i);
+        expect(functionNamed(root, step).text).not.toMatch(/token|authorization|secret|\bbasic\b/i);
       }
       expect(source).not.toMatch(/Start-Transcript|Set-PSDebug/);
     });
@@ -551,6 +622,8 @@ describe('infra/vm/windows/startup.ps1', () => {
         "'Could not cut the test user off from the metadata server'",
         "'Could not run commands as the test user'",
         '"Could not fetch commit $Sha7"',
+        '"Could not fetch commit $Sha7"',
+        '$artifactFailure',
       ]);
     });
 
@@ -561,7 +634,8 @@ describe('infra/vm/windows/startup.ps1', () => {
         .map((v) => source.split('\n')[v.startPosition.row]!.trim())
         .filter((line) => !line.includes('ConvertTo-Literal $ResultsDir'));
       expect(uses).toEqual(["$ResultsDir = Join-Path $RunnerDir 'results'"]);
-      // The files SYSTEM opens: the step logs, secedit's export, the results step's answer.
+      // The files SYSTEM opens: the step logs, secedit's export, the results step's answer,
+      // the log (its own), the result files' stream, the artifact's download (in Private).
       const opening = nodesOfType(root, 'function_statement')
         .filter((f) =>
           /FileStream\(|\[System\.IO\.File\]::(Read|Open)|XmlReader|Get-Content|ConvertFrom-Json/i.test(
@@ -570,7 +644,27 @@ describe('infra/vm/windows/startup.ps1', () => {
         )
         .map((f) => f.namedChildren.find((c) => c?.type === 'function_name')?.text);
       expect(opening.sort()).toEqual(
-        ['Grant-BatchLogonRight', 'Invoke-AsRunner', 'Read-ResultsAnswer'].sort(),
+        [
+          'Get-LogUpload',
+          'Grant-BatchLogonRight',
+          'Invoke-AsRunner',
+          'Read-ResultsAnswer',
+          'Save-Download',
+          'Send-ResultFiles',
+          'Start-Log',
+        ].sort(),
+      );
+      const opened = (fn: string): string[] =>
+        [...codeOf(functionNamed(root, fn)).matchAll(/FileStream\((\$\w+),/g)].map((m) => m[1]!);
+      expect(opened('Get-LogUpload')).toEqual(['$LogFile']);
+      expect(opened('Start-Log')).toEqual(['$LogFile']);
+      expect(opened('Send-ResultFiles')).toEqual(['$FilesStream']);
+      expect(opened('Save-Download')).toEqual(['$Path']);
+      expect(callsTo(root, 'Save-Download').map((c) => c.elements.join(' '))).toEqual([
+        '$location $Path $ArtifactMaxBytes',
+      ]);
+      expect(functionNamed(root, 'Get-Artifact').text).toContain(
+        "$zip = Join-Path $Private 'artifact.zip'",
       );
       expect(source).toContain("$ResultsAnswer = Join-Path $Steps 'results-answer.json'");
       // The answer: made by SYSTEM, writable by the runner only during the step, read

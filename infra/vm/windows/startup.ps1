@@ -5,22 +5,28 @@
 # to the serial console and Cloud Logging. It:
 #   1. reads the test from the metadata server (vmci-test-id, vmci-callback-url,
 #      vmci-token, vmci-sha, vmci-clone-url, vmci-test-command; vmci-repo and
-#      vmci-platform for the logs and the tests' environment);
+#      vmci-platform for the logs and the tests' environment; optionally
+#      vmci-github-token, vmci-artifact-url and vmci-artifact-name);
 #   2. reports `preparation`; installs git if the image lacks it (MinGit, pinned by
 #      version and SHA-256); creates the unprivileged local user `vmci-runner`;
 #      blocks that user from the metadata server with a Windows Firewall rule, and
 #      checks, as that user, that the server no longer answers;
-#   3. fetches exactly the commit, as that user;
+#   3. fetches exactly the commit, as that user (with the GitHub token for an
+#      http(s) clone URL when there is one); downloads the build artifact, when
+#      there is one, and has that user unpack it;
 #   4. reports `testing`; runs the test command (a PowerShell command line) in the
 #      checkout, as that user, with VMCI_RESULTS_DIR set to an empty directory;
-#   5. reports `completed` with {exitCode, passed, failed, summary} (counts from
+#   5. uploads its log (redacted) and the result files to progress/files; reports
+#      `completed` with {exitCode, passed, failed, summary} (counts from
 #      VMCI_RESULTS_DIR/summary.json, else JUnit XML there), or `failed` with a
 #      reason if the tests could not run; then powers off.
 # Reports retry with back-off on no answer, 408, 429 and 5xx. A 409 (the test was
 # canceled or has ended) or a refusal (400, 401, another 4xx) stops the run.
 #
-# The token lives only in this process's memory: it is never written to a file,
-# to the console, to the tests' environment or to a command line.
+# The tokens live only in this process's memory: they are never written to the
+# console, to the tests' environment or to a command line, and the log holds
+# them as [redacted]. The one file that ever holds the GitHub token (as git's
+# header) exists only while the fetch step runs (see Invoke-Fetch).
 #
 # Why scheduled tasks run the runner's commands: Start-Process -Credential (and
 # Process.Start with a user name) call CreateProcessWithLogonW, which Windows
@@ -59,6 +65,24 @@ $MessageMaxChars = 300
 # and gives it this long to answer.
 $ResultsAnswerMaxBytes = 65536
 $ResultsTimeLimitSeconds = 300
+# What is uploaded before the final report (Send-Files), within 5 minutes in all,
+# 2 minutes a try: the log, cut to 10 MiB (its first MiB, a marker line and its
+# end), and at most 500 result files, 10 MiB each and 50 MiB in all, read by a
+# step run as the runner (Get-FilesBody, which holds the same caps) within
+# ResultsTimeLimitSeconds. A test file's name: log.txt, or results/ and 1 to 32
+# segments of 1 to 100 of A-Z a-z 0-9 . _ - (not . or ..), 512 characters in all.
+$UploadTimeLimitSeconds = 300
+$UploadTimeoutSeconds = 120
+$LogUploadMaxBytes = 10485760
+$LogHeadBytes = 1048576
+$UploadFileMaxBytes = 10485760
+$UploadTotalMaxBytes = 52428800
+$UploadMaxFiles = 500
+$FileNameMaxChars = 512
+# The build artifact's zip: at most 2 GiB, 3 tries, an hour to download it.
+$ArtifactMaxBytes = [long]2147483648
+$ArtifactTries = 3
+$ArtifactDownloadSeconds = 3600
 # Get-ScheduledTaskInfo's LastTaskResult while a task runs, and before it has run.
 $TaskRunning = 0x41301
 $TaskHasNotRun = 0x41303
@@ -69,6 +93,31 @@ $TaskHasNotRun = 0x41303
 # return value never picks them up. The guest agent forwards both.
 function Write-Log([string]$Text) {
     Write-Host ('vmci: ' + $Text)
+    Add-LogLine ('vmci: ' + $Text)
+}
+
+# TEXT with every secret (Secrets: the tokens, and the GitHub token as git sends
+# it) replaced by [redacted].
+function Get-Redacted([string]$Text) {
+    foreach ($secret in $Secrets) {
+        if ($secret) { $Text = $Text.Replace($secret, '[redacted]') }
+    }
+    return $Text
+}
+
+# Adds LINE, redacted, to the log (see Start-Log); before the log is open, to
+# EarlyLog, which Start-Log writes first.
+function Add-LogLine([string]$Line) {
+    if ($null -ne $LogWriter) {
+        try {
+            $LogWriter.Write((Get-Redacted $Line) + "`n")
+        } catch {
+            $script:LogWriter = $null
+            Write-Host ('vmci: cannot write the log: {0}' -f (Get-OneLine ([string]$_.Exception.Message) 300))
+        }
+    } elseif ($null -ne $EarlyLog) {
+        [void]$EarlyLog.Add($Line)
+    }
 }
 
 function Get-EnvValue([string]$Name) {
@@ -137,10 +186,12 @@ function Write-TextFile([string]$Path, [string]$Text) {
 # --- the metadata server ----------------------------------------------------------
 
 # The instance attribute KEY, exactly as stored; $null when it is missing (404)
-# or the metadata server does not answer. Invoke-WebRequest's raw bytes, not
-# Invoke-RestMethod: 5.1's Invoke-RestMethod may parse a value that looks like
-# JSON or XML (a quoted command line, an all-digit id) into something else.
-function Get-Attribute([string]$Key) {
+# or the metadata server does not answer (OPTIONAL: throws then, so that an
+# optional key that could not be read is not taken for an absent one).
+# Invoke-WebRequest's raw bytes, not Invoke-RestMethod: 5.1's Invoke-RestMethod
+# may parse a value that looks like JSON or XML (a quoted command line, an
+# all-digit id) into something else.
+function Get-Attribute([string]$Key, [switch]$Optional) {
     $uri = "$MetadataUrl/instance/attributes/$Key"
     for ($try = 1; ; $try++) {
         try {
@@ -151,6 +202,7 @@ function Get-Attribute([string]$Key) {
             if ($status -eq 404) { return $null }
             if ($try -ge 5) {
                 Write-Log ('cannot read {0} from the metadata server (HTTP {1}): {2}' -f $Key, $status, (Get-ErrorLine $_))
+                if ($Optional) { throw "the metadata server did not answer for $Key" }
                 return $null
             }
             Start-Sleep -Seconds 1
@@ -178,7 +230,8 @@ function Send-Report([string]$Stage, [string]$Message, $Result) {
         $status = 0
         $why = ''
         try {
-            $response = Invoke-WebRequest -Uri $CallbackUrl -Method Post -Headers $headers -ContentType 'application/json' -Body $bytes -UseBasicParsing -DisableKeepAlive -TimeoutSec $ReportTimeoutSeconds
+            # -MaximumRedirection 0: the token goes to the callback URL and nowhere else.
+            $response = Invoke-WebRequest -Uri $CallbackUrl -Method Post -Headers $headers -ContentType 'application/json' -Body $bytes -UseBasicParsing -DisableKeepAlive -MaximumRedirection 0 -TimeoutSec $ReportTimeoutSeconds
             $status = [int]$response.StatusCode
         } catch {
             $status = Get-HttpStatus $_
@@ -207,6 +260,56 @@ function Send-Report([string]$Stage, [string]$Message, $Result) {
     }
 }
 
+# PUTs BYTES as the test's file NAME (log.txt or results/...) to <callback
+# URL>/files/NAME, retried as reports are, never past UploadDeadline. Returns
+# 'delivered', 'stop' (409: the test was canceled or has ended: no more uploads),
+# 'skipped' (another 4xx, or 507: the test's files are full) or 'undelivered'
+# (no 2xx after every attempt, or out of time).
+function Send-File([string]$Name, [byte[]]$Bytes) {
+    $contentType = 'application/octet-stream'
+    if ($Name -eq 'log.txt') { $contentType = 'text/plain; charset=utf-8' }
+    $uri = $CallbackUrl + '/files/' + $Name
+    $headers = @{ Authorization = "Bearer $Token" }
+    $delay = $ReportDelaySeconds
+    for ($attempt = 1; ; $attempt++) {
+        $left = ($UploadDeadline - [DateTime]::UtcNow).TotalSeconds
+        if ($left -le 0) {
+            Write-Log "upload ${Name}: out of time, giving up"
+            return 'undelivered'
+        }
+        $timeout = [int][Math]::Ceiling([Math]::Min($UploadTimeoutSeconds, $left))
+        $status = 0
+        $why = ''
+        try {
+            # -MaximumRedirection 0: the token goes to the callback URL and nowhere else.
+            $response = Invoke-WebRequest -Uri $uri -Method Put -Headers $headers -ContentType $contentType -Body $Bytes -UseBasicParsing -DisableKeepAlive -MaximumRedirection 0 -TimeoutSec $timeout
+            $status = [int]$response.StatusCode
+        } catch {
+            $status = Get-HttpStatus $_
+            if ($status -eq 0) { $why = ': ' + (Get-ErrorLine $_) }
+        }
+        if ($status -ge 200 -and $status -lt 300) { return 'delivered' }
+        if ($status -eq 409) {
+            Write-Log "upload ${Name}: HTTP 409: the test was canceled or has ended"
+            return 'stop'
+        }
+        # 507: the test's files are full, which no retry changes.
+        $retry = $status -eq 0 -or $status -eq 408 -or $status -eq 429 -or ($status -ge 500 -and $status -ne 507)
+        if (-not $retry) {
+            Write-Log "upload ${Name}: HTTP $status, skipping it"
+            return 'skipped'
+        }
+        if ($attempt -ge $ReportAttempts) {
+            Write-Log "upload ${Name}: HTTP $status$why, giving up after $attempt tries"
+            return 'undelivered'
+        }
+        Write-Log "upload ${Name}: HTTP $status$why, retrying in ${delay}s (try $attempt of $ReportAttempts)"
+        $left = ($UploadDeadline - [DateTime]::UtcNow).TotalSeconds
+        Start-Sleep -Milliseconds ([int]([Math]::Max(0, [Math]::Min($delay, $left)) * 1000))
+        $delay = [Math]::Min($delay * 2, $ReportMaxDelaySeconds)
+    }
+}
+
 # --- the end --------------------------------------------------------------------------
 
 function Stop-Vm([int]$Code) {
@@ -228,10 +331,12 @@ function Set-Done {
     try { New-Item -ItemType File -Force -Path (Join-Path $State 'done') | Out-Null } catch { }
 }
 
-# Reports that the tests could not run (one short line), then powers off.
+# Reports that the tests could not run (one short line), then powers off. After
+# `preparation`, the log (and the result files, when the command ran) go up first.
 function Stop-WithFailure([string]$Reason) {
     Write-Log "failed: $Reason"
     Stop-RunnerProcesses
+    if ($PreparationReported) { Send-Files }
     [void](Send-Report 'failed' $Reason $null)
     Set-Done
     Stop-Vm 1
@@ -268,6 +373,27 @@ function Initialize-Directories {
         # change this script's state (C:\ lets every user write in new folders).
         Invoke-Native 'icacls.exe' @($Root, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F')
     }
+    # A fetch step that a reboot cut short leaves nothing for the next one.
+    if (Test-Path -LiteralPath $FetchHeaderFile) { Remove-Item -LiteralPath $FetchHeaderFile -Force }
+}
+
+# Private (SYSTEM and Administrators only, whatever its parent says) holds the
+# log and the build artifact's download; LogFile gets this script's lines and
+# the steps' output (see Add-LogLine), each line redacted as it is written.
+function Start-Log {
+    if (Test-Path -LiteralPath $Private) { Remove-Item -LiteralPath $Private -Recurse -Force }
+    New-Item -ItemType Directory -Path $Private | Out-Null
+    if (-not $Local) {
+        Invoke-Native 'icacls.exe' @($Private, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F')
+    }
+    # Shared for reading only: Get-LogUpload reads it while it is open here.
+    $stream = New-Object System.IO.FileStream($LogFile, [System.IO.FileMode]::CreateNew, [System.IO.FileAccess]::Write, [System.IO.FileShare]::Read)
+    $writer = New-Object System.IO.StreamWriter($stream, (New-Object System.Text.UTF8Encoding $false))
+    $writer.AutoFlush = $true
+    $script:LogWriter = $writer
+    $script:LogStarted = $true
+    foreach ($line in $EarlyLog) { Add-LogLine $line }
+    $script:EarlyLog = $null
 }
 
 function Install-Git {
@@ -389,7 +515,7 @@ Write-Output ('vmci: running as {0}' -f [Environment]::UserName)
 }
 
 # Reads what a step has added to its log, and writes each whole line to this
-# script's output (all of it when FLUSH).
+# script's output and to the log (all of it when FLUSH).
 function Write-NewLogLines($Reader, [switch]$Flush) {
     $buffer = New-Object byte[] 65536
     while (($count = $Reader.Stream.Read($buffer, 0, $buffer.Length)) -gt 0) {
@@ -403,12 +529,14 @@ function Write-NewLogLines($Reader, [switch]$Flush) {
     if ($end -ge 0) {
         foreach ($line in ($text.Substring(0, $end) -split "`n")) {
             Write-Host $line.TrimEnd("`r")
+            Add-LogLine $line.TrimEnd("`r")
         }
         $text = $text.Substring($end + 1)
         [void]$Reader.Pending.Clear().Append($text)
     }
     if ($Flush -and $text.Length -gt 0) {
         Write-Host $text.TrimEnd("`r")
+        Add-LogLine $text.TrimEnd("`r")
         [void]$Reader.Pending.Clear()
     }
 }
@@ -552,14 +680,26 @@ exit 0
 "@
 }
 
-# git init; remote; the commit alone, else the whole repository; checkout;
-# HEAD check. The runner creates the checkout, so it owns it (git refuses to
-# work in a directory another user owns).
+# git init; remote; the commit alone, else the whole repository. The runner
+# creates the checkout, so it owns it (git refuses to work in a directory
+# another user owns). With the GitHub token, the fetches (and only they) get
+# git's header for the clone URL's origin through git's environment
+# (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_0, GIT_CONFIG_VALUE_0), the value read from
+# the file that Invoke-Fetch makes for this step: it is in no command line and
+# never in .git/config. No gc or maintenance after them and no submodules:
+# nothing that saw the header may outlive the step.
 function Get-FetchBody {
+    $headerFile = ''
+    $headerKey = ''
+    if ($FetchAuthOrigin) {
+        $headerFile = $FetchHeaderFile
+        $headerKey = "http.$FetchAuthOrigin/.extraHeader"
+    }
     return @"
 `$git = $(ConvertTo-Literal $Git)
 `$sha = $(ConvertTo-Literal $Sha)
 `$work = $(ConvertTo-Literal $WorkDir)
+`$headerFile = $(ConvertTo-Literal $headerFile)
 if (Test-Path -LiteralPath `$work) { Remove-Item -LiteralPath `$work -Recurse -Force }
 New-Item -ItemType Directory -Path `$work | Out-Null
 Set-Location -LiteralPath `$work
@@ -568,17 +708,80 @@ if (`$LASTEXITCODE -ne 0) { exit 1 }
 & `$git config core.longpaths true
 & `$git remote add origin $(ConvertTo-Literal $CloneUrl)
 if (`$LASTEXITCODE -ne 0) { exit 1 }
-& `$git -c credential.helper= fetch -q --depth 1 origin `$sha
+if (`$headerFile) {
+    `$env:GIT_CONFIG_COUNT = '1'
+    `$env:GIT_CONFIG_KEY_0 = $(ConvertTo-Literal $headerKey)
+    `$env:GIT_CONFIG_VALUE_0 = ([System.IO.File]::ReadAllText(`$headerFile)).Trim()
+}
+& `$git -c gc.auto=0 -c maintenance.auto=false -c credential.helper= fetch --no-recurse-submodules -q --depth 1 origin `$sha
 if (`$LASTEXITCODE -ne 0) {
     Write-Output 'vmci: fetching the commit alone failed; fetching the whole repository'
-    & `$git -c credential.helper= fetch -q origin
+    & `$git -c gc.auto=0 -c maintenance.auto=false -c credential.helper= fetch --no-recurse-submodules -q origin
     if (`$LASTEXITCODE -ne 0) { exit 1 }
 }
+exit 0
+"@
+}
+
+# The fetched commit, checked out, and HEAD checked: a step of its own, once
+# every process of the fetch step is gone.
+function Get-CheckoutBody {
+    return @"
+`$git = $(ConvertTo-Literal $Git)
+`$sha = $(ConvertTo-Literal $Sha)
+Set-Location -LiteralPath $(ConvertTo-Literal $WorkDir)
 & `$git -c advice.detachedHead=false checkout -q --detach `$sha
 if (`$LASTEXITCODE -ne 0) { exit 1 }
 `$head = ((& `$git rev-parse HEAD) | Out-String).Trim()
 if (`$head -ne `$sha) {
     Write-Output "vmci: HEAD is `$head, not `$sha"
+    exit 1
+}
+exit 0
+"@
+}
+
+# base64("x-access-token:<GitHub token>"), for HTTP Basic authentication; '' without a token.
+function Get-GitHubBasic {
+    if (-not $GitHubToken) { return '' }
+    return [Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes('x-access-token:' + $GitHubToken))
+}
+
+# Runs the fetch step (Get-FetchBody) and returns its exit code. With the GitHub
+# token (FetchAuthOrigin set), git's header goes to the step in FetchHeaderFile:
+# written by SYSTEM just before the step, in Steps, where the runner may read a
+# file but neither create, change, rename nor delete one, and deleted right after
+# the step, once every process of the runner is stopped. While it exists, only
+# the step's script and git run as the runner, and nothing of theirs is left
+# afterwards: no process, handle or copy that could read it later. A scheduled
+# task has no environment of its own to carry it, and its command line is
+# visible to the runner's processes.
+function Invoke-Fetch {
+    Stop-RunnerProcesses
+    if ($FetchAuthOrigin) {
+        [System.IO.File]::WriteAllText($FetchHeaderFile, 'Authorization: Basic ' + (Get-GitHubBasic))
+    }
+    try {
+        return Invoke-AsRunner 'fetch' (Get-FetchBody)
+    } finally {
+        Stop-RunnerProcesses
+        if (Test-Path -LiteralPath $FetchHeaderFile) { Remove-Item -LiteralPath $FetchHeaderFile -Force }
+    }
+}
+
+# Unpacks the build artifact's zip (which Get-Artifact put in Steps for the
+# runner to read) into ArtifactDir, a fresh directory that the runner creates,
+# so owns: no name or link in the zip can make SYSTEM write anything.
+function Get-UnpackBody {
+    return @"
+`$zip = $(ConvertTo-Literal $ArtifactZip)
+`$dir = $(ConvertTo-Literal $ArtifactDir)
+try {
+    if (Test-Path -LiteralPath `$dir) { Remove-Item -LiteralPath `$dir -Recurse -Force -ErrorAction Stop }
+    New-Item -ItemType Directory -Path `$dir -ErrorAction Stop | Out-Null
+    Expand-Archive -LiteralPath `$zip -DestinationPath `$dir -Force -ErrorAction Stop
+} catch {
+    Write-Output ('vmci: artifact: unpacking failed: ' + `$_)
     exit 1
 }
 exit 0
@@ -828,8 +1031,156 @@ exit 0
 '@
 }
 
-# A fresh results directory; the command, in the checkout. The exit code: the
-# one it exits with (exit N, or its last program's), 1 if it throws, else 0.
+# The result files to upload, read as the runner as the results are (see
+# Get-ResultsBody): every regular file in the results directory (not hidden, as
+# on Linux: no name starting with a dot; not in such a directory; through no
+# link), within the caps, in name order, written to FilesStream (a file this
+# script made in Steps, as the results' answer) as "file SIZE NAME", a line
+# feed and the SIZE bytes, as the Linux script's files_as_runner does. Each file
+# is copied (capped) before it is measured and written, so a file that changes
+# meanwhile goes as it was copied. What it skips it says on a "vmci: " line.
+function Get-FilesBody {
+    $where = @"
+`$streamFile = $(ConvertTo-Literal $FilesStream)
+
+"@
+    return $where + @'
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 2.0
+# What is uploaded: 10 MiB a file, 50 MiB and 500 files in all, 32 directories
+# deep, names of at most 512 characters. Past a cap a file is skipped, and logged.
+$fileMaxBytes = 10485760
+$totalMaxBytes = 52428800
+$maxFiles = 500
+$maxDepth = 32
+$nameMaxChars = 512
+$resultsDir = $env:VMCI_RESULTS_DIR
+
+function Write-Log([string]$Text) {
+    Write-Host ('vmci: ' + $Text)
+}
+
+function Test-Link($Item) {
+    return [bool]($Item.Attributes -band [System.IO.FileAttributes]::ReparsePoint)
+}
+
+function Get-OneLine([string]$Text, [int]$Max) {
+    $line = ([regex]::Replace($Text, '[\x00-\x1F\x7F]+', ' ')).Trim()
+    if ($line.Length -gt $Max) {
+        $cut = $Max
+        if ([char]::IsHighSurrogate($line[$cut - 1])) { $cut-- }
+        $line = $line.Substring(0, $cut)
+    }
+    return $line
+}
+
+# File PATH in memory (position 0); throws when it cannot be read or holds more than MAX bytes.
+function Read-CappedFile([string]$Path, [long]$Max) {
+    $stream = New-Object System.IO.FileStream($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::Read)
+    try {
+        if ($stream.Length -gt $Max) { throw "it is over $Max bytes" }
+        $memory = New-Object System.IO.MemoryStream
+        $chunk = New-Object byte[] 65536
+        while (($count = $stream.Read($chunk, 0, $chunk.Length)) -gt 0) {
+            $memory.Write($chunk, 0, $count)
+            if ($memory.Length -gt $Max) { throw "it is over $Max bytes" }
+        }
+        $memory.Position = 0
+        return $memory
+    } finally {
+        $stream.Dispose()
+    }
+}
+
+# The test file name for PATH ('/' between its parts): results/ and the path,
+# other characters than A-Z a-z 0-9 . _ - / made _; $null when it still does not
+# fit (1 to 32 segments of 1 to 100 characters, not . or .., 512 in all).
+function Get-UploadName([string]$Path) {
+    $name = 'results/' + [regex]::Replace($Path, '[^A-Za-z0-9._/-]', '_')
+    if ($name.Length -gt $nameMaxChars) { return $null }
+    if ($name -cnotmatch '^results/([A-Za-z0-9._-]{1,100}/){0,31}[A-Za-z0-9._-]{1,100}\z') { return $null }
+    foreach ($segment in $name.Substring(8).Split('/')) {
+        if ($segment -eq '.' -or $segment -eq '..') { return $null }
+    }
+    return $name
+}
+
+# Adds to FOUND (path => item) the files in DIR and below it, PREFIX before their
+# paths, through no link, none hidden, stopping after MAXFILES + 1 of them.
+function Get-ResultFiles([string]$Dir, [string]$Prefix, [int]$Depth, [System.Collections.Hashtable]$Found) {
+    foreach ($item in @(Get-ChildItem -LiteralPath $Dir -Force)) {
+        if ($Found.Count -gt $maxFiles) { return }
+        if ($item.Name.StartsWith('.')) { continue }
+        if (Test-Link $item) { continue }
+        if ($item.PSIsContainer) {
+            if ($Depth + 1 -lt $maxDepth) { Get-ResultFiles $item.FullName ($Prefix + $item.Name + '/') ($Depth + 1) $Found }
+        } else {
+            $Found[$Prefix + $item.Name] = $item
+        }
+    }
+}
+
+$out = New-Object System.IO.FileStream($streamFile, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Write, [System.IO.FileShare]::None)
+try {
+    $out.SetLength(0)
+    # Case-sensitive, unlike @{}: names are.
+    $found = New-Object System.Collections.Hashtable
+    try {
+        if (Test-Link (Get-Item -LiteralPath $resultsDir -Force)) { throw 'the results directory is a link' }
+        Get-ResultFiles $resultsDir '' 0 $found
+    } catch {
+        Write-Log ('could not list the result files: {0}' -f (Get-OneLine ([string]$_.Exception.Message) 300))
+    }
+    $paths = [string[]]@($found.Keys)
+    [Array]::Sort($paths, [System.StringComparer]::Ordinal)
+    if ($paths.Length -gt $maxFiles) {
+        Write-Log "there are more than $maxFiles result files: uploading $maxFiles of them"
+        $paths = $paths[0..($maxFiles - 1)]
+    }
+    $seen = New-Object System.Collections.Hashtable
+    $total = [long]0
+    foreach ($path in $paths) {
+        $item = $found[$path]
+        $skip = ''
+        $memory = $null
+        $name = Get-UploadName $path
+        if ($null -eq $name) {
+            $skip = 'its name does not fit (1 to 100 of A-Z a-z 0-9 . _ - a segment, 512 in all)'
+        } elseif ($seen.ContainsKey($name)) {
+            $skip = "another file is uploaded as $name"
+        } elseif ($item.Length -gt $fileMaxBytes) {
+            $skip = "it is over $fileMaxBytes bytes"
+        } elseif ($total + $item.Length -gt $totalMaxBytes) {
+            $skip = "the result files are over $totalMaxBytes bytes in all"
+        } else {
+            try {
+                $memory = Read-CappedFile $item.FullName $fileMaxBytes
+                if ($total + $memory.Length -gt $totalMaxBytes) { $skip = "the result files are over $totalMaxBytes bytes in all" }
+            } catch {
+                $skip = 'it cannot be read: ' + (Get-OneLine ([string]$_.Exception.Message) 200)
+            }
+        }
+        if ($skip) {
+            Write-Log ('not uploading {0}: {1}' -f (Get-OneLine $path 200), $skip)
+            continue
+        }
+        $seen[$name] = $true
+        $total += $memory.Length
+        $header = [System.Text.Encoding]::ASCII.GetBytes('file ' + $memory.Length + ' ' + $name + "`n")
+        $out.Write($header, 0, $header.Length)
+        $memory.WriteTo($out)
+    }
+} finally {
+    $out.Dispose()
+}
+exit 0
+'@
+}
+
+# A fresh results directory; the command, in the checkout, with
+# VMCI_ARTIFACT_DIR when a build artifact was unpacked (TestArtifactDir). The
+# exit code: the one it exits with (exit N, or its last program's), 1 if it
+# throws, else 0.
 function Get-TestBody {
     return @"
 `$results = $(ConvertTo-Literal $ResultsDir)
@@ -837,6 +1188,8 @@ if (Test-Path -LiteralPath `$results) { Remove-Item -LiteralPath `$results -Recu
 New-Item -ItemType Directory -Path `$results | Out-Null
 Set-Location -LiteralPath $(ConvertTo-Literal $WorkDir)
 `$vmciCommand = $(ConvertTo-Literal $TestCommand)
+`$vmciArtifact = $(ConvertTo-Literal $TestArtifactDir)
+if (`$vmciArtifact) { `$env:VMCI_ARTIFACT_DIR = `$vmciArtifact }
 `$global:LASTEXITCODE = 0
 try {
     . ([scriptblock]::Create(`$vmciCommand))
@@ -919,11 +1272,387 @@ function Get-TestResult([int]$ExitCode) {
     return [ordered]@{ exitCode = $ExitCode; passed = $passed; failed = $failed; summary = $summary }
 }
 
+# --- the build artifact ---------------------------------------------------------------
+
+# The host (and port) of URL, for messages (a storage URL's signature is never logged).
+function Get-UrlHost([string]$Url) {
+    if ($Url -match '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)') {
+        $authority = $Matches[1]
+        return $authority.Substring($authority.LastIndexOf('@') + 1)
+    }
+    return ''
+}
+
+# " 'NAME'" for messages, the artifact's name cut to MAX characters; '' without a name.
+function Get-ArtifactLabel([int]$Max) {
+    if (-not $ArtifactName) { return '' }
+    return " '" + (Get-OneLine $ArtifactName $Max) + "'"
+}
+
+# REQUEST's response, also a 4xx or 5xx one (GetResponse throws those); throws
+# when no answer came. Dispose of it.
+function Get-WebResponse($Request) {
+    try {
+        return $Request.GetResponse()
+    } catch {
+        $exception = $_.Exception
+        while ($null -ne $exception) {
+            if ($exception -is [System.Net.WebException] -and $null -ne $exception.Response) { return $exception.Response }
+            $exception = $exception.InnerException
+        }
+        throw
+    }
+}
+
+# Downloads URL (http or https) with no credentials, redirects followed, into
+# file PATH, at most MAX bytes. Returns 'done', 'retry' or 'fail' (over MAX).
+function Save-Download([string]$Url, [string]$Path, [long]$Max) {
+    $server = Get-UrlHost $Url
+    $request = [System.Net.WebRequest]::Create($Url)
+    $request.Method = 'GET'
+    $request.AllowAutoRedirect = $true
+    $request.MaximumAutomaticRedirections = 5
+    $request.UseDefaultCredentials = $false
+    $request.Credentials = $null
+    $request.UserAgent = 'vm-ci'
+    $request.Timeout = 60000
+    # A read that waits this long for a byte ends the try.
+    $request.ReadWriteTimeout = 60000
+    try {
+        $response = Get-WebResponse $request
+    } catch {
+        Write-Log ('artifact: no answer from {0}: {1}' -f $server, (Get-ErrorLine $_))
+        return 'retry'
+    }
+    try {
+        $status = [int]$response.StatusCode
+        if ($status -lt 200 -or $status -ge 300) {
+            Write-Log "artifact: HTTP $status from $server"
+            return 'retry'
+        }
+        if ($response.ContentLength -gt $Max) {
+            Write-Log "artifact: the zip is over $Max bytes"
+            return 'fail'
+        }
+        $deadline = [DateTime]::UtcNow.AddSeconds($ArtifactDownloadSeconds)
+        $in = $response.GetResponseStream()
+        $out = New-Object System.IO.FileStream($Path, [System.IO.FileMode]::Create, [System.IO.FileAccess]::Write, [System.IO.FileShare]::None)
+        try {
+            $buffer = New-Object byte[] 1048576
+            $written = [long]0
+            while (($count = $in.Read($buffer, 0, $buffer.Length)) -gt 0) {
+                $written += $count
+                if ($written -gt $Max) {
+                    Write-Log "artifact: the zip is over $Max bytes"
+                    return 'fail'
+                }
+                $out.Write($buffer, 0, $count)
+                if ([DateTime]::UtcNow -gt $deadline) {
+                    Write-Log "artifact: the download from $server took more than $ArtifactDownloadSeconds s"
+                    return 'retry'
+                }
+            }
+        } finally {
+            $out.Dispose()
+            $in.Dispose()
+        }
+        return 'done'
+    } catch {
+        Write-Log ('artifact: the download from {0} failed: {1}' -f $server, (Get-ErrorLine $_))
+        return 'retry'
+    } finally {
+        $response.Close()
+    }
+}
+
+# One try at the build artifact into file PATH. GitHub's API answers a redirect
+# to a short-lived storage URL on another host: the request that carries the
+# GitHub token does not follow it (AllowAutoRedirect off), so the token goes to
+# the API host only, and the storage URL is fetched without it (Save-Download).
+# Returns 'done', 'retry' (408, 429, 5xx, no answer, a failed download) or 'fail'.
+function Invoke-ArtifactTry([string]$Path) {
+    $server = Get-UrlHost $ArtifactUrl
+    $request = [System.Net.WebRequest]::Create($ArtifactUrl)
+    $request.Method = 'GET'
+    $request.AllowAutoRedirect = $false
+    $request.UseDefaultCredentials = $false
+    $request.UserAgent = 'vm-ci'
+    $request.Accept = 'application/vnd.github+json'
+    $request.Timeout = 60000
+    $request.ReadWriteTimeout = 60000
+    $request.Headers.Add('X-GitHub-Api-Version', '2022-11-28')
+    if ($GitHubToken) { $request.Headers.Add('Authorization', 'Bearer ' + $GitHubToken) }
+    try {
+        $response = Get-WebResponse $request
+    } catch {
+        Write-Log ('artifact: no answer from {0}: {1}' -f $server, (Get-ErrorLine $_))
+        return 'retry'
+    }
+    try {
+        $status = [int]$response.StatusCode
+        $location = [string]$response.Headers['Location']
+    } finally {
+        $response.Close()
+    }
+    if (@(301, 302, 303, 307, 308) -notcontains $status) {
+        if ($status -eq 408 -or $status -eq 429 -or $status -ge 500) {
+            Write-Log "artifact: HTTP $status from $server"
+            return 'retry'
+        }
+        Write-Log "artifact: HTTP $status from $server (no redirect to the zip)"
+        return 'fail'
+    }
+    if ($location -notmatch '^https?://') {
+        Write-Log "artifact: $server redirected to no http(s) URL"
+        return 'fail'
+    }
+    return Save-Download $location $Path $ArtifactMaxBytes
+}
+
+# Downloads the build artifact (as SYSTEM) into file PATH: ArtifactTries tries,
+# with the reports' back-off between them. Returns whether it is there.
+function Save-Artifact([string]$Path) {
+    $delay = $ReportDelaySeconds
+    for ($try = 1; ; $try++) {
+        $outcome = Invoke-ArtifactTry $Path
+        if ($outcome -eq 'done') { return $true }
+        if ($outcome -eq 'fail') { return $false }
+        if ($try -ge $ArtifactTries) {
+            Write-Log "artifact: giving up after $try tries"
+            return $false
+        }
+        Write-Log "artifact: retrying in ${delay}s (try $try of $ArtifactTries)"
+        Start-Sleep -Milliseconds ([int]($delay * 1000))
+        $delay = [Math]::Min($delay * 2, $ReportMaxDelaySeconds)
+    }
+}
+
+# The build artifact: downloaded by SYSTEM into Private, then moved to Steps,
+# where the runner may read it (granted) but not change it, and unpacked by the
+# runner (Get-UnpackBody) into ArtifactDir. Returns whether it was unpacked; what
+# went wrong goes to the console and the log.
+function Get-Artifact {
+    $zip = Join-Path $Private 'artifact.zip'
+    Write-Log ('downloading the build artifact' + (Get-ArtifactLabel 100))
+    if (-not (Save-Artifact $zip)) { return $false }
+    Write-Log ('artifact: {0} bytes, unpacking it into {1}' -f (Get-Item -LiteralPath $zip).Length, $ArtifactDir)
+    if (Test-Path -LiteralPath $ArtifactZip) { Remove-Item -LiteralPath $ArtifactZip -Force }
+    [System.IO.File]::Move($zip, $ArtifactZip)
+    try {
+        if (-not $Local) {
+            Invoke-Native 'icacls.exe' @($ArtifactZip, '/grant', "*${RunnerSid}:(R)")
+        }
+        $code = Invoke-AsRunner 'unpack' (Get-UnpackBody)
+    } finally {
+        Stop-RunnerProcesses
+        Remove-Item -LiteralPath $ArtifactZip -Force
+    }
+    if ($code -ne 0) {
+        Write-Log "artifact: unpacking failed (exit $code)"
+        return $false
+    }
+    return $true
+}
+
+# --- the log and the uploads ----------------------------------------------------------
+
+# COUNT bytes from STREAM; $null when it ends before.
+function Read-StreamBytes($Stream, [long]$Count) {
+    $bytes = New-Object byte[] $Count
+    $read = 0
+    while ($read -lt $Count) {
+        $got = $Stream.Read($bytes, $read, $Count - $read)
+        if ($got -le 0) { return $null }
+        $read += $got
+    }
+    return , $bytes
+}
+
+# The next line of STREAM (ASCII, without its line feed), at most MAX bytes; ''
+# when it is longer or ends without a line feed; $null at the end of STREAM.
+function Read-StreamLine($Stream, [int]$Max) {
+    $line = New-Object System.Text.StringBuilder
+    for ($i = 0; $i -le $Max; $i++) {
+        $byte = $Stream.ReadByte()
+        if ($byte -lt 0) {
+            if ($i -eq 0) { return $null }
+            return ''
+        }
+        if ($byte -eq 10) { return $line.ToString() }
+        [void]$line.Append([char]$byte)
+    }
+    return ''
+}
+
+# Whether NAME is one that vm-ci takes for a test file: log.txt, or results/
+# and 1 to 32 segments of 1 to 100 of A-Z a-z 0-9 . _ - (not . or ..),
+# FileNameMaxChars in all.
+function Test-FileName([string]$Name) {
+    if ($Name -ceq 'log.txt') { return $true }
+    if ($Name.Length -gt $FileNameMaxChars) { return $false }
+    if ($Name -cnotmatch '^results/([A-Za-z0-9._-]{1,100}/){0,31}[A-Za-z0-9._-]{1,100}\z') { return $false }
+    foreach ($segment in $Name.Substring(8).Split('/')) {
+        if ($segment -eq '.' -or $segment -eq '..') { return $false }
+    }
+    return $true
+}
+
+# Has the runner write the result files to FilesStream (Get-FilesBody), exactly
+# as the results' answer is made and taken back (see Get-TestResult): made by
+# SYSTEM, writable by the runner during the step only, the grant taken back once
+# the runner's processes are stopped. Returns whether FilesStream may be read.
+function Invoke-FilesStep {
+    try {
+        [System.IO.File]::WriteAllText($FilesStream, '')
+        if (-not $Local) {
+            Invoke-Native 'icacls.exe' @($FilesStream, '/grant', "*${RunnerSid}:(W)")
+        }
+        try {
+            $code = Invoke-AsRunner 'files' (Get-FilesBody) $ResultsTimeLimitSeconds
+            if ($code -ne 0) { Write-Log "the step that reads the result files exited with $code" }
+        } catch {
+            # What it wrote before it was stopped still goes up.
+            Write-Log ('could not read all the result files: {0}' -f (Get-ErrorLine $_))
+        }
+        Stop-RunnerProcesses
+        if (-not $Local) {
+            Invoke-Native 'icacls.exe' @($FilesStream, '/remove:g', "*$RunnerSid")
+        }
+        return $true
+    } catch {
+        Write-Log ('could not read the result files: {0}' -f (Get-ErrorLine $_))
+        Stop-RunnerProcesses
+        return $false
+    }
+}
+
+# Uploads the result files in FilesStream, read as untrusted data: each header
+# and size is checked against the caps, and the first thing out of place ends
+# the uploads. Opened sharing it only for reading, so no handle can be writing it.
+function Send-ResultFiles {
+    $stream = New-Object System.IO.FileStream($FilesStream, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::Read)
+    try {
+        $count = 0
+        $total = [long]0
+        while ($true) {
+            $line = Read-StreamLine $stream 700
+            if ($null -eq $line) { break }
+            $size = -1
+            $name = ''
+            if ($line -cmatch '^file ([0-9]{1,9}) (results/[^\n]+)\z') {
+                $size = [long]$Matches[1]
+                $name = $Matches[2]
+            }
+            if ($size -lt 0 -or -not (Test-FileName $name)) {
+                Write-Log 'the result files came back garbled: uploading no more of them'
+                break
+            }
+            $count++
+            $total += $size
+            if ($count -gt $UploadMaxFiles -or $size -gt $UploadFileMaxBytes -or $total -gt $UploadTotalMaxBytes) {
+                Write-Log 'the result files came back over the caps: uploading no more of them'
+                break
+            }
+            $bytes = Read-StreamBytes $stream $size
+            if ($null -eq $bytes) {
+                Write-Log 'the result files came back cut short: uploading no more of them'
+                break
+            }
+            if ([DateTime]::UtcNow -ge $UploadDeadline) {
+                Write-Log "uploads: out of time ($UploadTimeLimitSeconds s), skipping the other files"
+                break
+            }
+            if ((Send-File $name $bytes) -eq 'stop') { break }
+        }
+    } finally {
+        $stream.Dispose()
+    }
+}
+
+# The log as it is uploaded: over LogUploadMaxBytes, its first LogHeadBytes, a
+# marker line and its end, LogUploadMaxBytes in all (as the Linux script); every
+# secret replaced by [redacted] (again: Add-LogLine wrote it redacted), byte for
+# byte (Latin-1 maps each byte to one character and back).
+function Get-LogUpload {
+    $stream = New-Object System.IO.FileStream($LogFile, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::ReadWrite)
+    try {
+        $size = $stream.Length
+        $memory = New-Object System.IO.MemoryStream
+        if ($size -le $LogUploadMaxBytes) {
+            $all = Read-StreamBytes $stream $size
+            $memory.Write($all, 0, $all.Length)
+        } else {
+            $head = Read-StreamBytes $stream $LogHeadBytes
+            $newline = ''
+            if ($head[$head.Length - 1] -ne 10) { $newline = "`n" }
+            # The marker tells how much is cut, which depends on the marker's own length.
+            $cut = $size - $LogUploadMaxBytes
+            for ($i = 0; $i -lt 3; $i++) {
+                $marker = [System.Text.Encoding]::UTF8.GetBytes(('{0}vmci: {1} {2} bytes cut {1}' -f $newline, [char]0x2026, $cut) + "`n")
+                $tailBytes = $LogUploadMaxBytes - $LogHeadBytes - $marker.Length
+                $cut = $size - $LogHeadBytes - $tailBytes
+            }
+            [void]$stream.Seek($size - $tailBytes, [System.IO.SeekOrigin]::Begin)
+            $tail = Read-StreamBytes $stream $tailBytes
+            $memory.Write($head, 0, $head.Length)
+            $memory.Write($marker, 0, $marker.Length)
+            $memory.Write($tail, 0, $tail.Length)
+        }
+    } finally {
+        $stream.Dispose()
+    }
+    $latin1 = [System.Text.Encoding]::GetEncoding(28591)
+    $text = $latin1.GetString($memory.ToArray())
+    foreach ($secret in $Secrets) {
+        if ($secret) { $text = $text.Replace($latin1.GetString([System.Text.Encoding]::UTF8.GetBytes($secret)), '[redacted]') }
+    }
+    return , $latin1.GetBytes($text)
+}
+
+# Before the final report: the log, then (when the command ran) the result files
+# go to vm-ci, within UploadTimeLimitSeconds in all (the result files are read
+# first, so that the log tells what was skipped). A 409 ends the uploads (the
+# report gets one too); a file refused or given up is skipped. Never throws:
+# the final report goes whatever happens here.
+function Send-Files {
+    if ($Uploaded -or -not $LogStarted) { return }
+    $script:Uploaded = $true
+    $script:UploadDeadline = [DateTime]::UtcNow.AddSeconds($UploadTimeLimitSeconds)
+    try {
+        $haveFiles = $false
+        if ($CommandRan) {
+            Write-Log 'reading the result files to upload'
+            $haveFiles = Invoke-FilesStep
+        }
+        $log = $null
+        try {
+            $log = Get-LogUpload
+        } catch {
+            Write-Log ('could not read the log: {0}' -f (Get-ErrorLine $_))
+        }
+        if ($null -ne $log) {
+            Write-Log 'uploading log.txt'
+            if ((Send-File 'log.txt' $log) -eq 'stop') { return }
+        }
+        if ($haveFiles) { Send-ResultFiles }
+    } catch {
+        Write-Log ('uploads: {0}' -f (Get-ErrorLine $_))
+    }
+}
+
 # --- main -------------------------------------------------------------------------------
 
+# The log (see Start-Log): lines before it opens wait in EarlyLog; Secrets are
+# what Add-LogLine redacts.
+$LogWriter = $null
+$LogStarted = $false
+$EarlyLog = New-Object System.Collections.ArrayList
+$Secrets = @()
 try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
 # 5.1 runs on .NET Framework, whose default may still be TLS 1.0: HTTPS needs 1.2.
 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+# No "Expect: 100-continue" round trip before a body (as curl -H 'Expect:' on Linux).
+[Net.ServicePointManager]::Expect100Continue = $false
 $Local = (Get-EnvValue 'VMCI_LOCAL') -eq '1'
 $MetadataUrl = Get-EnvValue 'VMCI_METADATA_URL'
 if ($MetadataUrl) { $MetadataUrl = $MetadataUrl.TrimEnd('/') } else { $MetadataUrl = 'http://metadata.google.internal/computeMetadata/v1' }
@@ -940,9 +1669,21 @@ $RunnerDir = Join-Path $Root 'runner'
 $WorkDir = Join-Path $RunnerDir 'work'
 $ResultsDir = Join-Path $RunnerDir 'results'
 $ResultsAnswer = Join-Path $Steps 'results-answer.json'
+$Private = Join-Path $Root 'private'
+$LogFile = Join-Path $Private 'log.txt'
+$FilesStream = Join-Path $Steps 'results-files.stream'
+$FetchHeaderFile = Join-Path $Steps 'fetch-header.txt'
+$ArtifactZip = Join-Path $Steps 'artifact.zip'
+$ArtifactDir = Join-Path $RunnerDir 'artifact'
+$TestArtifactDir = ''
+$FetchAuthOrigin = ''
 $RunnerSid = $null
 $RunnerPassword = $null
 $Git = $null
+$PreparationReported = $false
+$CommandRan = $false
+$Uploaded = $false
+$UploadDeadline = [DateTime]::MinValue
 
 # 1. The test. Without somewhere to report to, there is nothing to do.
 $TestId = Get-OneLine (Get-Attribute 'vmci-test-id') 200
@@ -963,10 +1704,20 @@ if ($null -eq $CloneUrl) { $Absent += 'vmci-clone-url' }
 $CloneUrl = Get-OneLine $CloneUrl 2000
 $TestCommand = Get-Attribute 'vmci-test-command'
 if ($null -eq $TestCommand) { $Absent += 'vmci-test-command'; $TestCommand = '' }
+# Optional: absent (404) turns the feature off; no answer at all fails the test.
+$Unread = @()
+$GitHubToken = ''
+$ArtifactUrl = ''
+$ArtifactName = ''
+try { $GitHubToken = ([string](Get-Attribute 'vmci-github-token' -Optional)).Trim() } catch { $Unread += 'vmci-github-token' }
+try { $ArtifactUrl = ([string](Get-Attribute 'vmci-artifact-url' -Optional)).Trim() } catch { $Unread += 'vmci-artifact-url' }
+try { $ArtifactName = Get-OneLine (Get-Attribute 'vmci-artifact-name' -Optional) 200 } catch { $Unread += 'vmci-artifact-name' }
+$Secrets = @($Token, $GitHubToken, (Get-GitHubBasic))
 Write-Log ('test {0}: {1}@{2} on {3}' -f $TestId, $Repo, $Sha, $Platform)
 
 try {
     Initialize-Directories
+    Start-Log
 } catch {
     Write-Log ('cannot create {0}: {1}' -f $Root, (Get-ErrorLine $_))
     [void](Send-Report 'failed' 'Could not create the work directory' $null)
@@ -984,15 +1735,22 @@ New-Item -ItemType File -Force -Path (Join-Path $State 'started') | Out-Null
 
 # 2.
 Stop-UnlessWanted (Send-Report 'preparation' '' $null)
+$PreparationReported = $true
 
 try {
     if ($Absent.Count -gt 0) { Stop-WithFailure ('The VM metadata lacks ' + ($Absent -join ' ')) }
+    if ($Unread.Count -gt 0) { Stop-WithFailure ('Could not read the VM metadata: ' + ($Unread -join ' ')) }
     if ($Sha -cnotmatch '^[0-9a-f]{40}$') { Stop-WithFailure 'The VM metadata has no valid commit (vmci-sha)' }
     # https://, file://, or an absolute path (C:\..., \\server\..., /...).
     if ($CloneUrl -notmatch '^(https?://|file://|/|\\\\|[A-Za-z]:[\\/])') {
         Stop-WithFailure 'The VM metadata has no valid clone URL (vmci-clone-url)'
     }
     if (-not $TestCommand.Trim()) { Stop-WithFailure 'The VM metadata has an empty test command' }
+    if ($ArtifactUrl -and $ArtifactUrl -notmatch '^https?://') {
+        Stop-WithFailure 'The VM metadata has no valid artifact URL (vmci-artifact-url)'
+    }
+    # The origin (scheme://host[:port]) whose fetches get the GitHub token.
+    if ($GitHubToken -and $CloneUrl -match '^(https?://[^/?#]+)') { $FetchAuthOrigin = $Matches[1] }
     $Sha7 = $Sha.Substring(0, 7)
 
     # 3. Prepare, as SYSTEM.
@@ -1023,10 +1781,20 @@ try {
         Write-Log "the metadata server does not answer $RunnerName"
     }
 
-    # 4. The commit, as the runner.
-    Write-Log "fetching $Sha from $CloneUrl"
-    $fetched = Invoke-Stage "Could not fetch commit $Sha7" { Invoke-AsRunner 'fetch' (Get-FetchBody) }
+    # 4. The commit, as the runner; then the build artifact.
+    $with = ''
+    if ($FetchAuthOrigin) { $with = ' (with the GitHub token)' }
+    Write-Log "fetching $Sha from $CloneUrl$with"
+    $fetched = Invoke-Stage "Could not fetch commit $Sha7" { Invoke-Fetch }
     if ($fetched -ne 0) { Stop-WithFailure "Could not fetch commit $Sha7" }
+    $checkedOut = Invoke-Stage "Could not fetch commit $Sha7" { Invoke-AsRunner 'checkout' (Get-CheckoutBody) }
+    if ($checkedOut -ne 0) { Stop-WithFailure "Could not fetch commit $Sha7" }
+    if ($ArtifactUrl) {
+        $artifactFailure = 'Could not download the build artifact' + (Get-ArtifactLabel 90)
+        $unpacked = Invoke-Stage $artifactFailure { Get-Artifact }
+        if (-not $unpacked) { Stop-WithFailure $artifactFailure }
+        $TestArtifactDir = $ArtifactDir
+    }
 } catch {
     Write-Log ('unexpected error: {0}' -f (Get-ErrorLine $_))
     Stop-WithFailure 'The VM startup script stopped unexpectedly'
@@ -1037,6 +1805,7 @@ Stop-UnlessWanted (Send-Report 'testing' '' $null)
 
 # 6. The tests, as the runner.
 Write-Log "running: $TestCommand"
+$CommandRan = $true
 try {
     $ExitCode = Invoke-AsRunner 'test' (Get-TestBody)
 } catch {
@@ -1049,6 +1818,7 @@ Stop-RunnerProcesses
 # 7, 8. The results, read as the runner.
 $Result = Get-TestResult $ExitCode
 Write-Log ('result: ' + $Result['summary'])
+Send-Files
 $Outcome = Send-Report 'completed' '' $Result
 Set-Done
 if ($Outcome -eq 'undelivered') { Stop-Vm 1 }
