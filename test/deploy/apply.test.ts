@@ -208,6 +208,7 @@ describe('npm run deploy, applied to an empty fake project', () => {
     expect(changingCalls(project.calls())).toEqual([]);
     expect(again.lines.filter((l) => /^[+~!] /.test(l))).toEqual([]);
     expect(again.lines).toContain(`= unchanged bucket gs://${BUCKET}`);
+    expect(again.lines).toContain('= unchanged service invokers vmci-runtest');
     expect(again.lines.filter((l) => l.includes('warning'))).toEqual([]);
   });
 
@@ -224,6 +225,48 @@ describe('npm run deploy, applied to an empty fake project', () => {
     const applied = await project.run();
     expect(applied.outcome.result).toBe('applied');
     expect(project.tasks.queues()[0]!.settings.retryConfig.maxAttempts).toBe(10);
+  });
+
+  it('an internal service made public by hand: the plan removes it, --dry-run leaves it, apply removes it', async () => {
+    project.setState((state) => {
+      const runTest = policyOf(state, 'run:vmci-runtest');
+      runTest.find((b) => b.role === 'roles/run.invoker')!.members.push('allUsers');
+    });
+    project.clearCalls();
+    const plan = await project.run({ dryRun: true });
+    expect(changed(plan.lines)).toEqual(['~ update service invokers vmci-runtest']);
+    expect(plan.lines).toContain('    allUsers: yes → no');
+    expect(plan.lines.filter((l) => l.startsWith('    why: '))).toHaveLength(1);
+    expect(changingCalls(project.calls())).toEqual([]);
+    const invokersOf = () =>
+      policyOf(project.state(), 'run:vmci-runtest').flatMap((b) =>
+        b.role === 'roles/run.invoker' ? b.members : [],
+      );
+    expect(invokersOf()).toContain('allUsers');
+
+    const applied = await project.run();
+    expect(applied.outcome.result).toBe('applied');
+    expect(invokersOf()).toEqual([`serviceAccount:${config.queue.serviceAccount}`]);
+    project.clearCalls();
+    expect((await project.run()).outcome.result).toBe('unchanged');
+    expect(changingCalls(project.calls())).toEqual([]);
+  });
+
+  it('a public service with another invoker is a warning in the plan; nothing changes', async () => {
+    project.setState((state) => {
+      const status = policyOf(state, 'run:vmci-status');
+      status.find((b) => b.role === 'roles/run.invoker')!.members.push('user:someone@example.com');
+    });
+    project.clearCalls();
+    const again = await project.run();
+    expect(again.outcome.result).toBe('unchanged');
+    expect(changingCalls(project.calls())).toEqual([]);
+    expect(again.lines.filter((l) => l.includes('warning:'))).toEqual([
+      expect.stringMatching(
+        /^ {4}warning: roles\/run\.invoker on vmci-status is also held by user:someone@example\.com /,
+      ),
+    ]);
+    expect(again.lines).toContainEqual(expect.stringMatching(/, 1 warning\.$/));
   });
 
   it('a new files.retentionDays: ~ update of the lifecycle rule, --dry-run leaves it, apply changes it', async () => {

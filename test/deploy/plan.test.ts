@@ -191,6 +191,62 @@ describe('the files bucket', () => {
   });
 });
 
+describe('who may call the services', () => {
+  const invokers = (members: string[]) => ({
+    allUsers: members.includes('allUsers') ? 'yes' : 'no',
+    allAuthenticatedUsers: members.includes('allAuthenticatedUsers') ? 'yes' : 'no',
+    members: [...members].sort().join(','),
+  });
+
+  it('an internal service made public by hand loses allUsers and allAuthenticatedUsers, saying why', () => {
+    const resources = desiredResources(config, facts());
+    const observed = resources.map((r) =>
+      r.kind === 'service invokers' && r.name === 'vmci-sweeppending'
+        ? invokers([
+            'allAuthenticatedUsers',
+            'allUsers',
+            `serviceAccount:${schedulerServiceAccount(config)}`,
+          ])
+        : r.want,
+    );
+    const steps = planSteps(resources, observed).filter((s) => s.action !== 'unchanged');
+    const where = '--region=us-central1 --project=my-ci-project --format=none';
+    expect(formatPlan(steps)).toEqual([
+      '~ update service invokers vmci-sweeppending',
+      '    allUsers: yes → no',
+      '    allAuthenticatedUsers: yes → no',
+      "    why: sweepPending is internal: on Cloud Run vm-ci accepts a caller's token only as Cloud Run verified it, and Cloud Run verifies none for a public service, so anyone can call vmci-sweeppending",
+      `    $ gcloud run services remove-iam-policy-binding vmci-sweeppending --member=allUsers --role=roles/run.invoker --all ${where}`,
+      `    $ gcloud run services remove-iam-policy-binding vmci-sweeppending --member=allAuthenticatedUsers --role=roles/run.invoker --all ${where}`,
+      'Plan: 0 to create, 1 to update, 0 unchanged, 0 blocked.',
+    ]);
+  });
+
+  it('a public service with other invokers is a warning, not a change; a missing service is unchanged', () => {
+    const resources = desiredResources(config, facts());
+    const observed = resources.map((r) =>
+      r.kind === 'service invokers' && r.name === 'vmci-status'
+        ? invokers(['allUsers', 'user:someone@example.com'])
+        : r.kind === 'service invokers'
+          ? undefined
+          : r.want,
+    );
+    const steps = planSteps(resources, observed);
+    expect(steps.filter((s) => s.action !== 'unchanged')).toEqual([]);
+    const lines = formatPlan(steps.filter((s) => s.resource.kind === 'service invokers'));
+    expect(lines).toEqual([
+      '= unchanged service invokers vmci-webhook',
+      '= unchanged service invokers vmci-runtest',
+      '= unchanged service invokers vmci-sweeppending',
+      '= unchanged service invokers vmci-sweepexpired',
+      '= unchanged service invokers vmci-progress',
+      '= unchanged service invokers vmci-status',
+      '    warning: roles/run.invoker on vmci-status is also held by user:someone@example.com (a public service needs allUsers only); deploy leaves it: if not meant, gcloud run services remove-iam-policy-binding vmci-status --member=<member> --role=roles/run.invoker --region=us-central1 --project=my-ci-project',
+      'Plan: 0 to create, 0 to update, 6 unchanged, 0 blocked, 1 warning.',
+    ]);
+  });
+});
+
 describe('the VMs network', () => {
   it('the example platforms run on it; a platform elsewhere gets a note with what to write', () => {
     expect(platformsOffNetwork(config)).toEqual([]);

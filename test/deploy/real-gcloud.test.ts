@@ -1,6 +1,7 @@
 // The real gcloud (SDK 528 here; it parses arguments offline) is given every
-// changing command the plan for an empty project issues, the update of a
-// drifted files bucket, undeploy's, and the reads of the bucket, with no account: each
+// changing command the plan for an empty project issues, the updates of a
+// drifted one (the files bucket, a public internal service), undeploy's, and
+// the reads of the bucket and the services' invokers, with no account: each
 // must fail only for the missing credentials, never for an argument, so the
 // fake gcloud cannot drift from the real CLI's flags. Two at a time.
 import { execFile } from 'node:child_process';
@@ -84,7 +85,7 @@ function gcloudCommands(steps: readonly Step[]): string[][] {
   );
 }
 
-/** What a drifted project shows: a bucket made by hand. */
+/** What a drifted project shows: a bucket made by hand, every internal service public. */
 function drifted(resource: Resource): Observed {
   if (resource.kind === 'bucket') {
     return {
@@ -95,13 +96,21 @@ function drifted(resource: Resource): Observed {
       lifecycle: 'none',
     };
   }
+  if (resource.kind === 'service invokers') {
+    return {
+      allUsers: 'yes',
+      allAuthenticatedUsers: 'yes',
+      members: 'allAuthenticatedUsers,allUsers',
+    };
+  }
   return resource.want;
 }
 
-/** The reads deploy added for the bucket. */
+/** The reads deploy added for the bucket and the services' invokers. */
 function newReads(resources: readonly Resource[]): string[][] {
   return resources.flatMap(({ probe }) => {
     if (probe.type === 'bucket') return [probe.args];
+    if (probe.type === 'invokers') return [probe.target.getPolicy];
     if (probe.type === 'binding' && probe.target.getPolicy[0] === 'storage') {
       return [probe.target.getPolicy];
     }
@@ -140,7 +149,15 @@ describeIfGcloud('the real gcloud accepts every changing command of deploy and u
     );
     const commands = gcloudCommands(steps);
     const updates = gcloudCommands(planSteps(resources, resources.map(drifted)));
-    expect(updates.map((args) => args.slice(0, 3).join(' '))).toEqual(['storage buckets update']);
+    expect(updates.map((args) => args.slice(0, 3).join(' ')).sort()).toEqual([
+      'run services remove-iam-policy-binding',
+      'run services remove-iam-policy-binding',
+      'run services remove-iam-policy-binding',
+      'run services remove-iam-policy-binding',
+      'run services remove-iam-policy-binding',
+      'run services remove-iam-policy-binding',
+      'storage buckets update',
+    ]);
     commands.push(...updates, ...newReads(resources));
     const removing = removals(config, true).flatMap((r) =>
       r.calls.flatMap((call) => (call.via === 'gcloud' ? [call.args] : [])),

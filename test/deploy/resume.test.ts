@@ -96,7 +96,8 @@ describe('the CLI', () => {
     const { stdout } = await cli('--dry-run');
     expect(stdout).toContain('+ create api run.googleapis.com');
     expect(stdout).toContain('+ create scheduler job vmci-sweep-expired');
-    expect(stdout).toMatch(/Plan: \d+ to create, 0 to update, 6 unchanged, 0 blocked\./);
+    // the three secrets and their values, and the six services' invokers (no service yet)
+    expect(stdout).toMatch(/Plan: \d+ to create, 0 to update, 12 unchanged, 0 blocked\./);
     expect(changingCalls(project.calls())).toEqual([]);
   });
 

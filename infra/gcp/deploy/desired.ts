@@ -19,9 +19,11 @@ import { networkResources } from './network';
 import {
   BOUND,
   EXISTS,
+  PUBLIC_MEMBERS,
   type Call,
   type CallFile,
   type IamTarget,
+  type Observed,
   type Probe,
   type Resource,
 } from './resources';
@@ -115,6 +117,7 @@ function functionSettings(config: VmciConfig, fn: FunctionName): FunctionSetting
 }
 
 const member = (email: string) => `serviceAccount:${email}`;
+const INVOKER = 'roles/run.invoker';
 
 function projectTarget(project: string): IamTarget {
   return {
@@ -177,6 +180,10 @@ function serviceTarget(config: VmciConfig, service: string): IamTarget {
     addBinding: (who, role) => [
       ...['run', 'services', 'add-iam-policy-binding', service],
       ...[`--member=${who}`, `--role=${role}`, ...where, '--format=none'],
+    ],
+    removeBinding: (who, role) => [
+      ...['run', 'services', 'remove-iam-policy-binding', service],
+      ...[`--member=${who}`, `--role=${role}`, '--all', ...where, '--format=none'],
     ],
   };
 }
@@ -585,8 +592,49 @@ function functions(config: VmciConfig, facts: Facts): Resource[] {
         blocked: `${fn} needs a value in ${missing.map((s) => s.secret).join(', ')} first (see above)`,
       }),
     };
-    return [service, ...invokers(config, fn)];
+    // The check goes first: a redeploy would drop allUsers itself, and the removal then fail.
+    return [invokerCheck(config, fn), service, ...invokers(config, fn)];
   });
+}
+
+/**
+ * Who may call a function's service, read back: an internal one (runTest, the
+ * sweeps) that someone made public by hand loses allUsers and
+ * allAuthenticatedUsers; a public one with invokers besides allUsers is noted.
+ */
+function invokerCheck(config: VmciConfig, fn: FunctionName): Resource {
+  const service = serviceName(fn);
+  const target = serviceTarget(config, service);
+  const check = {
+    kind: 'service invokers',
+    name: service,
+    probe: { type: 'invokers', target, role: INVOKER } as const,
+    create: [],
+    onlyIfPresent: true,
+  };
+  if (functionSettings(config, fn).public) {
+    const where = `--region=${config.region} --project=${config.project}`;
+    const others = (seen: Observed) =>
+      (seen?.members ?? '').split(',').filter((m) => m !== '' && m !== 'allUsers');
+    return {
+      ...check,
+      want: {},
+      warn: (seen) =>
+        others(seen).length > 0
+          ? `${INVOKER} on ${service} is also held by ${others(seen).join(', ')} (a public service needs allUsers only); deploy leaves it: if not meant, gcloud run services remove-iam-policy-binding ${service} --member=<member> --role=${INVOKER} ${where}`
+          : undefined,
+    };
+  }
+  return {
+    ...check,
+    want: Object.fromEntries(PUBLIC_MEMBERS.map((m) => [m, 'no'])),
+    update: (changed) =>
+      changed.map((member): Call => ({
+        via: 'gcloud',
+        args: target.removeBinding!(member, INVOKER),
+      })),
+    why: `${fn} is internal: on Cloud Run vm-ci accepts a caller's token only as Cloud Run verified it, and Cloud Run verifies none for a public service, so anyone can call ${service}`,
+  };
 }
 
 /** Only the queue's account may call runTest, only the scheduler's the sweeps. */
@@ -598,7 +646,7 @@ function invokers(config: VmciConfig, fn: FunctionName): Resource[] {
         ? schedulerServiceAccount(config)
         : undefined;
   if (caller === undefined) return [];
-  return [binding(serviceTarget(config, serviceName(fn)), caller, 'roles/run.invoker')];
+  return [binding(serviceTarget(config, serviceName(fn)), caller, INVOKER)];
 }
 
 function jobs(config: VmciConfig): Resource[] {

@@ -5,7 +5,14 @@ import type { CloudSchedulerClient } from '@google-cloud/scheduler';
 import type { CloudTasksClient } from '@google-cloud/tasks';
 import { explainFailure } from './errors';
 import { isNotFound, type Gcloud, type GcloudResult } from './gcloud';
-import { BOUND, EXISTS, type Observed, type Probe, type Resource } from './resources';
+import {
+  BOUND,
+  EXISTS,
+  PUBLIC_MEMBERS,
+  type Observed,
+  type Probe,
+  type Resource,
+} from './resources';
 
 export interface Clients {
   tasks: CloudTasksClient;
@@ -206,6 +213,19 @@ async function observeOne(probe: Probe, ports: ReadPorts): Promise<Observed> {
         (b) => b.role === probe.role && (b.members ?? []).includes(probe.member),
       );
       return bound ? { ...BOUND } : undefined;
+    }
+    case 'invokers': {
+      const policy = await readJson<Policy>(ports, probe.target.getPolicy);
+      if (!policy) return undefined;
+      const members = (policy.bindings ?? [])
+        .filter((b) => b.role === probe.role)
+        .flatMap((b) => b.members ?? []);
+      return {
+        ...Object.fromEntries(
+          PUBLIC_MEMBERS.map((m) => [m, members.includes(m) ? 'yes' : 'no'] as const),
+        ),
+        members: [...new Set(members)].sort().join(','),
+      };
     }
     case 'bucket': {
       const bucket = await readJson<BucketJson>(ports, probe.args);

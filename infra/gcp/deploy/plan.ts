@@ -34,7 +34,9 @@ export function planSteps(resources: readonly Resource[], observed: readonly Obs
 
 function stepOf(resource: Resource, seen: Observed): Step {
   const changes = changesOf(resource, seen);
-  if (changes.length === 0) return { action: 'unchanged', resource, changes, calls: [] };
+  if (changes.length === 0 || (seen === undefined && resource.onlyIfPresent)) {
+    return { action: 'unchanged', resource, changes: [], calls: [] };
+  }
   if (resource.blocked !== undefined) return { action: 'blocked', resource, changes, calls: [] };
   if (seen === undefined) {
     return { action: 'create', resource, changes, calls: resource.create };
@@ -93,6 +95,7 @@ export function formatPlan(steps: readonly Step[]): string[] {
     lines.push(`${SIGN[step.action]} ${kind} ${name}`);
     if (step.action === 'update') {
       for (const c of step.changes) lines.push(`    ${c.what}: ${c.old ?? '(none)'} → ${c.new}`);
+      if (step.resource.why) lines.push(`    why: ${step.resource.why}`);
     }
     if (step.action === 'blocked') lines.push(`    ${blocked}`);
     if (step.warning) lines.push(`    warning: ${step.warning}`);

@@ -48,6 +48,8 @@ export type Probe =
   | { type: 'job'; name: string }
   /** `gcloud storage buckets describe --raw`: location, access settings, versioning, lifecycle. */
   | { type: 'bucket'; args: string[] }
+  /** Who holds `role` on the target: allUsers and allAuthenticatedUsers (yes/no), and every member. */
+  | { type: 'invokers'; target: IamTarget; role: string }
   /** `gcloud … describe --format=json`; each want key read at a dot path ("denied.0.IPProtocol"). */
   | { type: 'describe'; args: string[]; fields: Record<string, string> };
 
@@ -65,6 +67,10 @@ export interface Resource {
   blocked?: string;
   /** Set when an existing one cannot be changed: what a person must know (e.g. a database's location). */
   immutable?: string;
+  /** A check of something another resource makes: absent, there is nothing to check or create. */
+  onlyIfPresent?: boolean;
+  /** Printed under an update: why it matters, in one line. */
+  why?: string;
   /** A note on what was observed that deploy does not change (printed as `warning:`). */
   warn?: (observed: Observed) => string | undefined;
 }
@@ -74,3 +80,5 @@ export type Observed = Record<string, string> | undefined;
 /** The binding of `role` to `member` as Resource.want (and what observe reports). */
 export const BOUND = { bound: 'yes' } as const;
 export const EXISTS = { exists: 'yes' } as const;
+/** The principals that make a resource public. */
+export const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'] as const;

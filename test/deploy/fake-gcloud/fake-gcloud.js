@@ -67,7 +67,9 @@ function bind(key) {
   done();
 }
 function unbind(key) {
-  const entry = (state.policies[key] ?? []).find((b) => b.role === flags.role);
+  const entry = (state.policies[key] ?? []).find(
+    (b) => b.role === flags.role && b.members.includes(flags.member),
+  );
   if (!entry || !entry.members.includes(flags.member)) {
     fail(`Policy binding with the specified principal, role, and condition not found!`);
   }
@@ -250,6 +252,13 @@ if (a === 'run' && b === 'deploy') {
       .map((kv) => kv.split('=')),
   );
   state.run[c] = { labels, args: argv };
+  // As gcloud does: --allow-unauthenticated binds allUsers as invoker, --no-… removes it if there.
+  const invokers = (state.policies[`run:${c}`] ??= []);
+  let entry = invokers.find((x) => x.role === 'roles/run.invoker');
+  if (!entry) invokers.push((entry = { role: 'roles/run.invoker', members: [] }));
+  entry.members = entry.members.filter((m) => m !== 'allUsers');
+  if (flags['allow-unauthenticated']) entry.members.push('allUsers');
+  state.policies[`run:${c}`] = invokers.filter((x) => x.members.length > 0);
   done();
 }
 // Cloud Storage: buckets by name, as gs://<name>; describe --raw prints the JSON API's bucket.
