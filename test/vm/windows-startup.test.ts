@@ -4,8 +4,10 @@
 // the scripts it writes for the runner user parse, every command and variable
 // it uses exists, and it reads, reports, isolates and keeps the token as the
 // contract says.
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isValidFileName } from '../../shared/files/port';
 import { nodesOfType, parsePowerShell, syntaxProblems, type Node } from './powershell-parse';
 
 /** VMCI_TEST_WINDOWS_SCRIPT checks another copy (an older one, to see these tests fail). */
@@ -746,6 +748,590 @@ describe('infra/vm/windows/startup.ps1', () => {
       const install = functionNamed(root, 'Install-Git').text;
       expect(install).toContain('Get-FileHash -LiteralPath $zip -Algorithm SHA256');
       expect(install).toContain('if ($hash -ne $MinGitSha256) { throw');
+    });
+  });
+
+  describe('private repositories, the build artifact, the log and the uploads', () => {
+    /** Each of STEPS is in TEXT, after the one before it. */
+    function expectInOrder(text: string, steps: string[]): void {
+      let at = -1;
+      for (const step of steps) {
+        const next = text.indexOf(step, at + 1);
+        expect({ step, found: next > at }).toEqual({ step, found: true });
+        at = next;
+      }
+    }
+
+    /** The trimmed source lines that use variable NAME (without `$`, lower case), once each. */
+    function linesUsing(name: string): string[] {
+      const rows = new Set(
+        nodesOfType(root, 'variable')
+          .filter((v) => variableName(v.text) === name)
+          .map((v) => v.startPosition.row),
+      );
+      return [...rows].map((row) => source.split('\n')[row]!.trim());
+    }
+
+    const stepBodies = [
+      'Get-StepPreamble',
+      'Get-IsolationCheckBody',
+      'Get-FetchBody',
+      'Get-CheckoutBody',
+      'Get-UnpackBody',
+      'Get-TestBody',
+      'Get-ResultsBody',
+      'Get-FilesBody',
+    ];
+    const mainPart = (): string => source.slice(source.indexOf('# --- main'));
+
+    it("fetches with the GitHub token through git's environment, for the clone URL's origin only", () => {
+      expect(mainPart()).toContain(
+        "if ($GitHubToken -and $CloneUrl -match '^(https?://[^/?#]+)') { $FetchAuthOrigin = $Matches[1] }",
+      );
+      const body = functionNamed(root, 'Get-FetchBody').text;
+      expect(body).toContain('$headerFile = $FetchHeaderFile');
+      expect(body).toContain('$headerKey = "http.$FetchAuthOrigin/.extraHeader"');
+      const fetch = stepScript(root, 'Get-FetchBody');
+      expectInOrder(fetch, [
+        "$headerFile = '<headerFile>'",
+        "& $git remote add origin '<CloneUrl>'",
+        'if ($headerFile) {',
+        "$env:GIT_CONFIG_COUNT = '1'",
+        "$env:GIT_CONFIG_KEY_0 = '<headerKey>'",
+        '$env:GIT_CONFIG_VALUE_0 = ([System.IO.File]::ReadAllText($headerFile)).Trim()',
+        '}\n& $git ',
+      ]);
+      // The fetches (and only they, the checkout being another step) run with it, with
+      // no gc, maintenance or submodules after them.
+      const fetches = fetch.match(/^.*& \$git .*\bfetch\b.*$/gm) ?? [];
+      expect(fetches).toHaveLength(2);
+      for (const f of fetches) {
+        expect(f).toContain('-c gc.auto=0 -c maintenance.auto=false -c credential.helper= fetch');
+        expect(f).toContain('--no-recurse-submodules');
+      }
+      // Never in .git/config.
+      expect(fetch.match(/& \$git config .*/g)).toEqual(['& $git config core.longpaths true']);
+      expect(fetch).not.toMatch(/extraHeader/i);
+      expect(stepScript(root, 'Get-CheckoutBody')).not.toMatch(/GIT_CONFIG|headerFile|fetch/);
+      // The file: SYSTEM's, written just before the step with no runner process left,
+      // deleted right after it once the runner's processes are stopped again.
+      expectInOrder(functionNamed(root, 'Invoke-Fetch').text, [
+        'Stop-RunnerProcesses',
+        'if ($FetchAuthOrigin) {',
+        "[System.IO.File]::WriteAllText($FetchHeaderFile, 'Authorization: Basic ' + (Get-GitHubBasic))",
+        'try {',
+        "return Invoke-AsRunner 'fetch' (Get-FetchBody)",
+        '} finally {',
+        'Stop-RunnerProcesses',
+        'if (Test-Path -LiteralPath $FetchHeaderFile) { Remove-Item -LiteralPath $FetchHeaderFile -Force }',
+      ]);
+      expect(functionNamed(root, 'Get-GitHubBasic').text).toContain(
+        "[Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes('x-access-token:' + $GitHubToken))",
+      );
+      expect(linesUsing('fetchheaderfile').sort()).toEqual(
+        [
+          "$FetchHeaderFile = Join-Path $Steps 'fetch-header.txt'",
+          // A reboot during the fetch leaves nothing for the next boot.
+          'if (Test-Path -LiteralPath $FetchHeaderFile) { Remove-Item -LiteralPath $FetchHeaderFile -Force }',
+          'if (Test-Path -LiteralPath $FetchHeaderFile) { Remove-Item -LiteralPath $FetchHeaderFile -Force }',
+          "[System.IO.File]::WriteAllText($FetchHeaderFile, 'Authorization: Basic ' + (Get-GitHubBasic))",
+          '$headerFile = $FetchHeaderFile',
+        ].sort(),
+      );
+      expect(functionNamed(root, 'Initialize-Directories').text).toContain(
+        'Remove-Item -LiteralPath $FetchHeaderFile -Force',
+      );
+    });
+
+    it("never puts a secret into a runner step's script or command line", () => {
+      const secrets = new Set(['token', 'githubtoken', 'secrets', 'runnerpassword', 'headers']);
+      const literals = new Set<string>();
+      for (const name of stepBodies) {
+        const fn = functionNamed(root, name);
+        for (const v of nodesOfType(fn, 'variable')) {
+          expect({ name, variable: v.text, secret: secrets.has(variableName(v.text)) }).toEqual({
+            name,
+            variable: v.text,
+            secret: false,
+          });
+        }
+        expect(fn.text).not.toMatch(/Get-GitHubBasic|Get-Redacted/i);
+        for (const m of fn.text.matchAll(/\$\(ConvertTo-Literal \$(\w+)\)/g)) literals.add(m[1]!);
+      }
+      // What the step scripts get as literals: paths, the test's public facts, the command.
+      expect([...literals].sort()).toEqual(
+        [
+          'ArtifactDir',
+          'ArtifactZip',
+          'CloneUrl',
+          'FilesStream',
+          'Git',
+          'Platform',
+          'Repo',
+          'ResultsAnswer',
+          'ResultsDir',
+          'Sha',
+          'TestArtifactDir',
+          'TestCommand',
+          'TestId',
+          'WorkDir',
+          'headerFile',
+          'headerKey',
+        ].sort(),
+      );
+      // A step's command line: cmd.exe, powershell.exe, its script and its log.
+      const invoke = functionNamed(root, 'Invoke-AsRunner').text;
+      expect(invoke).toContain(
+        `$cmdArgs = '/d /s /c ""{0}" -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{1}" >> "{2}" 2>&1"' -f $powershell, $stepFile, $log`,
+      );
+      const [action] = callsTo(root, 'New-ScheduledTaskAction');
+      expect(argumentOf(action!, '-Argument')).toBe('$cmdArgs');
+      // The GitHub token itself: read, used for the fetch's header, the API request and redaction.
+      expect(linesUsing('githubtoken').sort()).toEqual(
+        [
+          "$GitHubToken = ''",
+          "try { $GitHubToken = ([string](Get-Attribute 'vmci-github-token' -Optional)).Trim() } catch { $Unread += 'vmci-github-token' }",
+          "if (-not $GitHubToken) { return '' }",
+          "return [Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes('x-access-token:' + $GitHubToken))",
+          "if ($GitHubToken) { $request.Headers.Add('Authorization', 'Bearer ' + $GitHubToken) }",
+          "if ($GitHubToken -and $CloneUrl -match '^(https?://[^/?#]+)') { $FetchAuthOrigin = $Matches[1] }",
+          '$Secrets = @($Token, $GitHubToken, (Get-GitHubBasic))',
+        ].sort(),
+      );
+      expect(
+        callsTo(root, 'Get-GitHubBasic').map((c) =>
+          source.split('\n')[c.node.startPosition.row]!.trim(),
+        ),
+      ).toEqual([
+        "[System.IO.File]::WriteAllText($FetchHeaderFile, 'Authorization: Basic ' + (Get-GitHubBasic))",
+        '$Secrets = @($Token, $GitHubToken, (Get-GitHubBasic))',
+      ]);
+    });
+
+    it('sends no request with a token that follows a redirect', () => {
+      // Invoke-WebRequest with the VM token: reports and uploads.
+      const withHeaders = callsTo(root, 'Invoke-WebRequest').filter(
+        (c) => argumentOf(c, '-Headers') === '$headers',
+      );
+      expect(withHeaders).toHaveLength(2);
+      for (const call of withHeaders) expect(argumentOf(call, '-MaximumRedirection')).toBe('0');
+      // The others go to the metadata server and to MinGit's release, with no token.
+      const others = callsTo(root, 'Invoke-WebRequest').filter(
+        (c) => argumentOf(c, '-Headers') !== '$headers',
+      );
+      expect(others.length).toBeGreaterThan(0);
+      for (const call of others) {
+        expect(argumentOf(call, '-Headers') ?? "@{ 'Metadata-Flavor' = 'Google' }").toBe(
+          "@{ 'Metadata-Flavor' = 'Google' }",
+        );
+      }
+      // The .NET requests: the one with the GitHub token does not follow redirects...
+      const creating = nodesOfType(root, 'function_statement')
+        .filter((f) => codeOf(f).includes('[System.Net.WebRequest]::Create('))
+        .map((f) => f.namedChildren.find((c) => c?.type === 'function_name')?.text);
+      expect(creating).toEqual(['Save-Download', 'Invoke-ArtifactTry']);
+      const api = functionNamed(root, 'Invoke-ArtifactTry').text;
+      expectInOrder(api, [
+        '$request = [System.Net.WebRequest]::Create($ArtifactUrl)',
+        '$request.AllowAutoRedirect = $false',
+        "$request.Headers.Add('Authorization', 'Bearer ' + $GitHubToken)",
+        '$response = Get-WebResponse $request',
+      ]);
+      expect(api).not.toContain('AllowAutoRedirect = $true');
+      // ... and the storage URL it redirects to is fetched with no credentials at all.
+      const storage = functionNamed(root, 'Save-Download').text;
+      expect(storage).not.toMatch(
+        /Authorization|Headers\.Add|\$GitHubToken|\$Token\b|\.Credentials = (?!\$null)/,
+      );
+      expect(storage).toContain('$request.Credentials = $null');
+      expect(storage).toContain('$request.UseDefaultCredentials = $false');
+      // No other HTTP client.
+      const code = source
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('#'))
+        .join('\n');
+      expect(code).not.toMatch(/HttpClient|WebClient|Invoke-RestMethod|Start-BitsTransfer/);
+    });
+
+    it('downloads the artifact as SYSTEM (3 tries, 2 GiB) and has the runner unpack it into VMCI_ARTIFACT_DIR', async () => {
+      expect(source).toContain('$ArtifactMaxBytes = [long]2147483648');
+      expect(source).toContain('$ArtifactTries = 3');
+      const api = functionNamed(root, 'Invoke-ArtifactTry').text;
+      expectInOrder(api, [
+        'if (@(301, 302, 303, 307, 308) -notcontains $status) {',
+        'if ($status -eq 408 -or $status -eq 429 -or $status -ge 500) {',
+        "return 'retry'",
+        "return 'fail'",
+        "if ($location -notmatch '^https?://') {",
+        "return 'fail'",
+        'return Save-Download $location $Path $ArtifactMaxBytes',
+      ]);
+      const storage = functionNamed(root, 'Save-Download').text;
+      expectInOrder(storage, [
+        'if ($response.ContentLength -gt $Max) {',
+        "return 'fail'",
+        'if ($written -gt $Max) {',
+        "return 'fail'",
+      ]);
+      const tries = functionNamed(root, 'Save-Artifact').text;
+      expectInOrder(tries, [
+        '$delay = $ReportDelaySeconds',
+        "if ($outcome -eq 'done') { return $true }",
+        "if ($outcome -eq 'fail') { return $false }",
+        'if ($try -ge $ArtifactTries) {',
+        'Start-Sleep -Milliseconds ([int]($delay * 1000))',
+        '$delay = [Math]::Min($delay * 2, $ReportMaxDelaySeconds)',
+      ]);
+      // SYSTEM's download goes to Private, then to Steps for the runner to read, and away.
+      expectInOrder(functionNamed(root, 'Get-Artifact').text, [
+        "$zip = Join-Path $Private 'artifact.zip'",
+        'if (-not (Save-Artifact $zip)) { return $false }',
+        '[System.IO.File]::Move($zip, $ArtifactZip)',
+        'try {',
+        '@($ArtifactZip, \'/grant\', "*${RunnerSid}:(R)")',
+        "$code = Invoke-AsRunner 'unpack' (Get-UnpackBody)",
+        '} finally {',
+        'Stop-RunnerProcesses',
+        'Remove-Item -LiteralPath $ArtifactZip -Force',
+        'if ($code -ne 0) {',
+        'return $false',
+        'return $true',
+      ]);
+      expect(source).toContain("$ArtifactZip = Join-Path $Steps 'artifact.zip'");
+      expect(source).toContain("$ArtifactDir = Join-Path $RunnerDir 'artifact'");
+      const unpack = stepScript(root, 'Get-UnpackBody');
+      expectInOrder(unpack, [
+        "$zip = '<ArtifactZip>'",
+        "$dir = '<ArtifactDir>'",
+        'Remove-Item -LiteralPath $dir -Recurse -Force',
+        'New-Item -ItemType Directory -Path $dir',
+        'Expand-Archive -LiteralPath $zip -DestinationPath $dir -Force -ErrorAction Stop',
+        'exit 1',
+        'exit 0',
+      ]);
+      const unpackCalls = (await parsePowerShell(unpack)).rootNode;
+      expect(callsTo(unpackCalls, 'Expand-Archive')).toHaveLength(1);
+      // After the checkout, before `testing`; the Linux script's message on failure.
+      const main = mainPart();
+      expectInOrder(main, [
+        "$TestArtifactDir = ''",
+        "{ Invoke-AsRunner 'checkout' (Get-CheckoutBody) }",
+        'if ($ArtifactUrl) {',
+        "$artifactFailure = 'Could not download the build artifact' + (Get-ArtifactLabel 90)",
+        '$unpacked = Invoke-Stage $artifactFailure { Get-Artifact }',
+        'if (-not $unpacked) { Stop-WithFailure $artifactFailure }',
+        '$TestArtifactDir = $ArtifactDir',
+        "Send-Report 'testing'",
+        "Invoke-AsRunner 'test' (Get-TestBody)",
+      ]);
+      expect(linesUsing('testartifactdir').filter((l) => !l.includes('ConvertTo-Literal'))).toEqual(
+        ["$TestArtifactDir = ''", '$TestArtifactDir = $ArtifactDir'],
+      );
+      expect(functionNamed(root, 'Get-ArtifactLabel').text).toContain(
+        `return " '" + (Get-OneLine $ArtifactName $Max) + "'"`,
+      );
+      const linux = readFileSync(
+        join(__dirname, '..', '..', 'infra', 'vm', 'linux', 'startup.sh'),
+        'utf8',
+      );
+      expect(linux).toContain('fail "Could not download the build artifact$(artifact_label 90)"');
+      // The test command only gets VMCI_ARTIFACT_DIR, and only when it was unpacked.
+      expectInOrder(stepScript(root, 'Get-TestBody'), [
+        "$vmciArtifact = '<TestArtifactDir>'",
+        'if ($vmciArtifact) { $env:VMCI_ARTIFACT_DIR = $vmciArtifact }',
+        '. ([scriptblock]::Create($vmciCommand))',
+      ]);
+      for (const step of stepBodies.filter((s) => s !== 'Get-TestBody')) {
+        expect(functionNamed(root, step).text).not.toContain('VMCI_ARTIFACT_DIR');
+      }
+    });
+
+    it("keeps a log only SYSTEM and Administrators may read, with the script's lines and the steps' output, redacted", () => {
+      expect(source).toContain("$Private = Join-Path $Root 'private'");
+      expect(source).toContain("$LogFile = Join-Path $Private 'log.txt'");
+      const start = functionNamed(root, 'Start-Log').text;
+      expectInOrder(start, [
+        'Remove-Item -LiteralPath $Private -Recurse -Force',
+        'New-Item -ItemType Directory -Path $Private',
+        'if (-not $Local) {',
+        "Invoke-Native 'icacls.exe' @($Private, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F')",
+        'New-Object System.IO.FileStream($LogFile, [System.IO.FileMode]::CreateNew, [System.IO.FileAccess]::Write, [System.IO.FileShare]::Read)',
+        '$script:LogWriter = $writer',
+        'foreach ($line in $EarlyLog) { Add-LogLine $line }',
+      ]);
+      // No grant to anybody else, anywhere: the runner's are on its own paths only.
+      const icacls = callsTo(root, 'Invoke-Native').filter((c) => c.elements[0] === "'icacls.exe'");
+      const granted = icacls
+        .filter((c) => /Sid/.test(c.elements[1]!))
+        .map((c) => /^@\((\$\w+),/.exec(c.elements[1]!)?.[1]);
+      expect(new Set(granted)).toEqual(
+        new Set(['$RunnerDir', '$Steps', '$log', '$ResultsAnswer', '$FilesStream', '$ArtifactZip']),
+      );
+      for (const c of icacls.filter((c) => !/Sid/.test(c.elements[1]!))) {
+        expect(c.elements[1]).toMatch(
+          /^@\(\$(Root|Private), '\/inheritance:r', '\/grant:r', '\*S-1-5-18:\(OI\)\(CI\)F', '\*S-1-5-32-544:\(OI\)\(CI\)F'\)$/,
+        );
+      }
+      // Opened right after the directories, before the first report; all that goes to
+      // the console goes to the log too (Write-Host only in these three).
+      expectInOrder(mainPart(), [
+        '$Secrets = @($Token, $GitHubToken, (Get-GitHubBasic))',
+        'Initialize-Directories\n    Start-Log',
+        "Send-Report 'preparation'",
+      ]);
+      const writing = nodesOfType(root, 'function_statement')
+        .filter((f) => callsTo(f, 'Write-Host').length > 0)
+        .map((f) => f.namedChildren.find((c) => c?.type === 'function_name')?.text);
+      expect(writing).toEqual(['Write-Log', 'Add-LogLine', 'Write-NewLogLines']);
+      expect(functionNamed(root, 'Write-Log').text).toContain("Add-LogLine ('vmci: ' + $Text)");
+      const lines = functionNamed(root, 'Write-NewLogLines').text;
+      expect(callsTo(functionNamed(root, 'Write-NewLogLines'), 'Write-Host')).toHaveLength(2);
+      expect(lines).toContain(
+        'Write-Host $line.TrimEnd("`r")\n            Add-LogLine $line.TrimEnd("`r")',
+      );
+      expect(lines).toContain(
+        'Write-Host $text.TrimEnd("`r")\n        Add-LogLine $text.TrimEnd("`r")',
+      );
+      // Redacted as written, and again on the way up.
+      const add = functionNamed(root, 'Add-LogLine').text;
+      expect(add).toContain('$LogWriter.Write((Get-Redacted $Line) + "`n")');
+      expect(add.match(/\$LogWriter\.Write\(/g)).toHaveLength(1);
+      expect(functionNamed(root, 'Get-Redacted').text).toContain(
+        "if ($secret) { $Text = $Text.Replace($secret, '[redacted]') }",
+      );
+      const upload = functionNamed(root, 'Get-LogUpload').text;
+      expect(upload).toContain(
+        "if ($secret) { $text = $text.Replace($latin1.GetString([System.Text.Encoding]::UTF8.GetBytes($secret)), '[redacted]') }",
+      );
+      expect(upload).toContain('$latin1 = [System.Text.Encoding]::GetEncoding(28591)');
+      // Cut as on Linux: the first MiB, a marker line, the end; 10 MiB in all.
+      expect(source).toContain('$LogUploadMaxBytes = 10485760');
+      expect(source).toContain('$LogHeadBytes = 1048576');
+      expectInOrder(upload, [
+        'if ($size -le $LogUploadMaxBytes) {',
+        '$head = Read-StreamBytes $stream $LogHeadBytes',
+        "('{0}vmci: {1} {2} bytes cut {1}' -f $newline, [char]0x2026, $cut)",
+        '$tailBytes = $LogUploadMaxBytes - $LogHeadBytes - $marker.Length',
+        '[void]$stream.Seek($size - $tailBytes, [System.IO.SeekOrigin]::Begin)',
+        '$memory.Write($head, 0, $head.Length)',
+        '$memory.Write($marker, 0, $marker.Length)',
+        '$memory.Write($tail, 0, $tail.Length)',
+      ]);
+    });
+
+    it('uploads the log and the result files before the final report, on the failed path too', () => {
+      expectInOrder(mainPart(), [
+        '$PreparationReported = $false',
+        "Stop-UnlessWanted (Send-Report 'preparation' '' $null)\n$PreparationReported = $true",
+        '$CommandRan = $true',
+        "Invoke-AsRunner 'test' (Get-TestBody)",
+        '$Result = Get-TestResult $ExitCode',
+        'Send-Files',
+        "Send-Report 'completed' '' $Result",
+      ]);
+      expectInOrder(functionNamed(root, 'Stop-WithFailure').text, [
+        'Stop-RunnerProcesses',
+        'if ($PreparationReported) { Send-Files }',
+        "Send-Report 'failed' $Reason $null",
+      ]);
+      // A 409 to preparation or testing stops at once, as on Linux.
+      expect(functionNamed(root, 'Stop-UnlessWanted').text).not.toContain('Send-Files');
+      expect(callsTo(root, 'Send-Files')).toHaveLength(2);
+      const send = functionNamed(root, 'Send-Files');
+      expectInOrder(send.text, [
+        'if ($Uploaded -or -not $LogStarted) { return }',
+        '$script:Uploaded = $true',
+        '$script:UploadDeadline = [DateTime]::UtcNow.AddSeconds($UploadTimeLimitSeconds)',
+        'try {',
+        'if ($CommandRan) {',
+        '$haveFiles = Invoke-FilesStep',
+        '$log = Get-LogUpload',
+        "if ((Send-File 'log.txt' $log) -eq 'stop') { return }",
+        'if ($haveFiles) { Send-ResultFiles }',
+        '} catch {',
+      ]);
+      // The PUT: the callback URL's files/<name>, the VM token, retried as reports are.
+      const [put] = callsTo(functionNamed(root, 'Send-File'), 'Invoke-WebRequest');
+      expect(argumentOf(put!, '-Uri')).toBe('$uri');
+      expect(argumentOf(put!, '-Method')).toBe('Put');
+      expect(argumentOf(put!, '-Body')).toBe('$Bytes');
+      expect(argumentOf(put!, '-ContentType')).toBe('$contentType');
+      expect(argumentOf(put!, '-TimeoutSec')).toBe('$timeout');
+      const file = functionNamed(root, 'Send-File').text;
+      expect(file).toContain("$uri = $CallbackUrl + '/files/' + $Name");
+      expect(file).toContain('$headers = @{ Authorization = "Bearer $Token" }');
+      expect(file).toContain("$contentType = 'application/octet-stream'");
+      expect(file).toContain(
+        "if ($Name -eq 'log.txt') { $contentType = 'text/plain; charset=utf-8' }",
+      );
+      expect(file).toContain(
+        '$retry = $status -eq 0 -or $status -eq 408 -or $status -eq 429 -or ($status -ge 500 -and $status -ne 507)',
+      );
+      expectInOrder(file, [
+        'if ($left -le 0) {',
+        "return 'undelivered'",
+        "if ($status -ge 200 -and $status -lt 300) { return 'delivered' }",
+        'if ($status -eq 409) {',
+        "return 'stop'",
+        'if (-not $retry) {',
+        "return 'skipped'",
+        'if ($attempt -ge $ReportAttempts) {',
+        "return 'undelivered'",
+        '$delay = [Math]::Min($delay * 2, $ReportMaxDelaySeconds)',
+      ]);
+      expect(source).toContain('$UploadTimeLimitSeconds = 300');
+      expect(source).toContain('$UploadTimeoutSeconds = 120');
+    });
+
+    it('reads the result files to upload as the runner, in the Linux stream format, and checks them as untrusted', async () => {
+      expect(source).toContain("$FilesStream = Join-Path $Steps 'results-files.stream'");
+      // Made by SYSTEM, writable by the runner only during the step, taken back as the answer is.
+      expectInOrder(functionNamed(root, 'Invoke-FilesStep').text, [
+        "[System.IO.File]::WriteAllText($FilesStream, '')",
+        '@($FilesStream, \'/grant\', "*${RunnerSid}:(W)")',
+        "$code = Invoke-AsRunner 'files' (Get-FilesBody) $ResultsTimeLimitSeconds",
+        'Stop-RunnerProcesses',
+        '@($FilesStream, \'/remove:g\', "*$RunnerSid")',
+        'return $true',
+        '} catch {',
+        'Stop-RunnerProcesses',
+        'return $false',
+      ]);
+      const step = stepScript(root, 'Get-FilesBody');
+      const files = (await parsePowerShell(step)).rootNode;
+      for (const cap of [
+        '$fileMaxBytes = 10485760',
+        '$totalMaxBytes = 52428800',
+        '$maxFiles = 500',
+        '$maxDepth = 32',
+        '$nameMaxChars = 512',
+      ]) {
+        expect(step).toContain(`\n${cap}\n`);
+      }
+      expect(step).toContain("$streamFile = '<FilesStream>'");
+      const list = functionNamed(files, 'Get-ResultFiles').text;
+      expect(list).toContain('if ($Found.Count -gt $maxFiles) { return }');
+      expect(list).toContain("if ($item.Name.StartsWith('.')) { continue }");
+      expect(list).toContain('if (Test-Link $item) { continue }');
+      expect(list).toContain('if ($Depth + 1 -lt $maxDepth)');
+      expectInOrder(step, [
+        "if (Test-Link (Get-Item -LiteralPath $resultsDir -Force)) { throw 'the results directory is a link' }",
+        '[Array]::Sort($paths, [System.StringComparer]::Ordinal)',
+        'if ($paths.Length -gt $maxFiles) {',
+        '$name = Get-UploadName $path',
+        '} elseif ($seen.ContainsKey($name)) {',
+        '} elseif ($item.Length -gt $fileMaxBytes) {',
+        '} elseif ($total + $item.Length -gt $totalMaxBytes) {',
+        '$memory = Read-CappedFile $item.FullName $fileMaxBytes',
+        'if ($total + $memory.Length -gt $totalMaxBytes)',
+        "Write-Log ('not uploading {0}: {1}'",
+        // Linux's files_as_runner: printf 'file %d %s\n' "$n" "$name", then the bytes.
+        "$header = [System.Text.Encoding]::ASCII.GetBytes('file ' + $memory.Length + ' ' + $name + \"`n\")",
+        '$out.Write($header, 0, $header.Length)',
+        '$memory.WriteTo($out)',
+      ]);
+      const linux = readFileSync(
+        join(__dirname, '..', '..', 'infra', 'vm', 'linux', 'startup.sh'),
+        'utf8',
+      );
+      expect(linux).toContain(`printf 'file %d %s\\n' "$n" "$name"`);
+      // It opens results files only through Read-CappedFile, and writes only the stream.
+      expect(step.match(/New-Object System\.IO\.FileStream\([^,]+/g)).toEqual([
+        'New-Object System.IO.FileStream($Path',
+        'New-Object System.IO.FileStream($streamFile',
+      ]);
+      expect(step).toContain(
+        'New-Object System.IO.FileStream($streamFile, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Write, [System.IO.FileShare]::None)',
+      );
+      expect(step).not.toMatch(/\[System\.IO\.File\]::|Get-Content|Set-Content|Out-File/);
+      // SYSTEM reads the stream after the grant is gone, by nobody else meanwhile, as untrusted.
+      const read = functionNamed(root, 'Send-ResultFiles').text;
+      expect(read).toContain(
+        'New-Object System.IO.FileStream($FilesStream, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::Read)',
+      );
+      expectInOrder(read, [
+        '$line = Read-StreamLine $stream 700',
+        "if ($line -cmatch '^file ([0-9]{1,9}) (results/[^\\n]+)\\z') {",
+        'if ($size -lt 0 -or -not (Test-FileName $name)) {',
+        'if ($count -gt $UploadMaxFiles -or $size -gt $UploadFileMaxBytes -or $total -gt $UploadTotalMaxBytes) {',
+        '$bytes = Read-StreamBytes $stream $size',
+        'if ($null -eq $bytes) {',
+        'if ([DateTime]::UtcNow -ge $UploadDeadline) {',
+        "if ((Send-File $name $bytes) -eq 'stop') { break }",
+      ]);
+      expect(source).toContain('$UploadFileMaxBytes = 10485760');
+      expect(source).toContain('$UploadTotalMaxBytes = 52428800');
+      expect(source).toContain('$UploadMaxFiles = 500');
+    });
+
+    it("names the result files as vm-ci takes them (the runner's names, SYSTEM's check)", async () => {
+      const files = (await parsePowerShell(stepScript(root, 'Get-FilesBody'))).rootNode;
+      const uploadName = functionNamed(files, 'Get-UploadName').text;
+      const check = functionNamed(root, 'Test-FileName').text;
+      // The same pattern on both sides, run here as a JavaScript regex (\z is JavaScript's $
+      // without the m flag); the rest of each check is the same lines.
+      const pattern = (text: string): RegExp => {
+        const m = /-cnotmatch '([^']+)'/.exec(text);
+        expect(m).not.toBeNull();
+        return new RegExp(m![1]!.replace(/\\z$/, '$'));
+      };
+      expect(pattern(uploadName).source).toBe(pattern(check).source);
+      for (const text of [uploadName, check]) {
+        expect(text).toContain('foreach ($segment in $');
+        expect(text).toContain(".Substring(8).Split('/')) {");
+        expect(text).toContain("if ($segment -eq '.' -or $segment -eq '..')");
+      }
+      expect(uploadName).toContain('if ($name.Length -gt $nameMaxChars) { return $null }');
+      expect(check).toContain('if ($Name.Length -gt $FileNameMaxChars) { return $false }');
+      expect(check).toContain("if ($Name -ceq 'log.txt') { return $true }");
+      const re = pattern(check);
+      const accepts = (name: string): boolean =>
+        name === 'log.txt' ||
+        (name.length <= 512 &&
+          re.test(name) &&
+          name
+            .slice(8)
+            .split('/')
+            .every((s) => s !== '.' && s !== '..'));
+      const sanitiser = /\[regex\]::Replace\(\$Path, '([^']+)', '_'\)/.exec(uploadName);
+      expect(sanitiser).not.toBeNull();
+      const sanitise = (path: string): string =>
+        'results/' + path.replace(new RegExp(sanitiser![1]!, 'g'), '_');
+      expect(sanitise('junit reports/ä.xml')).toBe('results/junit_reports/_.xml');
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom('a', 'Z', '0', '.', '_', '-', '/', ' ', 'é', '\\', ':'), {
+            maxLength: 40,
+          }),
+          fc.integer({ min: 0, max: 140 }),
+          (chars, run) => {
+            const name = sanitise(chars.join('') + 'x'.repeat(run));
+            expect(accepts(name)).toBe(isValidFileName(name));
+            expect(accepts(`results/${chars.join('')}`)).toBe(
+              isValidFileName(`results/${chars.join('')}`),
+            );
+          },
+        ),
+      );
+      for (const name of [
+        'log.txt',
+        'results/a',
+        `results/${'a/'.repeat(31)}b`,
+        `results/${'a/'.repeat(32)}b`,
+        `results/${'x'.repeat(100)}`,
+        `results/${'x'.repeat(101)}`,
+        `results/${`${'y'.repeat(100)}/`.repeat(5)}z`,
+        'results/./a',
+        'results/a/..',
+        'results/',
+        'results//a',
+        'results/a\n',
+      ]) {
+        expect({ name, accepted: accepts(name) }).toEqual({
+          name,
+          accepted: isValidFileName(name),
+        });
+      }
     });
   });
 });
