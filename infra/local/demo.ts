@@ -1,15 +1,26 @@
 // `npm run demo`: two commits of Codertocat/Hello-World, one whose suite passes
-// and one whose suite fails, pushed through the local cloud (DESIGN §8) and
-// followed until their commit statuses say success and failure.
+// and one whose suite fails, pushed through the local cloud (DESIGN §8), built
+// (a build.yml run and its artifact, played on the local GitHub) and followed
+// until their commit statuses say success and failure; then what each test
+// left: its log's last lines and the failing test's name.
 import { randomBytes } from 'node:crypto';
 import { relative, resolve } from 'node:path';
 import { startLocalCloud } from './cloud';
+import { buildCommit, greetingOf, withDemoBuild } from './demo/build';
 import { chooseCloud, demoPort, startFailure, type DemoCloud } from './demo/cloud';
 import { followTests, short, type Followed } from './demo/follow';
 import { pushPayload } from './demo/payload';
 import { addCommit, ensureRepo } from './demo/repo';
-import { statusLines, testIdsOf, timeoutLines, verdict, webhookLine } from './demo/report';
+import {
+  resultLines,
+  statusLines,
+  testIdsOf,
+  timeoutLines,
+  verdict,
+  webhookLine,
+} from './demo/report';
 import { divertJsonLogs } from './demo/quiet-logs';
+import { testResults, type TestResults } from './demo/results';
 import { finalStatuses } from './demo/statuses';
 import { stateFilePath } from './demo/state-file';
 import { sendWebhook } from './send-webhook';
@@ -55,6 +66,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
             // A project of its own: no earlier run's tests hold the VM slots.
             firestoreProject,
             configPath: options.configPath ?? resolve(ROOT, 'config/vmci.local.yaml'),
+            // Its linux platform waits for build.yml and tests the artifact,
+            // which VMs get only from a GitHub App (never from a plain token).
+            configure: (config) => withDemoBuild(config),
+            githubAuth: 'app',
             port,
             log: process.env.VMCI_LOCAL_VERBOSE ? (line) => console.error(line) : undefined,
           });
@@ -113,6 +128,7 @@ async function demo(
   });
   const followedAt = Date.now();
   let sent = false;
+  let built = false;
   try {
     for (const commit of commits) {
       const sentAt = Date.now();
@@ -134,6 +150,14 @@ async function demo(
         return 1;
       }
       followed.push({ sha: commit.sha, testIds, sentAt });
+    }
+    // The build of each commit, as GitHub Actions would run it after the push.
+    for (const commit of commits) {
+      const build = await buildCommit(cloud, DEMO_REPO, commit);
+      out(build.line);
+      if (build.kind === 'failed') return 1;
+      if (build.kind === 'ignored') break; // the line says so; the tests run without it
+      built = true;
     }
     sent = true;
   } finally {
@@ -167,8 +191,21 @@ async function demo(
   );
   out('');
   for (const line of statusLines(commits, statuses)) out(line);
+  const results = new Map<string, TestResults>();
+  for (const id of followed.flatMap((f) => f.testIds)) {
+    results.set(id, await testResults(cloud.url, id));
+  }
+  out('');
+  for (const line of resultLines(commits, followed, result.tests, results)) out(line);
   const problems = followed.flatMap((f, i) =>
-    verdict(commits[i]!, f.testIds, result.tests, statuses.get(f.sha) ?? []),
+    verdict(
+      commits[i]!,
+      f.testIds,
+      result.tests,
+      statuses.get(f.sha) ?? [],
+      results,
+      built ? greetingOf(commits[i]!) : undefined,
+    ),
   );
   out('');
   if (problems.length === 0) {

@@ -26,3 +26,52 @@ export function pushPayload(commit: DemoCommit): Record<string, unknown> {
     created: !commit.parent,
   };
 }
+
+/**
+ * The workflow_run webhook of the commit's build: the real
+ * @octokit/webhooks-examples completed run of Codertocat/Hello-World with the
+ * commit's sha and the run's id wherever the example's appear (head_sha,
+ * head_commit, URLs), completed with success, run by the workflow at `path`
+ * (set on the run and on its workflow, as GitHub sends it now).
+ */
+export function workflowRunPayload(
+  commit: DemoCommit,
+  runId: number,
+  path: string,
+): Record<string, unknown> {
+  const { payload } = examplePayload('workflow_run.completed');
+  const example = payload.workflow_run as Record<string, unknown>;
+  const swapped = JSON.parse(
+    JSON.stringify(payload)
+      .split(String(example.head_sha))
+      .join(commit.sha)
+      .split(`/runs/${String(example.id)}`)
+      .join(`/runs/${runId}`),
+  ) as Record<string, unknown>;
+  const timestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const run = swapped.workflow_run as Record<string, unknown>;
+  Object.assign(run.head_commit as Record<string, unknown>, {
+    tree_id: commit.tree,
+    message: commit.message,
+    timestamp,
+  });
+  const name = 'Build';
+  return {
+    ...swapped,
+    // The demo's repository is public, as its pushes say.
+    repository: { ...(swapped.repository as Record<string, unknown>), private: false },
+    workflow: { ...(swapped.workflow as Record<string, unknown>), name, path },
+    workflow_run: {
+      ...run,
+      id: runId,
+      name,
+      path,
+      event: 'push',
+      head_branch: 'main',
+      status: 'completed',
+      conclusion: 'success',
+      run_started_at: timestamp,
+      updated_at: timestamp,
+    },
+  };
+}

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GREETING_FILE } from './build';
 
 export type Suite = 'passing' | 'failing';
 
@@ -55,7 +56,11 @@ export function ensureRepo(dir: string): { created: boolean } {
   return { created };
 }
 
-/** The suite at the top of the commit: three checks, the third fails in the failing one. */
+/**
+ * The suite at the top of the commit: three checks, the third fails in the
+ * failing one. It shows what the build's artifact says when there is one, and
+ * leaves its counts (summary.json) and a JUnit file naming each check.
+ */
 export function runTestsScript(suite: Suite): string {
   const third =
     suite === 'passing'
@@ -63,17 +68,29 @@ export function runTestsScript(suite: Suite): string {
       : 'check "six times seven is 43" test $((6 * 7)) -eq 43';
   return `#!/bin/sh
 # The demo's test suite; vm-ci runs it as \`sh run-tests.sh\` (config/vmci.local.yaml).
+if [ -n "\${VMCI_ARTIFACT_DIR:-}" ]; then
+  echo "artifact: $(cat "$VMCI_ARTIFACT_DIR/${GREETING_FILE}" 2>/dev/null || echo 'no ${GREETING_FILE}')"
+fi
 passed=0
 failed=0
+cases=''
+xml() {
+  printf '%s' "$1" | sed 's/&/\\&amp;/g; s/</\\&lt;/g; s/>/\\&gt;/g; s/"/\\&quot;/g'
+}
 check() {
   name=$1
   shift
+  id=$(printf '%s' "$name" | tr ' ' '_')
   if "$@" >/dev/null 2>&1; then
     passed=$((passed + 1))
     echo "ok   $name"
+    cases="$cases
+    <testcase classname=\\"demo\\" name=\\"$id\\"/>"
   else
     failed=$((failed + 1))
     echo "FAIL $name"
+    cases="$cases
+    <testcase classname=\\"demo\\" name=\\"$id\\"><failure message=\\"$(xml "$* is false")\\"/></testcase>"
   fi
 }
 check "README says hello" grep -q Hello README.md
@@ -84,6 +101,11 @@ echo "$passed passed, $failed failed"
 if [ -n "\${VMCI_RESULTS_DIR:-}" ]; then
   mkdir -p "$VMCI_RESULTS_DIR"
   printf '{"passed":%d,"failed":%d,"summary":"%s"}\\n' "$passed" "$failed" "$summary" >"$VMCI_RESULTS_DIR/summary.json"
+  {
+    echo '<?xml version="1.0" encoding="UTF-8"?>'
+    echo "<testsuite name=\\"demo\\" tests=\\"$((passed + failed))\\" failures=\\"$failed\\">$cases"
+    echo '</testsuite>'
+  } >"$VMCI_RESULTS_DIR/junit.xml"
 fi
 [ "$failed" -eq 0 ]
 `;

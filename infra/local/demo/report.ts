@@ -3,6 +3,7 @@ import { isTerminal } from '../../../shared/domain/test';
 import type { TestView } from '../../../shared/tests/view';
 import { seconds, short, type Followed } from './follow';
 import type { DemoCommit, Suite } from './repo';
+import { caseLabel, LOG_TAIL_LINES, type TestResults } from './results';
 import { latestByContext, type PostedStatus } from './statuses';
 
 export const EXPECTED: Record<Suite, { status: string; state: string }> = {
@@ -71,12 +72,42 @@ export function statusLines(
   return lines;
 }
 
-/** What differs from the expected end of one commit; empty when it ended as expected. */
+/** Each test's log's last lines and, when it failed, the failing tests its JUnit file named. */
+export function resultLines(
+  commits: DemoCommit[],
+  followed: Followed[],
+  tests: Map<string, TestView>,
+  results: Map<string, TestResults>,
+): string[] {
+  const lines = [
+    `What the tests left on the status API (the last ${LOG_TAIL_LINES} lines of each log):`,
+  ];
+  followed.forEach((f, i) => {
+    for (const id of f.testIds) {
+      const platform = tests.get(id)?.platform;
+      lines.push(`  ${short(f.sha)} (${commits[i]!.suite} suite)${platform ? ` ${platform}` : ''}`);
+      const r = results.get(id);
+      if (r?.log) for (const line of r.log.lines) lines.push(`    | ${line}`);
+      else lines.push(`    (no log: ${r?.logProblem ?? 'not asked'})`);
+      for (const c of r?.failures?.cases ?? []) {
+        lines.push(`    failing test: ${caseLabel(c)}${c.message ? ` (${c.message})` : ''}`);
+      }
+    }
+  });
+  return lines;
+}
+
+/**
+ * What differs from the expected end of one commit; empty when it ended as
+ * expected. With a `greeting`, the artifact's, each test's log must show it.
+ */
 export function verdict(
   commit: DemoCommit,
   testIds: string[],
   tests: Map<string, TestView>,
   statuses: PostedStatus[],
+  results: Map<string, TestResults> = new Map(),
+  greeting?: string,
 ): string[] {
   const want = EXPECTED[commit.suite];
   const name = `${short(commit.sha)} (${commit.suite} suite)`;
@@ -93,6 +124,13 @@ export function verdict(
   for (const [context, state] of latest) {
     if (state !== want.state)
       problems.push(`${name} ${context} should be ${want.state}, it is ${state}`);
+  }
+  if (greeting !== undefined) {
+    for (const id of testIds) {
+      if (!results.get(id)?.log?.lines.some((line) => line.includes(greeting))) {
+        problems.push(`${name}'s log does not show its artifact's greeting ("${greeting}")`);
+      }
+    }
   }
   return problems;
 }
