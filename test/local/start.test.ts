@@ -1,5 +1,6 @@
-// `npm start` as a user runs it: it serves the local paths, and after SIGTERM
-// nothing it started is left running (the emulator's JVM, VM processes).
+// `npm start` as a user runs it (with `--build`, as `npm run demo` plays the
+// build): it serves the local paths, its functions run as a GitHub App, and
+// after SIGTERM nothing it started is left running (the emulator's JVM, VM processes).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +99,7 @@ describe('npm start', () => {
     delete env.FIRESTORE_EMULATOR_HOST; // so it starts, and must stop, an emulator of its own
     child = spawn(
       join(ROOT, 'node_modules/.bin/node'),
-      ['-r', '@swc-node/register', 'infra/local/start.ts'],
+      ['-r', '@swc-node/register', 'infra/local/start.ts', '--build'],
       {
         cwd: ROOT,
         env,
@@ -106,11 +107,12 @@ describe('npm start', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const [, webhookUrl, url] = await waitForLine(
+    const [, builds, webhookUrl, url] = await waitForLine(
       child,
-      /npm run send-webhook -- push (\S+)[\s\S]*ready: (http:\/\/\S+)/,
+      /Builds +(.+)[\s\S]*npm run send-webhook -- push (\S+)[\s\S]*ready: (http:\/\/\S+)/,
       60_000,
     );
+    expect(builds).toMatch(/^linux waits for build\.yml and tests its artifact hello-linux /);
 
     // `npm run demo` finds it, and its secret, through the state file.
     const stateFile = join(stateDir, 'local-cloud.json');
@@ -137,13 +139,24 @@ describe('npm start', () => {
     const posted = (await (
       await fetch(`${url}/github/repos/Codertocat/Hello-World/commits/${sha}/statuses`)
     ).json()) as { state: string; context: string; description: string }[];
-    // The first status of each platform; runTest may already have posted later ones.
+    // The first status of each platform: with --build, linux waits for build.yml.
     expect(
       posted
-        .filter((s) => s.description === 'Tests queued')
+        .filter((s) => s.description === 'Waiting for the build workflow to finish')
         .map((s) => `${s.context}:${s.state}`)
         .sort(),
     ).toEqual(['ci/linux:pending']);
+    // The functions call GitHub as an App: with an installation's token they mint.
+    const calls = (await (await fetch(`${url}/github/_local/calls`)).json()) as {
+      method: string;
+      path: string;
+    }[];
+    expect(calls).toContainEqual(
+      expect.objectContaining({
+        method: 'POST',
+        path: expect.stringMatching(/^\/app\/installations\/\d+\/access_tokens$/),
+      }),
+    );
 
     // runTest may already have made the example's VM: the route answers with a list.
     expect(Array.isArray(await (await fetch(`${url}/_local/compute/instances`)).json())).toBe(true);
