@@ -3,7 +3,7 @@
 // room, never further, redacted and stored. Refusals are data; the door
 // answers them. Storage failures are a 503: the VM retries with back-off.
 import type { TestRecord } from '../domain/test';
-import type { TestFileStore } from '../files/port';
+import type { StoredFile, TestFileStore } from '../files/port';
 import {
   redactToken,
   sizeRefusal,
@@ -47,7 +47,7 @@ export async function handleUpload(
   const conflict = uploadConflict(test.status);
   if (conflict) return { http: 409, reason: conflict };
   const { name } = upload;
-  let existing;
+  let existing: StoredFile[];
   try {
     existing = await deps.files.list(test.id);
   } catch (error) {
