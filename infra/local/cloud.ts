@@ -145,11 +145,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     throw err;
   }
   const url = server.url;
-  const config: VmciConfig = {
-    ...(options.configure ? options.configure(fileConfig, { url }) : fileConfig),
-    publicUrl: url,
-    githubApiUrl: `${url}/github`,
-  };
+  let configured: VmciConfig;
+  try {
+    configured = options.configure ? options.configure(fileConfig, { url }) : fileConfig;
+  } catch (err) {
+    // Nothing may be left running: the server and an emulator started here.
+    await server.close();
+    await emulator.stop();
+    throw err;
+  }
+  const config: VmciConfig = { ...configured, publicUrl: url, githubApiUrl: `${url}/github` };
   const configDir = mkdtempSync(join(tmpdir(), 'vmci-local-'));
   const configFile = join(configDir, 'vmci.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
