@@ -84,10 +84,18 @@ function stepScript(root: Node, functionName: string): string {
   expect(expanded.match(/`[^$]/g) ?? []).toEqual([]);
   const verbatim = nodesOfType(fn, 'verbatim_here_string_characters');
   for (const v of verbatim) expect(v.startIndex).toBeGreaterThan(strings[0]!.startIndex);
-  return (
-    expanded.replace(/`\$/g, '$') +
-    verbatim.map((v) => v.text.replace(/^@'\r?\n/, '').replace(/\r?\n'@$/, '')).join('')
-  );
+  const verbatimText = (nodes: Node[]) =>
+    nodes.map((v) => v.text.replace(/^@'\r?\n/, '').replace(/\r?\n'@$/, '')).join('');
+  // The helpers the reading steps share go between the two, as the script joins them.
+  const helpers = codeOf(fn).includes('(Get-RunnerStepHelpers)')
+    ? verbatimText(
+        nodesOfType(
+          functionNamed(root, 'Get-RunnerStepHelpers'),
+          'verbatim_here_string_characters',
+        ),
+      ) + '\n'
+    : '';
+  return expanded.replace(/`\$/g, '$') + helpers + verbatimText(verbatim);
 }
 
 /** NODE's text with its here-strings (the step scripts) blanked out. */

@@ -788,34 +788,10 @@ exit 0
 "@
 }
 
-# The results directory belongs to the runner, which could put hard links,
-# junctions or symbolic links there, or swap a file between a check and a read:
-# so this script (SYSTEM) never opens a file in it. A step run as the runner
-# reads the results with the runner's rights and within the caps, and writes its
-# answer ({passed, failed, summary}) to ResultsAnswer: a file that this script
-# made in Steps, where the runner can neither create, delete nor rename a file,
-# and that it may only write (granted for the step). Once the step has ended,
-# this script stops the runner's processes, takes the grant back, and opens the
-# answer sharing it only for reading (so no handle can be writing it), reading
-# at most ResultsAnswerMaxBytes, as untrusted data.
-function Get-ResultsBody {
-    $where = @"
-`$answerFile = $(ConvertTo-Literal $ResultsAnswer)
-
-"@
-    return $where + @'
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Version 2.0
-# What is read: at most 1 MiB of summary.json, 10 MiB per JUnit file, 50 MiB in
-# all, 2000 JUnit files, 32 directories deep. Past a cap a file is skipped, and logged.
-$summaryJsonMaxBytes = 1048576
-$junitFileMaxBytes = 10485760
-$totalMaxBytes = 52428800
-$maxFiles = 2000
-$maxDepth = 32
-$summaryMaxChars = 1000
-$resultsDir = $env:VMCI_RESULTS_DIR
-
+# What the runner's reading steps (Get-ResultsBody, Get-FilesBody) share: the
+# log line, the link test, one-line text and a capped read of one file.
+function Get-RunnerStepHelpers {
+    return @'
 function Write-Log([string]$Text) {
     Write-Host ('vmci: ' + $Text)
 }
@@ -851,6 +827,37 @@ function Read-CappedFile([string]$Path, [long]$Max) {
         $stream.Dispose()
     }
 }
+
+'@
+}
+
+# The results directory belongs to the runner, which could put hard links,
+# junctions or symbolic links there, or swap a file between a check and a read:
+# so this script (SYSTEM) never opens a file in it. A step run as the runner
+# reads the results with the runner's rights and within the caps, and writes its
+# answer ({passed, failed, summary}) to ResultsAnswer: a file that this script
+# made in Steps, where the runner can neither create, delete nor rename a file,
+# and that it may only write (granted for the step). Once the step has ended,
+# this script stops the runner's processes, takes the grant back, and opens the
+# answer sharing it only for reading (so no handle can be writing it), reading
+# at most ResultsAnswerMaxBytes, as untrusted data.
+function Get-ResultsBody {
+    $where = @"
+`$answerFile = $(ConvertTo-Literal $ResultsAnswer)
+
+"@
+    return $where + (Get-RunnerStepHelpers) + @'
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 2.0
+# What is read: at most 1 MiB of summary.json, 10 MiB per JUnit file, 50 MiB in
+# all, 2000 JUnit files, 32 directories deep. Past a cap a file is skipped, and logged.
+$summaryJsonMaxBytes = 1048576
+$junitFileMaxBytes = 10485760
+$totalMaxBytes = 52428800
+$maxFiles = 2000
+$maxDepth = 32
+$summaryMaxChars = 1000
+$resultsDir = $env:VMCI_RESULTS_DIR
 
 # A count from summary.json: a non-negative integer, else $null.
 function Get-CountValue($Data, [string]$Name) {
@@ -1044,7 +1051,7 @@ function Get-FilesBody {
 `$streamFile = $(ConvertTo-Literal $FilesStream)
 
 "@
-    return $where + @'
+    return $where + (Get-RunnerStepHelpers) + @'
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
 # What is uploaded: 10 MiB a file, 50 MiB and 500 files in all, 32 directories
@@ -1055,42 +1062,6 @@ $maxFiles = 500
 $maxDepth = 32
 $nameMaxChars = 512
 $resultsDir = $env:VMCI_RESULTS_DIR
-
-function Write-Log([string]$Text) {
-    Write-Host ('vmci: ' + $Text)
-}
-
-function Test-Link($Item) {
-    return [bool]($Item.Attributes -band [System.IO.FileAttributes]::ReparsePoint)
-}
-
-function Get-OneLine([string]$Text, [int]$Max) {
-    $line = ([regex]::Replace($Text, '[\x00-\x1F\x7F]+', ' ')).Trim()
-    if ($line.Length -gt $Max) {
-        $cut = $Max
-        if ([char]::IsHighSurrogate($line[$cut - 1])) { $cut-- }
-        $line = $line.Substring(0, $cut)
-    }
-    return $line
-}
-
-# File PATH in memory (position 0); throws when it cannot be read or holds more than MAX bytes.
-function Read-CappedFile([string]$Path, [long]$Max) {
-    $stream = New-Object System.IO.FileStream($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::Read)
-    try {
-        if ($stream.Length -gt $Max) { throw "it is over $Max bytes" }
-        $memory = New-Object System.IO.MemoryStream
-        $chunk = New-Object byte[] 65536
-        while (($count = $stream.Read($chunk, 0, $chunk.Length)) -gt 0) {
-            $memory.Write($chunk, 0, $count)
-            if ($memory.Length -gt $Max) { throw "it is over $Max bytes" }
-        }
-        $memory.Position = 0
-        return $memory
-    } finally {
-        $stream.Dispose()
-    }
-}
 
 # The test file name for PATH ('/' between its parts): results/ and the path,
 # other characters than A-Z a-z 0-9 . _ - / made _; $null when it still does not
