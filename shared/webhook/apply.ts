@@ -102,30 +102,37 @@ export async function applyWebhookPlan(
     }
   }
 
+  const notQueued: string[] = [];
+  const enqueuePending = (tests: readonly TestRecord[]) =>
+    Promise.all(
+      tests
+        .filter((test) => test.status === 'pending')
+        .map(async (test) => {
+          const result = await enqueueTest(deps, test);
+          if (result.queued) touched.set(test.id, result.test);
+          else if (result.reason === 'queue_failed') notQueued.push(test.id);
+          // Queued (or ended) by another writer meanwhile, who posts its status.
+          else touched.delete(test.id);
+        }),
+    );
+
   // A build that is over moves the tests that wait for it: the event's own
-  // tests (their build may have finished first), or the commit's on a build event.
-  const settled = await settleBuildWaits(
-    deps,
-    build ? await deps.store.listBySha(build.repo, build.sha) : [...touched.values()],
-    build ? { ask: 'never', known: build } : { ask: 'if-unknown' },
-  );
+  // tests (their build may have finished first), or the commit's on a build
+  // event. That may ask GitHub, so what may run already is queued meanwhile.
+  const ready = [...touched.values()];
+  const [settled] = await Promise.all([
+    build
+      ? deps.store
+          .listBySha(build.repo, build.sha)
+          .then((tests) => settleBuildWaits(deps, tests, { ask: 'never', known: build }))
+      : settleBuildWaits(deps, ready, { ask: 'if-unknown' }),
+    enqueuePending(ready),
+  ]);
   for (const test of settled) {
     released.push(test.id);
     touched.set(test.id, test);
   }
-
-  const notQueued: string[] = [];
-  await Promise.all(
-    [...touched.values()]
-      .filter((test) => test.status === 'pending')
-      .map(async (test) => {
-        const result = await enqueueTest(deps, test);
-        if (result.queued) touched.set(test.id, result.test);
-        else if (result.reason === 'queue_failed') notQueued.push(test.id);
-        // Queued (or ended) by another writer meanwhile, who posts its status.
-        else touched.delete(test.id);
-      }),
-  );
+  await enqueuePending(settled);
 
   // Statuses last, from each test's newest record; a failed post never fails the event.
   await Promise.all([...touched.values()].map((test) => publishTestStatus(deps, test)));

@@ -200,3 +200,28 @@ it('a PR’s tests of the head commit: PR number kept in scope', async () => {
     ['windows', PR, 'queued'],
   ]);
 });
+
+it('what may run is queued while GitHub is still asked about the build', async () => {
+  const h = harness();
+  let answer!: () => void;
+  const asked = new Promise<void>((resolve) => (answer = resolve));
+  const github = h.deps.github;
+  h.deps.github = {
+    ...github,
+    workflowRuns: async (...args) => {
+      await asked;
+      return github.workflowRuns(...args);
+    },
+  };
+
+  const push = handle(h, pushOf(A));
+  // linux has no build: its task is made before GitHub answers about windows' build.
+  for (let i = 0; i < 100 && taskIds(h).length === 0; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect(taskIds(h).map((id) => id.includes('linux'))).toEqual([true]);
+  answer();
+  await push;
+
+  expect(await pushTests(h, A)).toEqual({ linux: queued, windows: waitsForBuild });
+});
