@@ -62,6 +62,7 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
   const artifacts = new Map<string, ArtifactRef[]>();
   let vmTokens: 'app' | 'plain' = 'app';
   let minted = 0;
+  let artifactIds = 1000;
   const faults: InjectedFailure[] = [];
   const calls: LookupCall[] = [];
   let tries = 0;
@@ -151,7 +152,8 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
       }));
     },
     addArtifact(repo, runId, name, artifact = {}) {
-      const id = artifact.id ?? 1000 + artifacts.size;
+      // Unique, and growing as GitHub's do: the newest artifact has the highest id.
+      const id = artifact.id ?? ++artifactIds;
       const ref: ArtifactRef = {
         id,
         downloadUrl: `https://api.github.com/repos/${repo}/actions/artifacts/${id}/zip`,
