@@ -4,7 +4,7 @@
 import type { BuildRecord } from '../builds/record';
 import { Timestamp, type DocumentData, type DocumentSnapshot } from '@google-cloud/firestore';
 import type { TestRecord } from '../domain/test';
-import type { ApprovalRecord, DeliveryRecord, Lease } from './port';
+import type { ApprovalRecord, DeliveryRecord, Lease, PlatformSwitch } from './port';
 import type { Holders } from './rules';
 
 /** Dates become Timestamps; keys whose value is undefined are left out. */
@@ -127,4 +127,22 @@ export function leaseToDoc(lease: Lease): DocumentData {
 export function leaseFromDoc(snap: DocumentSnapshot): Lease | null {
   if (!snap.exists) return null;
   return { holder: snap.get('holder') as string, until: (snap.get('until') as Timestamp).toDate() };
+}
+
+export function platformSwitchToDoc(value: PlatformSwitch): DocumentData {
+  return {
+    platform: value.platform,
+    maintenance: value.maintenance,
+    by: value.by,
+    at: Timestamp.fromDate(value.at),
+  };
+}
+
+export function platformSwitchFromDoc(snap: DocumentSnapshot): PlatformSwitch {
+  return {
+    platform: snap.get('platform') as string,
+    maintenance: snap.get('maintenance') === true,
+    by: String(snap.get('by') ?? ''),
+    at: (snap.get('at') as Timestamp).toDate(),
+  };
 }

@@ -15,6 +15,7 @@ export interface StoreCollections {
   approvals: string;
   builds: string;
   leases: string;
+  platforms: string;
 }
 
 export const DEFAULT_COLLECTIONS: StoreCollections = {
@@ -24,11 +25,12 @@ export const DEFAULT_COLLECTIONS: StoreCollections = {
   approvals: 'approvals',
   builds: 'builds',
   leases: 'leases',
+  platforms: 'platforms',
 };
 
 export interface QueryShape {
   readonly collection: keyof StoreCollections;
-  /** Equality (`==` or `in`) filters, in the order they are applied. */
+  /** Equality (`==` or `in`) filters, in the order they are applied; none: Firestore's own single-field index serves it. */
   readonly equals: readonly { readonly field: string; readonly op: '==' | 'in' }[];
   /** The sort field; the only field a range filter (`<`) may use. */
   readonly orderBy: { readonly field: string; readonly direction: 'asc' | 'desc' };
@@ -121,6 +123,61 @@ export const QUERY_SHAPES = {
       { field: 'repo', op: '==' },
       { field: 'pr', op: '==' },
       { field: 'status', op: 'in' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  // The recent-tests listing (status page, `vmci tests`): every combination of
+  // its three equality filters, newest first.
+  recent: {
+    collection: 'tests',
+    equals: [],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByRepo: {
+    collection: 'tests',
+    equals: [{ field: 'repo', op: '==' }],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByPlatform: {
+    collection: 'tests',
+    equals: [{ field: 'platform', op: '==' }],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByStatus: {
+    collection: 'tests',
+    equals: [{ field: 'status', op: '==' }],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByRepoPlatform: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'platform', op: '==' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByRepoStatus: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'status', op: '==' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByPlatformStatus: {
+    collection: 'tests',
+    equals: [
+      { field: 'platform', op: '==' },
+      { field: 'status', op: '==' },
+    ],
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  },
+  recentByRepoPlatformStatus: {
+    collection: 'tests',
+    equals: [
+      { field: 'repo', op: '==' },
+      { field: 'platform', op: '==' },
+      { field: 'status', op: '==' },
     ],
     orderBy: { field: 'createdAt', direction: 'desc' },
   },

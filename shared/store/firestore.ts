@@ -11,7 +11,7 @@
 // guarantees between instances.
 import type { Firestore } from '@google-cloud/firestore';
 import { mergeBuild } from '../builds/record';
-import { approvalId, buildId } from '../domain/naming';
+import { approvalId, buildId, isValidFirestoreId } from '../domain/naming';
 import { TERMINAL_STATUSES, type TestStatus } from '../domain/test';
 import {
   approvalFromDoc,
@@ -24,6 +24,8 @@ import {
   holdersFromDoc,
   leaseFromDoc,
   leaseToDoc,
+  platformSwitchFromDoc,
+  platformSwitchToDoc,
   testFromDoc,
   testToDoc,
   toFirestore,
@@ -36,7 +38,13 @@ import {
   type StoreCollections,
 } from './firestore-queries';
 import { createKeyedLock } from './keyed-lock';
-import { DEADLINE_STATUSES, type SlotOutcome, type TestStore, type TransitionResult } from './port';
+import {
+  DEADLINE_STATUSES,
+  type RecentFilter,
+  type SlotOutcome,
+  type TestStore,
+  type TransitionResult,
+} from './port';
 import {
   assertCreateBatch,
   assertLeaseName,
@@ -80,6 +88,7 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
   const approvals = db.collection(names.approvals);
   const builds = db.collection(names.builds);
   const leases = db.collection(names.leases);
+  const platforms = db.collection(names.platforms);
   const lock = createKeyedLock();
   const testKey = (id: string) => `test:${id}`;
   const slotKey = (platform: string) => `capacity:${platform}`;
@@ -199,6 +208,33 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       if (!opts.statuses) return query(QUERY_SHAPES.byPr, [repo, pr], { limit });
       assertStatusFilter(opts.statuses);
       return query(QUERY_SHAPES.byPrInStatuses, [repo, pr, opts.statuses], { limit });
+    },
+
+    async listRecent(filter, opts) {
+      const limit = listLimit(opts.limit);
+      const { shape, values } = recentShape(filter);
+      return query(shape, values, { limit, below: opts.createdBefore });
+    },
+
+    async countByStatus(platform, status) {
+      const snap = await tests
+        .where('platform', '==', platform)
+        .where('status', '==', status)
+        .count()
+        .get();
+      return snap.data().count;
+    },
+
+    async setPlatformSwitch(value) {
+      assertPlatformId(value.platform);
+      await platforms.doc(value.platform).set(platformSwitchToDoc(value));
+    },
+
+    async listPlatformSwitches() {
+      const snap = await platforms.get();
+      return snap.docs
+        .map(platformSwitchFromDoc)
+        .sort((a, b) => (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0));
     },
 
     async listByPrHead(repo, pr, opts = {}) {
@@ -424,4 +460,22 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       );
     },
   };
+}
+
+/** The recent-listing shape for the filters given, and its values in the shape's order. */
+function recentShape(filter: RecentFilter): { shape: QueryShape; values: unknown[] } {
+  const used = (['repo', 'platform', 'status'] as const).filter((f) => filter[f] !== undefined);
+  const name = used.length === 0 ? 'recent' : `recentBy${used.map(capitalized).join('')}`;
+  const shape = (QUERY_SHAPES as Record<string, QueryShape>)[name]!;
+  return { shape, values: used.map((f) => filter[f]) };
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function assertPlatformId(platform: string): void {
+  if (!isValidFirestoreId(platform)) {
+    throw new RangeError(`not a usable platform name: ${JSON.stringify(platform)}`);
+  }
 }

@@ -10,6 +10,7 @@ import {
   type ApprovalRecord,
   type DeliveryRecord,
   type Lease,
+  type PlatformSwitch,
   type SlotOutcome,
   type TestStore,
   type TransitionResult,
@@ -67,6 +68,7 @@ export function createMemoryStore(): TestStore {
   const builds = new Map<string, BuildRecord>();
   const capacity = new Map<string, Holders>();
   const leases = new Map<string, Lease>();
+  const switches = new Map<string, PlatformSwitch>();
   const lock = createKeyedLock();
 
   // Like a database transaction: `read` takes a snapshot, the turn passes (as a
@@ -197,6 +199,38 @@ export function createMemoryStore(): TestStore {
         byField('createdAt', 'desc'),
         limit,
       );
+    },
+
+    async listRecent(filter, opts) {
+      const limit = listLimit(opts.limit);
+      const before = opts.createdBefore?.getTime();
+      return select(
+        (t) =>
+          (filter.repo === undefined || t.repo === filter.repo) &&
+          (filter.platform === undefined || t.platform === filter.platform) &&
+          (filter.status === undefined || t.status === filter.status) &&
+          (before === undefined || t.createdAt.getTime() < before),
+        byField('createdAt', 'desc'),
+        limit,
+      );
+    },
+
+    async countByStatus(platform, status) {
+      return [...tests.values()].filter((t) => t.platform === platform && t.status === status)
+        .length;
+    },
+
+    async setPlatformSwitch(value) {
+      await transact(
+        () => null,
+        () => switches.set(value.platform, { ...value, at: new Date(value.at) }),
+      );
+    },
+
+    async listPlatformSwitches() {
+      return [...switches.values()]
+        .sort((a, b) => (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0))
+        .map((value) => ({ ...value, at: new Date(value.at) }));
     },
 
     async listByPrHead(repo, pr, opts = {}) {

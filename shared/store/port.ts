@@ -167,6 +167,31 @@ export interface ListByPrOptions extends ListOptions {
   statuses?: readonly TestStatus[];
 }
 
+/** What the recent-tests listing may filter on (each an equality; none: every test). */
+export interface RecentFilter {
+  repo?: string;
+  platform?: string;
+  status?: TestStatus;
+}
+
+export interface ListRecentOptions {
+  limit: number;
+  /** Only tests created strictly before this (the next page of a listing). */
+  createdBefore?: Date;
+}
+
+/**
+ * An operator's switch on a platform (`vmci maintenance`): it overrides the
+ * configuration's `maintenance` flag until it is switched again.
+ */
+export interface PlatformSwitch {
+  platform: string;
+  maintenance: boolean;
+  /** Who switched it (an operator's email or login). */
+  by: string;
+  at: Date;
+}
+
 export interface TestStore {
   /**
    * Creates a webhook's tests in one atomic write, idempotently: ids that exist
@@ -194,6 +219,14 @@ export interface TestStore {
    * to a terminal status, sets `statusCheckAt` to firstStatusCheck(at).
    */
   transition(id: string, move: TransitionRequest): Promise<TransitionResult>;
+  /** The newest tests first (createdAt, then id, both descending), filtered by `filter`. */
+  listRecent(filter: RecentFilter, opts: ListRecentOptions): Promise<TestRecord[]>;
+  /** How many of `platform`'s tests are in `status`. */
+  countByStatus(platform: string, status: TestStatus): Promise<number>;
+  /** Sets (or replaces) the switch of `value.platform`. */
+  setPlatformSwitch(value: PlatformSwitch): Promise<void>;
+  /** Every platform's switch, by platform name. */
+  listPlatformSwitches(): Promise<PlatformSwitch[]>;
   /** Sweep query: tests in `status` (on `platform`), least recently updated first (updatedAt, then id). */
   listByStatus(status: TestStatus, opts: ListByStatusOptions): Promise<TestRecord[]>;
   /** `starting`/`running` tests whose deadlineAt is before `now`, earliest deadline first. */

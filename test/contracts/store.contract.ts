@@ -7,6 +7,7 @@ import { defineDeliveryContractTests } from './store/deliveries.contract';
 import type { MakeStore } from './store/fixtures';
 import { defineLeaseContractTests } from './store/leases.contract';
 import { defineReconcileContractTests } from './store/reconcile.contract';
+import { defineRecentContractTests } from './store/recent.contract';
 import { defineRecordContractTests } from './store/records.contract';
 import { defineSlotContractTests } from './store/slots.contract';
 import { defineStatusCheckContractTests } from './store/status-checks.contract';
@@ -28,5 +29,6 @@ export function defineStoreContractTests(name: string, makeStore: MakeStore): vo
     defineStatusCheckContractTests(makeStore);
     defineWaitContractTests(makeStore);
     defineLeaseContractTests(makeStore);
+    defineRecentContractTests(makeStore);
   });
 }
