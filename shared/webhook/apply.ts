@@ -7,7 +7,6 @@
 // Only a failure to write (tests, an approval) throws: they are then not safe anywhere.
 import { settleBuildWaits, type SettleDeps } from '../builds/settle';
 import { PR_CLOSED } from '../domain/messages';
-import { newTestRecord, type TestStart } from '../domain/new-test';
 import type { TestRecord } from '../domain/test';
 import { publishTestStatus, type PublishDeps } from '../github/publish';
 import type { Logger } from '../log';
@@ -18,6 +17,7 @@ import type { TestStore } from '../store/port';
 import { releaseWaiting } from '../tests/release-waiting';
 import { afterTestEnded } from '../tests/after-end';
 import { cancelTests, type CancelEntry } from '../tests/cancel';
+import { nextRunTests } from '../tests/rerun';
 import { currentHeadOf, supersedeOlderHeads, type CurrentHead } from './order';
 import type { HandledPlan } from './plan';
 
@@ -59,7 +59,7 @@ export async function applyWebhookPlan(
   let current = await Promise.all(
     plan.create.map((test) => (createdSet.has(test.id) ? test : deps.store.getTest(test.id))),
   );
-  if (plan.rerunClosed) current = await rerunClosedTests(deps, plan.create, current);
+  if (plan.rerunClosed) current = await rerunClosedTests(deps, plan.create);
   const touched = new Map<string, TestRecord>();
   for (const test of current) if (test) touched.set(test.id, test);
 
@@ -145,30 +145,11 @@ export async function applyWebhookPlan(
  * the close canceled gets a new run. Deterministic (run = latest + 1), so a
  * redelivery finds the new run and creates nothing.
  */
-async function rerunClosedTests(
+function rerunClosedTests(
   deps: ApplyDeps,
   planned: readonly TestRecord[],
-  current: readonly (TestRecord | null)[],
 ): Promise<(TestRecord | null)[]> {
-  const first = planned[0];
-  if (!first) return [...current];
-  const commitTests = await deps.store.listBySha(first.repo, first.sha);
-  const reruns = planned.map((test) => {
-    const latest = commitTests
-      .filter((t) => t.platform === test.platform && t.trigger === test.trigger && t.pr === test.pr)
-      .sort((a, b) => b.run - a.run)[0];
-    if (!latest || latest.status !== 'canceled' || latest.message !== PR_CLOSED)
-      return latest ?? null;
-    const start = {
-      status: test.status,
-      waitReason: test.waitReason,
-      message: test.message,
-    } as TestStart;
-    return newTestRecord({ ...test, run: latest.run + 1 }, start, deps.now());
+  return nextRunTests(deps, planned, {
+    when: (latest) => latest.status === 'canceled' && latest.message === PR_CLOSED,
   });
-  const fresh = reruns.filter(
-    (t): t is TestRecord => t !== null && !commitTests.some((c) => c.id === t.id),
-  );
-  if (fresh.length) await deps.store.createTests(fresh);
-  return reruns;
 }
