@@ -1,0 +1,39 @@
+// Operators' platform switches (`vmci maintenance <platform> on|off`) over the
+// configuration file: a switch, once set, decides the platform's maintenance;
+// without one the file's flag does. Doors read the switches once per request,
+// so a switch takes effect on the next webhook, sweep or report.
+import type { Logger } from '../log';
+import type { PlatformSwitch, TestStore } from '../store/port';
+import type { VmciConfig } from './schema';
+
+/** The configuration with each switched platform's maintenance as its switch says. */
+export function applySwitches(config: VmciConfig, switches: readonly PlatformSwitch[]): VmciConfig {
+  const relevant = switches.filter(
+    (s) =>
+      config.platforms[s.platform] !== undefined &&
+      config.platforms[s.platform]!.maintenance !== s.maintenance,
+  );
+  if (relevant.length === 0) return config;
+  const platforms = { ...config.platforms };
+  for (const s of relevant)
+    platforms[s.platform] = { ...platforms[s.platform]!, maintenance: s.maintenance };
+  return { ...config, platforms };
+}
+
+/**
+ * The configuration as it stands now. When the switches cannot be read the
+ * file's configuration is used (and the failure logged): a store outage must
+ * not stop the door, and the next request reads them again.
+ */
+export async function currentConfig(deps: {
+  store: Pick<TestStore, 'listPlatformSwitches'>;
+  config: VmciConfig;
+  log: Logger;
+}): Promise<VmciConfig> {
+  try {
+    return applySwitches(deps.config, await deps.store.listPlatformSwitches());
+  } catch (error) {
+    deps.log.warn('Platform switches not read; using the configuration file', { error });
+    return deps.config;
+  }
+}
