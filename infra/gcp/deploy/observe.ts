@@ -150,7 +150,7 @@ export async function newestEnabledVersion(
   return numbers.length ? Math.max(...numbers) : undefined;
 }
 
-function indexSignatureOf(index: IndexJson): string {
+export function indexSignatureOf(index: IndexJson): string {
   const group = /collectionGroups\/([^/]+)\//.exec(index.name)?.[1] ?? '';
   const parts = (index.fields ?? [])
     .filter((f) => f.fieldPath !== '__name__')
