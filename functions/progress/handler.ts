@@ -7,6 +7,7 @@
 import type { Request, Response } from '../../shared/http/function-app';
 import { bearerToken } from '../../shared/auth/bearer';
 import { formatIssues } from '../../shared/config';
+import { currentConfig } from '../../shared/config/switches';
 import { parseJsonObject, readRawBody, utf8Text } from '../../shared/http/raw-body';
 import {
   authenticateReporter,
@@ -62,7 +63,10 @@ export function makeProgressHandler(deps: ProgressDeps) {
         return answer(400, { error: fitLine(`Invalid report: ${problems.join('; ')}`) });
       }
       const report = parsed.data;
-      const result = await handleReport({ ...deps, log: testLog }, token, report, reporter);
+      // A freed slot goes to no test of a platform an operator put in maintenance.
+      const config =
+        deps.config && (await currentConfig({ ...deps, config: deps.config, log: testLog }));
+      const result = await handleReport({ ...deps, config, log: testLog }, token, report, reporter);
       switch (result.http) {
         case 401:
           testLog.warn('Progress report refused: the report is about another test', {

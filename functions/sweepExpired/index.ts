@@ -7,6 +7,7 @@ import { functionUrl } from '../../shared/config/urls';
 import { createComputeClients } from '../../shared/compute/clients';
 import { createComputeProvisioner } from '../../shared/compute/compute-engine';
 import { schedulerServiceAccount } from '../../shared/config';
+import { currentConfig } from '../../shared/config/switches';
 import { loadRuntime } from '../../shared/runtime/env';
 import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
@@ -35,7 +36,15 @@ export const app = functionApp(
       log,
     },
     // A deletion not seen done is checked again after its back-off: a short wait keeps a run short.
-    (runLog) => sweepExpired({ ...services, queue, vms, deleteBudgetMs: 5_000, log: runLog }),
+    async (runLog) =>
+      sweepExpired({
+        ...services,
+        config: await currentConfig({ ...services, log: runLog }),
+        queue,
+        vms,
+        deleteBudgetMs: 5_000,
+        log: runLog,
+      }),
   ),
   { log },
 );

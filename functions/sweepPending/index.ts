@@ -5,6 +5,7 @@ import { functionApp, serveFunction } from '../../shared/http/function-app';
 import { callerVerifierFor } from '../../shared/auth/caller';
 import { functionUrl } from '../../shared/config/urls';
 import { schedulerServiceAccount } from '../../shared/config';
+import { currentConfig } from '../../shared/config/switches';
 import { loadRuntime } from '../../shared/runtime/env';
 import { testRunQueue } from '../../shared/runtime/queue';
 import { coreServices } from '../../shared/runtime/services';
@@ -25,7 +26,9 @@ export const app = functionApp(
       serviceAccount: schedulerServiceAccount(config),
       log: runtime.log,
     },
-    (log) => sweepPending({ ...services, queue, log }),
+    // Maintenance as operators switched it (`vmci maintenance`), read per run.
+    async (log) =>
+      sweepPending({ ...services, config: await currentConfig({ ...services, log }), queue, log }),
   ),
   { log: runtime.log },
 );

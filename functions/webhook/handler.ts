@@ -2,6 +2,7 @@
 // at most, never inflated), check the signature on them, and only then parse;
 // answer what shared/webhook/handle-event.ts decides (dedupe, plan, carry the
 // plan out). Nothing is done after the answer.
+import { currentConfig } from '../../shared/config/switches';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from '../../shared/http/function-app';
 import { parseJsonObject, readRawBody, utf8Text } from '../../shared/http/raw-body';
@@ -105,7 +106,9 @@ async function handleSigned(req: Request, raw: Buffer, deps: WebhookDeps): Promi
     };
   }
   const bodyDigest = createHash('sha256').update(raw).digest('hex');
-  return handleWebhookEvent(deps, parsed.event, { bodyDigest });
+  // Maintenance as operators switched it (`vmci maintenance`), read per event.
+  const config = await currentConfig(deps);
+  return handleWebhookEvent({ ...deps, config }, parsed.event, { bodyDigest });
 }
 
 /** The JSON payload, whether sent as application/json or as a form's `payload` field. */

@@ -4,10 +4,15 @@
 // so a switch takes effect on the next webhook, sweep or report.
 import type { Logger } from '../log';
 import type { PlatformSwitch, TestStore } from '../store/port';
-import type { VmciConfig } from './schema';
+
+/** What switches change: each platform's maintenance flag (a VmciConfig, or part of one). */
+type WithMaintenance = { platforms: Readonly<Record<string, { maintenance: boolean }>> };
 
 /** The configuration with each switched platform's maintenance as its switch says. */
-export function applySwitches(config: VmciConfig, switches: readonly PlatformSwitch[]): VmciConfig {
+export function applySwitches<C extends WithMaintenance>(
+  config: C,
+  switches: readonly PlatformSwitch[],
+): C {
   const relevant = switches.filter(
     (s) =>
       config.platforms[s.platform] !== undefined &&
@@ -25,11 +30,11 @@ export function applySwitches(config: VmciConfig, switches: readonly PlatformSwi
  * file's configuration is used (and the failure logged): a store outage must
  * not stop the door, and the next request reads them again.
  */
-export async function currentConfig(deps: {
+export async function currentConfig<C extends WithMaintenance>(deps: {
   store: Pick<TestStore, 'listPlatformSwitches'>;
-  config: VmciConfig;
+  config: C;
   log: Logger;
-}): Promise<VmciConfig> {
+}): Promise<C> {
   try {
     return applySwitches(deps.config, await deps.store.listPlatformSwitches());
   } catch (error) {
