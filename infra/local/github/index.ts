@@ -20,7 +20,9 @@ import { createSeeds, type Seeds } from './seeds';
 import { emptyState, key, type GitHubState } from './state';
 import type {
   CallRecord,
+  CommentRecord,
   FaultSpec,
+  ReactionRecord,
   GitHubStandInOptions,
   InstallationTokenRecord,
   StatusRecord,
@@ -43,6 +45,10 @@ export interface GitHubStandIn extends LocalService, Seeds {
   cloneUrl(repo: string, apiUrl: string): string;
   /** what an installation token the stand-in issued may do (undefined if unknown or revoked) */
   tokenRecord(token: string): InstallationTokenRecord | undefined;
+  /** the comments on issue or PR `number`, oldest first */
+  issueComments(repo: string, number: number): CommentRecord[];
+  /** the reactions to comment `commentId`, oldest first */
+  reactions(repo: string, commentId: number): ReactionRecord[];
   /** statuses posted for a commit, newest first, as the list endpoint answers */
   statuses(repo: string, sha: string): StatusRecord[];
   injectFault(fault: FaultSpec): void;
@@ -197,6 +203,16 @@ export function createGitHubStandIn(options: GitHubStandInOptions = {}): GitHubS
     calls: () => structuredClone(state.calls),
     cloneUrl: (repo, apiUrl) => gitCloneUrl(apiUrl, repo),
     tokenRecord: (token) => structuredClone(state.issuedTokens.get(token)),
+    issueComments: (repo, number) =>
+      structuredClone(
+        [...state.comments.values()]
+          .filter((c) => c.issue_number === number && key(c.repo) === key(repo))
+          .sort((a, b) => a.id - b.id),
+      ),
+    reactions: (repo, commentId) =>
+      structuredClone(
+        state.reactions.filter((r) => r.comment_id === commentId && key(r.repo) === key(repo)),
+      ),
     statuses: (repo, sha) => [...(state.statuses.get(key(repo, sha)) ?? [])].reverse(),
     injectFault: (fault) => addFault(state, fault),
     reset,

@@ -96,7 +96,12 @@ export function pullRequestBody(api: string, repo: string, pr: PullRequestSeed) 
 function getPull(ctx: RouteContext) {
   const pr = ctx.state.pulls.get(key(repoOf(ctx), Number(ctx.params.number)));
   if (!pr) throw notFound();
-  return { status: 200, body: pullRequestBody(ctx.api, repoOf(ctx), pr) };
+  const body = pullRequestBody(ctx.api, repoOf(ctx), pr);
+  // A repository seeded as a private git repository is private here too.
+  for (const side of [body.head, body.base]) {
+    side.repo.private = ctx.state.gitRepos.get(key(side.repo.full_name))?.private ?? false;
+  }
+  return { status: 200, body };
 }
 
 /** The seeded role; the owner of a repository is its admin, as on GitHub. */

@@ -5,6 +5,7 @@ import { isoSeconds } from './shapes';
 import { key, type GitHubState } from './state';
 import type {
   ArtifactSeed,
+  CommentSeed,
   GitRepositorySeed,
   InstallationSeed,
   PullRequestSeed,
@@ -14,6 +15,8 @@ import type {
 
 export interface Seeds {
   seedPullRequest(repo: string, pr: PullRequestSeed): void;
+  /** A comment by `comment.user` on issue or PR `comment.issue_number`; returns its id. */
+  seedIssueComment(repo: string, comment: CommentSeed): number;
   /** `role` is 'write' by default */
   seedCollaborator(repo: string, login: string, role?: RepoRole): void;
   seedWorkflowRun(repo: string, run: WorkflowRunSeed): void;
@@ -39,6 +42,21 @@ export function createSeeds(state: () => GitHubState): Seeds {
   return {
     seedPullRequest(repo, pr) {
       state().pulls.set(key(checkRepo(repo), pr.number), structuredClone(pr));
+    },
+    seedIssueComment(repo, comment) {
+      const s = state();
+      const at = isoSeconds();
+      const id = ++s.counters.comment;
+      s.comments.set(id, {
+        id,
+        repo: checkRepo(repo),
+        issue_number: comment.issue_number,
+        body: comment.body,
+        user: comment.user,
+        created_at: at,
+        updated_at: at,
+      });
+      return id;
     },
     seedCollaborator(repo, login, role = 'write') {
       const map = state().collaborators;

@@ -62,6 +62,7 @@ export function repository(api: string, fullName: string, fork = false) {
     html_url: `${WEB}/${fullName}`,
     description: null,
     fork,
+    clone_url: `${WEB}/${fullName}.git`,
     url: u,
     commits_url: `${u}/commits{/sha}`,
     issues_url: `${u}/issues{/number}`,

@@ -7,6 +7,7 @@ import type {
   CommentRecord,
   FaultSpec,
   GitRepositorySeed,
+  ReactionRecord,
   InstallationSeed,
   InstallationTokenRecord,
   PullRequestSeed,
@@ -22,10 +23,12 @@ export interface ActiveFault {
 }
 
 export interface GitHubState {
-  counters: { status: number; comment: number; artifact: number };
+  counters: { status: number; comment: number; artifact: number; reaction: number };
   /** by `${repo}@${sha}`, oldest first */
   statuses: Map<string, StatusRecord[]>;
   comments: Map<number, CommentRecord>;
+  /** reactions to issue comments, oldest first */
+  reactions: ReactionRecord[];
   pulls: Map<string, PullRequestSeed>;
   /** repo → login → role */
   collaborators: Map<string, Map<string, RepoRole>>;
@@ -50,9 +53,15 @@ export interface GitHubState {
 
 export function emptyState(): GitHubState {
   return {
-    counters: { status: 30_000_000_000, comment: 1_500_000_000, artifact: 2_000_000_000 },
+    counters: {
+      status: 30_000_000_000,
+      comment: 1_500_000_000,
+      artifact: 2_000_000_000,
+      reaction: 150_000_000,
+    },
     statuses: new Map(),
     comments: new Map(),
+    reactions: [],
     pulls: new Map(),
     collaborators: new Map(),
     runs: new Map(),

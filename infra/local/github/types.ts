@@ -82,6 +82,36 @@ export interface CommentRecord {
   updated_at: string;
 }
 
+export const REACTION_CONTENTS = [
+  '+1',
+  '-1',
+  'laugh',
+  'confused',
+  'heart',
+  'hooray',
+  'rocket',
+  'eyes',
+] as const;
+export type ReactionContent = (typeof REACTION_CONTENTS)[number];
+
+export interface ReactionRecord {
+  id: number;
+  repo: string;
+  comment_id: number;
+  content: ReactionContent;
+  /** login of who reacted */
+  user: string;
+  created_at: string;
+}
+
+/** A comment someone (not vm-ci) wrote on an issue or pull request. */
+export interface CommentSeed {
+  issue_number: number;
+  body: string;
+  /** the author's login */
+  user: string;
+}
+
 export interface ArtifactRecord {
   id: number;
   repo: string;
