@@ -1,5 +1,6 @@
 // The PR comment port (issue 14, item 6): vm-ci's one comment on a pull
-// request, found by a marker it starts with, created once and then edited.
+// request, found by a marker it starts with, created once and then edited;
+// and a reaction to someone's comment (a /retest taken or refused).
 // Like the other GitHub ports, transient failures are retried within the
 // time budget and every outcome comes back as data.
 import { silentLogger, type Logger } from '../log';
@@ -13,12 +14,29 @@ export interface PrComment {
   body: string;
 }
 
+/** GitHub's reaction contents. */
+export type ReactionContent =
+  '+1' | '-1' | 'laugh' | 'confused' | 'heart' | 'hooray' | 'rocket' | 'eyes';
+
+export interface Reaction {
+  id: number;
+  content: ReactionContent;
+  /** false: vm-ci had already reacted so to that comment (GitHub answers 200, not 201). */
+  created: boolean;
+}
+
 export interface PrCommentPort {
   /** The PR's comments that start with `marker`, oldest first (at most the first 1,000 comments). Never rejects. */
   findMarked(repo: string, pr: number, marker: string): Promise<LookupResult<PrComment[]>>;
   create(repo: string, pr: number, body: string): Promise<LookupResult<PrComment>>;
   /** A 403 or 404 (not ours, or gone) is a non-retriable failure with its httpStatus. */
   update(repo: string, id: number, body: string): Promise<LookupResult<PrComment>>;
+  /**
+   * Reacts to issue or PR comment `commentId` (POST …/issues/comments/{id}/reactions).
+   * GitHub keeps one reaction per user and content, so a retry never adds a
+   * second one. A comment that is gone is a non-retriable 404. Never rejects.
+   */
+  react(repo: string, commentId: number, content: ReactionContent): Promise<LookupResult<Reaction>>;
 }
 
 const MAX_PAGES = 10;
@@ -70,6 +88,23 @@ export function createGitHubCommentPort(
           // again could post a second one. The next update finds it by its marker.
         },
         { retry: false },
+      );
+    },
+    react(repo, commentId, content) {
+      return call(
+        'comment reaction',
+        repo,
+        async (octokit, { owner, name }, signal) => {
+          const { status, data } = await octokit.rest.reactions.createForIssueComment({
+            owner,
+            repo: name,
+            comment_id: commentId,
+            content,
+            request: { signal },
+          });
+          return { id: data.id, content: data.content as ReactionContent, created: status === 201 };
+        },
+        { fields: { commentId, content } },
       );
     },
     update(repo, id, body) {

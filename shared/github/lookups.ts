@@ -20,6 +20,28 @@ export interface PullRequestHead {
   sha: string;
 }
 
+/** A pull request as GitHub tells it now (GET /repos/{o}/{r}/pulls/{n}): what a /retest tests. */
+export interface PullRequestInfo {
+  number: number;
+  /** open or closed (a merged PR is closed). */
+  state: string;
+  /** head.sha */
+  sha: string;
+  /** head.ref: the branch in the head repository. */
+  ref: string;
+  /** head.repo.full_name; null when the fork was deleted. */
+  headRepo: string | null;
+  /** The head repository's clone URL; the base repository's when the fork was deleted. */
+  cloneUrl: string;
+  /** user.login */
+  author: string;
+  /** author_association: OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, … */
+  authorAssociation: string;
+  updatedAt: Date;
+  /** !base.repo.private; null when GitHub does not say. */
+  repoPublic: boolean | null;
+}
+
 /** A build's artifact as the VM downloads it. */
 export interface ArtifactRef {
   id: number;
@@ -39,6 +61,8 @@ export interface GitHubLookupPort {
   permission(repo: string, login: string): Promise<LookupResult<RepoPermission>>;
   /** The PR's head commit now (GET /repos/{o}/{r}/pulls/{n}). Never rejects. */
   pullRequestHead(repo: string, pr: number): Promise<LookupResult<PullRequestHead>>;
+  /** The PR now: its head, author and state (GET /repos/{o}/{r}/pulls/{n}). Never rejects. */
+  pullRequest(repo: string, pr: number): Promise<LookupResult<PullRequestInfo>>;
   /**
    * The runs of workflow file `workflow` on commit `sha`, newest first, at most
    * 100 (GET /repos/{o}/{r}/actions/workflows/{file}/runs?head_sha=). A
@@ -124,6 +148,35 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
             request: { signal },
           });
           return { sha: data.head.sha };
+        },
+        { fields: { pr } },
+      );
+    },
+
+    pullRequest(repo, pr) {
+      return call(
+        'pull request',
+        repo,
+        async (octokit, { owner, name }, signal) => {
+          const { data } = await octokit.rest.pulls.get({
+            owner,
+            repo: name,
+            pull_number: pr,
+            request: { signal },
+          });
+          const base = data.base.repo as { clone_url: string; private?: boolean };
+          return {
+            number: data.number,
+            state: data.state,
+            sha: data.head.sha,
+            ref: data.head.ref,
+            headRepo: data.head.repo?.full_name ?? null,
+            cloneUrl: data.head.repo?.clone_url ?? base.clone_url,
+            author: data.user.login,
+            authorAssociation: data.author_association,
+            updatedAt: new Date(data.updated_at),
+            repoPublic: typeof base.private === 'boolean' ? !base.private : null,
+          };
         },
         { fields: { pr } },
       );

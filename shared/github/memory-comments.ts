@@ -1,6 +1,8 @@
 // The in-memory double of the PR comment port: comments per PR, each with its
 // author; editing another author's comment answers 403, as GitHub does.
-import type { PrComment, PrCommentPort } from './comments';
+// Reactions are kept once per content (vm-ci's own), and a reaction is retried
+// up to `attempts` tries as the Octokit adapter retries it.
+import type { PrComment, PrCommentPort, ReactionContent } from './comments';
 import type { LookupResult } from './lookups';
 import type { InjectedFailure } from './memory-statuses';
 
@@ -11,18 +13,33 @@ export interface MemoryComment extends PrComment {
   edits: number;
 }
 
+export interface MemoryReaction {
+  id: number;
+  repo: string;
+  commentId: number;
+  content: ReactionContent;
+}
+
 export interface MemoryCommentPort extends PrCommentPort {
   /** Every comment of the PR, oldest first. */
   comments(repo: string, pr: number): MemoryComment[];
-  /** A comment by someone else (vm-ci may not edit it). */
-  seedForeign(repo: string, pr: number, body: string): void;
+  /** A comment by someone else (vm-ci may not edit it); returns its id. */
+  seedForeign(repo: string, pr: number, body: string, author?: string): number;
+  /** vm-ci's reactions to comment `commentId`, oldest first. */
+  reactions(repo: string, commentId: number): MemoryReaction[];
   failNext(count: number, failure: InjectedFailure): void;
+  /** Tries made of react, failed ones included. */
+  reactTries(): number;
 }
 
 const SELF = 'vm-ci[bot]';
 
-export function createMemoryCommentPort(): MemoryCommentPort {
+export function createMemoryCommentPort(options: { attempts?: number } = {}): MemoryCommentPort {
+  const attempts = options.attempts ?? 3;
   const all: MemoryComment[] = [];
+  const reactions: MemoryReaction[] = [];
+  let reactionIds = 0;
+  let reactTries = 0;
   const faults: InjectedFailure[] = [];
   let nextId = 1;
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -73,11 +90,36 @@ export function createMemoryCommentPort(): MemoryCommentPort {
       comment.edits += 1;
       return { ok: true, value: { id, body } };
     },
+    async react(repo, commentId, content) {
+      await Promise.resolve();
+      for (let n = 1; ; n++) {
+        reactTries += 1;
+        const failed = fault();
+        if (!failed || failed.ok) break;
+        if (!failed.retriable || n >= attempts) return failed;
+      }
+      const comment = all.find((c) => c.id === commentId && same(c.repo, repo));
+      if (!comment) {
+        return { ok: false, retriable: false, httpStatus: 404, detail: 'HTTP 404: Not Found' };
+      }
+      const mine = reactions.find(
+        (r) => r.commentId === commentId && same(r.repo, repo) && r.content === content,
+      );
+      if (mine) return { ok: true, value: { id: mine.id, content, created: false } };
+      const reaction = { id: ++reactionIds, repo, commentId, content };
+      reactions.push(reaction);
+      return { ok: true, value: { id: reaction.id, content, created: true } };
+    },
     comments: (repo, pr) =>
       all.filter((c) => same(c.repo, repo) && c.pr === pr).map((c) => ({ ...c })),
-    seedForeign(repo, pr, body) {
-      add(repo, pr, body, 'someone');
+    seedForeign(repo, pr, body, author = 'someone') {
+      return add(repo, pr, body, author).id;
     },
+    reactions: (repo, commentId) =>
+      reactions
+        .filter((r) => r.commentId === commentId && same(r.repo, repo))
+        .map((r) => ({ ...r })),
+    reactTries: () => reactTries,
     failNext(count, failure) {
       for (let i = 0; i < count; i++) faults.push({ ...failure });
     },

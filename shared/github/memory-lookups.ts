@@ -8,6 +8,7 @@ import {
   type ArtifactRef,
   type GitHubLookupPort,
   type LookupResult,
+  type PullRequestInfo,
   type RepoPermission,
 } from './lookups';
 import type { InjectedFailure } from './memory-statuses';
@@ -25,7 +26,7 @@ const BASE_PERMISSION: Readonly<Record<RepoRole, string>> = {
 };
 
 export interface LookupCall {
-  kind: 'permission' | 'pullRequestHead' | 'workflowRuns' | 'artifact' | 'vmToken';
+  kind: 'permission' | 'pullRequestHead' | 'pullRequest' | 'workflowRuns' | 'artifact' | 'vmToken';
   repo: string;
   /** The login, the PR number, `<workflow>@<sha>`, `<runId>/<artifact>`, or '' (vmToken). */
   subject: string;
@@ -33,7 +34,17 @@ export interface LookupCall {
 
 export interface MemoryLookupPort extends GitHubLookupPort {
   setRole(repo: string, login: string, role: RepoRole): void;
+  /** Moves the PR's head to `sha` (a PR not set before: an open one, as setPullRequest makes it). */
   setPullRequestHead(repo: string, pr: number, sha: string): void;
+  /**
+   * The PR as `pullRequest` answers it; what is not given: open, branch
+   * `topic` of `repo` itself, author `someone` (CONTRIBUTOR), updated
+   * 2026-01-01, public.
+   */
+  setPullRequest(
+    repo: string,
+    pr: Partial<PullRequestInfo> & Pick<PullRequestInfo, 'number' | 'sha'>,
+  ): void;
   /** A run of `workflow` on `sha` (replaces the run with the same id and attempt). */
   addWorkflowRun(repo: string, workflow: string, sha: string, run: WorkflowRunSummary): void;
   addArtifact(
@@ -57,7 +68,27 @@ const key = (...parts: (string | number)[]) => parts.join('#').toLowerCase();
 export function createMemoryLookupPort(options: { attempts?: number } = {}): MemoryLookupPort {
   const attempts = options.attempts ?? 3;
   const roles = new Map<string, RepoRole>();
-  const heads = new Map<string, string>();
+  const pulls = new Map<string, PullRequestInfo>();
+  const pullRequestOf = (
+    repo: string,
+    pr: Partial<PullRequestInfo> & Pick<PullRequestInfo, 'number' | 'sha'>,
+  ): PullRequestInfo => ({
+    state: 'open',
+    ref: 'topic',
+    headRepo: repo,
+    cloneUrl: `https://github.com/${pr.headRepo ?? repo}.git`,
+    author: 'someone',
+    authorAssociation: 'CONTRIBUTOR',
+    updatedAt: new Date(Date.UTC(2026, 0, 1)),
+    repoPublic: true,
+    ...pr,
+  });
+  const notFoundPr = {
+    ok: false,
+    retriable: false,
+    httpStatus: 404,
+    detail: 'HTTP 404: Not Found',
+  } as const;
   const runs = new Map<string, WorkflowRunSummary[]>();
   const artifacts = new Map<string, ArtifactRef[]>();
   let vmTokens: 'app' | 'plain' = 'app';
@@ -109,10 +140,16 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
     },
     pullRequestHead(repo, pr) {
       return call({ kind: 'pullRequestHead', repo, subject: String(pr) }, () => {
-        const sha = heads.get(key(repo, pr));
-        return sha === undefined
-          ? { ok: false, retriable: false, httpStatus: 404, detail: 'HTTP 404: Not Found' }
-          : { ok: true, value: { sha } };
+        const found = pulls.get(key(repo, pr));
+        return found === undefined ? notFoundPr : { ok: true, value: { sha: found.sha } };
+      });
+    },
+    pullRequest(repo, pr) {
+      return call({ kind: 'pullRequest', repo, subject: String(pr) }, () => {
+        const found = pulls.get(key(repo, pr));
+        return found === undefined
+          ? notFoundPr
+          : { ok: true, value: { ...found, updatedAt: new Date(found.updatedAt) } };
       });
     },
     workflowRuns(repo, workflow, sha) {
@@ -180,7 +217,14 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
       roles.set(key(repo, login), role);
     },
     setPullRequestHead(repo, pr, sha) {
-      heads.set(key(repo, pr), sha);
+      const found = pulls.get(key(repo, pr));
+      pulls.set(
+        key(repo, pr),
+        found ? { ...found, sha } : pullRequestOf(repo, { number: pr, sha }),
+      );
+    },
+    setPullRequest(repo, pr) {
+      pulls.set(key(repo, pr.number), pullRequestOf(repo, pr));
     },
     failNext(count, failure) {
       for (let i = 0; i < count; i += 1) faults.push({ ...failure });

@@ -12,6 +12,8 @@ export interface LookupPortUnderTest {
   attempts: number;
   seedRole(repo: string, login: string, role: Role): void;
   seedPullRequestHead(repo: string, pr: number, sha: string): void;
+  /** A PR from branch `ref` of `headRepo` (a fork), by `author`. */
+  seedPullRequest(repo: string, pr: PullRequestSeed): void;
   /** A run of workflow file `workflow` (".github/workflows/<workflow>") on `sha`. */
   seedWorkflowRun(repo: string, workflow: string, sha: string, run: WorkflowRunSummary): void;
   /** An artifact of run `runId`; returns its id. */
@@ -21,6 +23,18 @@ export interface LookupPortUnderTest {
   /** Tries that reached the backend, failed ones included. */
   tries(): number;
   cleanup(): Promise<void>;
+}
+
+export interface PullRequestSeed {
+  number: number;
+  sha: string;
+  ref: string;
+  headRepo: string;
+  author: string;
+  authorAssociation: 'OWNER' | 'MEMBER' | 'COLLABORATOR' | 'CONTRIBUTOR' | 'NONE';
+  state: 'open' | 'closed';
+  /** ISO 8601, whole seconds */
+  updatedAt: string;
 }
 
 export type MakeLookupPort = () => Promise<LookupPortUnderTest>;
@@ -151,6 +165,69 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
       expect(tries()).toBe(2);
     });
 
+    it('answers a PR as it is now: head, fork, author, state and time', async () => {
+      const { port, seedPullRequest } = sut();
+      const seed: PullRequestSeed = {
+        number: 12,
+        sha: SHA,
+        ref: 'fix-typo',
+        headRepo: 'contributor/hello',
+        author: 'contributor',
+        authorAssociation: 'CONTRIBUTOR',
+        state: 'open',
+        updatedAt: '2026-02-03T04:05:06Z',
+      };
+      seedPullRequest(REPO, seed);
+      seedPullRequest(REPO, { ...seed, number: 13, state: 'closed', authorAssociation: 'MEMBER' });
+
+      await expect(port.pullRequest(REPO, 12)).resolves.toEqual({
+        ok: true,
+        value: {
+          number: 12,
+          state: 'open',
+          sha: SHA,
+          ref: 'fix-typo',
+          headRepo: 'contributor/hello',
+          cloneUrl: 'https://github.com/contributor/hello.git',
+          author: 'contributor',
+          authorAssociation: 'CONTRIBUTOR',
+          updatedAt: new Date('2026-02-03T04:05:06Z'),
+          repoPublic: true,
+        },
+      });
+      await expect(port.pullRequest(REPO, 13)).resolves.toMatchObject({
+        ok: true,
+        value: { state: 'closed', authorAssociation: 'MEMBER' },
+      });
+    });
+
+    it('a PR GitHub does not know is a 404, not retried; a 502 is retried', async () => {
+      const { port, seedPullRequest, fail, tries } = sut();
+      await expect(port.pullRequest(REPO, 99)).resolves.toMatchObject({
+        ok: false,
+        retriable: false,
+        httpStatus: 404,
+      });
+      expect(tries()).toBe(1);
+
+      seedPullRequest(REPO, {
+        number: 5,
+        sha: SHA,
+        ref: 'topic',
+        headRepo: REPO,
+        author: 'octocat',
+        authorAssociation: 'OWNER',
+        state: 'open',
+        updatedAt: '2026-01-01T00:00:00Z',
+      });
+      fail({ status: 502, count: 1 });
+      await expect(port.pullRequest(REPO, 5)).resolves.toMatchObject({
+        ok: true,
+        value: { sha: SHA, headRepo: REPO, cloneUrl: `https://github.com/${REPO}.git` },
+      });
+      expect(tries()).toBe(3);
+    });
+
     it('lists a workflow’s runs on one commit, newest first, and none for others', async () => {
       const { port, seedWorkflowRun } = sut();
       const other = 'e'.repeat(40);
@@ -253,6 +330,10 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
         retriable: false,
       });
       await expect(port.pullRequestHead('not-a-repo', 1)).resolves.toMatchObject({
+        ok: false,
+        retriable: false,
+      });
+      await expect(port.pullRequest('not-a-repo', 1)).resolves.toMatchObject({
         ok: false,
         retriable: false,
       });

@@ -25,6 +25,17 @@ const makeMemoryPort: MakeLookupPort = async () => {
     attempts,
     seedRole: (repo, login, role) => port.setRole(repo, login, role),
     seedPullRequestHead: (repo, pr, sha) => port.setPullRequestHead(repo, pr, sha),
+    seedPullRequest: (repo, pr) =>
+      port.setPullRequest(repo, {
+        number: pr.number,
+        sha: pr.sha,
+        ref: pr.ref,
+        headRepo: pr.headRepo,
+        author: pr.author,
+        authorAssociation: pr.authorAssociation,
+        state: pr.state,
+        updatedAt: new Date(pr.updatedAt),
+      }),
     seedWorkflowRun: (repo, workflow, sha, run) => port.addWorkflowRun(repo, workflow, sha, run),
     seedArtifact: (repo, runId, name, expired = false) =>
       port.addArtifact(repo, runId, name, { expired }).id,
@@ -61,6 +72,15 @@ const makeOctokitPort: MakeLookupPort = async () => {
     seedRole: (repo, login, role) => github.seedCollaborator(repo, login, role),
     seedPullRequestHead: (repo, pr, sha) =>
       github.seedPullRequest(repo, { number: pr, user: 'someone', head: { sha, ref: 'topic' } }),
+    seedPullRequest: (repo, pr) =>
+      github.seedPullRequest(repo, {
+        number: pr.number,
+        user: pr.author,
+        head: { sha: pr.sha, ref: pr.ref, repo: pr.headRepo },
+        author_association: pr.authorAssociation,
+        state: pr.state,
+        updated_at: pr.updatedAt,
+      }),
     seedWorkflowRun: (repo, workflow, sha, run) =>
       github.seedWorkflowRun(repo, {
         id: run.id,
@@ -134,6 +154,39 @@ describe('createGitHubLookupPort', () => {
       value: { sha: SHA40 },
     });
     expect(requests[0]?.url).toBe('https://api.github.test/repos/o/r/pulls/12');
+  });
+
+  it('reads a PR whose fork was deleted: the base repository’s clone URL, no head repository', async () => {
+    const { port } = portWith([
+      {
+        status: 200,
+        body: {
+          number: 12,
+          state: 'open',
+          head: { sha: SHA40, ref: 'gone', repo: null },
+          base: { repo: { clone_url: 'https://github.com/o/r.git', private: true } },
+          user: { login: 'ghost' },
+          author_association: 'NONE',
+          updated_at: '2026-02-03T04:05:06Z',
+        },
+      },
+    ]);
+
+    await expect(port.pullRequest('o/r', 12)).resolves.toEqual({
+      ok: true,
+      value: {
+        number: 12,
+        state: 'open',
+        sha: SHA40,
+        ref: 'gone',
+        headRepo: null,
+        cloneUrl: 'https://github.com/o/r.git',
+        author: 'ghost',
+        authorAssociation: 'NONE',
+        updatedAt: new Date('2026-02-03T04:05:06Z'),
+        repoPublic: false,
+      },
+    });
   });
 
   it('retries a request that got no answer, logging each retry at debug without the token', async () => {
