@@ -1,5 +1,7 @@
-// The status function's JSON (DESIGN §8): one test, or a commit's or a PR's
-// tests, read-only and public, and a test's files (files.ts). Paths are
+// The status function (DESIGN §8): one test, or a commit's or a PR's tests,
+// read-only and public, a test's files (files.ts), and the recent tests with
+// each platform's queue. Browsers get HTML pages (shared/status-page/, built
+// from the test views only), everyone else JSON (negotiate.ts). Paths are
 // relative to the function's own URL. A private repository's tests show no
 // ref, author, summary, zone, failing tests or files, unless the caller sends
 // a Google ID token of one of `statusViewers` (audience: this function's URL).
@@ -13,20 +15,48 @@ import type { Logger } from '../../shared/log';
 import { requestHeader } from '../../shared/runtime/request';
 import type { TestStore } from '../../shared/store/port';
 import { parseListQuery, type ListQuery } from '../../shared/tests/list-query';
-import { testFilesView, testView, type TestFilesView } from '../../shared/tests/view';
+import {
+  testFilesView,
+  testView,
+  type TestFilesView,
+  type TestView,
+} from '../../shared/tests/view';
+import { PAGE_CSS, PAGE_JS } from '../../shared/status-page/assets';
+import { renderCommitPage } from '../../shared/status-page/commit';
+import { errorPage } from '../../shared/status-page/layout';
+import { basePath, githubWebBase, recentHref } from '../../shared/status-page/links';
+import { renderRecentPage, type PlatformQueue } from '../../shared/status-page/recent';
+import {
+  parseRecentQuery,
+  queryFields,
+  type RecentQuery,
+} from '../../shared/status-page/recent-query';
+import type { PageContext } from '../../shared/status-page/table';
+import { renderTestPage } from '../../shared/status-page/test-page';
 import { FILE_PATH, serveTestFiles } from './files';
+import { prefersHtml, sendHtml, splitJsonForm } from './negotiate';
+import { platformJson, recentTests } from './recent';
 
 export interface StatusDeps {
   store: TestStore;
   /** The tests' uploaded log and result files. */
   files: TestFileStore;
   log: Logger;
-  config: Pick<VmciConfig, 'public' | 'statusViewers'>;
+  /** `repositories`, `platforms` and `githubApiUrl` feed the pages (the form's choices, GitHub links). */
+  config: Pick<VmciConfig, 'public' | 'statusViewers'> &
+    Partial<Pick<VmciConfig, 'repositories' | 'platforms' | 'githubApiUrl'>>;
   /** Checks a status viewer's ID token. */
   callers: CallerVerifier;
   /** The audience a viewer's token carries: this function's URL (also the files' links' base). */
   audience: string;
+  /** Each platform's queue and slots (shared/tests/platform-summary.ts); default none shown. */
+  platformSummaries?: () => Promise<readonly PlatformSummaryLike[]>;
+  /** The pages' clock (durations of running tests); default the system's. */
+  now?: () => Date;
 }
+
+/** A platform summary as the recent page and its JSON show it. */
+export type PlatformSummaryLike = PlatformQueue & { counts: Record<string, number> };
 
 export type StatusHandler = (req: Request, res: Response) => Promise<void>;
 
@@ -38,6 +68,10 @@ export const LIST_LIMIT = 100;
 const TEST_ID = /^[A-Za-z0-9-]{1,200}$/;
 const ONE_TEST = /^\/tests\/([^/]+)(\/.*)?$/;
 const INTERNAL_ERROR = 'The test status could not be read right now. Please try again later.';
+const ASSETS: Record<string, { type: string; body: string }> = {
+  '/assets/page.js': { type: 'text/javascript; charset=utf-8', body: PAGE_JS },
+  '/assets/page.css': { type: 'text/css; charset=utf-8', body: PAGE_CSS },
+};
 const BAD_VIEWER = {
   401: 'That credential is not valid: send a Google ID token for this URL, or none.',
   403: 'This account may not see private repositories: ask for it in statusViewers.',
@@ -62,13 +96,35 @@ export function makeStatusHandler(deps: StatusDeps): StatusHandler {
     }
   };
 
+  const base = basePath(deps.audience);
+  const context = (): PageContext => ({
+    base,
+    web: githubWebBase(config.githubApiUrl),
+    now: deps.now?.() ?? new Date(),
+  });
+
   return async (req, res) => {
+    // Every answer depends on Accept (HTML or JSON): caches must keep them apart.
+    res.set('Vary', 'Accept');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.set('Allow', 'GET, HEAD');
       send(res, 405, { error: 'Method not allowed: use GET' });
       return;
     }
-    const path = req.path.length > 1 ? req.path.replace(/\/$/, '') : '/';
+    const asset = ASSETS[req.path];
+    if (asset) {
+      res.status(200).set({ 'Content-Type': asset.type, 'Cache-Control': 'public, max-age=300' });
+      res.send(asset.body);
+      return;
+    }
+    const trimmed = req.path.length > 1 ? req.path.replace(/\/$/, '') : '/';
+    const { path, json } = splitJsonForm(trimmed);
+    const html = !json && prefersHtml(req);
+    /** An error as a page (for a browser) or as JSON. */
+    const fail = (status: number, error: string, title = 'Not found') => {
+      if (html) sendHtml(res, status, errorPage(base, title, error));
+      else send(res, status, { error });
+    };
     try {
       // No credential: a stranger. A credential that fails is said so, not ignored.
       const authorization = requestHeader(req, 'authorization');
@@ -80,7 +136,7 @@ export function makeStatusHandler(deps: StatusDeps): StatusHandler {
         });
         if (!caller.ok) {
           log.warn('Status viewer refused', { status: caller.status, reason: caller.reason });
-          send(res, caller.status, { error: BAD_VIEWER[caller.status] });
+          fail(caller.status, BAD_VIEWER[caller.status], 'Not allowed');
           return;
         }
         viewer = true;
@@ -89,31 +145,110 @@ export function makeStatusHandler(deps: StatusDeps): StatusHandler {
       const view = (test: TestRecord) => testView(test, { showDetails: shows(test) });
       const match = ONE_TEST.exec(path);
       const [, id = '', rest = ''] = match ?? [];
-      if (path === '/') {
+      if (path === '/' && !html && !json) {
         send(res, 200, { tests: '/tests?repo=&sha=' });
+      } else if (path === '/') {
+        await recent(req.query, { html, viewer, shows, view, res });
       } else if (path === '/tests') {
         const parsed = parseListQuery(req.query);
-        if (!parsed.ok) send(res, 400, { error: parsed.reason });
-        else send(res, 200, { tests: (await listTests(parsed.query)).map(view) });
-      } else if (match && (rest === '' || FILE_PATH.test(rest))) {
+        if (!parsed.ok) fail(400, parsed.reason, 'Bad query');
+        else {
+          const tests = (await listTests(parsed.query)).map(view);
+          if (html)
+            sendHtml(res, 200, renderCommitPage({ ...context(), query: parsed.query, tests }));
+          else send(res, 200, { tests });
+        }
+      } else if (match && (rest === '' || (FILE_PATH.test(rest) && !json))) {
         const test = TEST_ID.test(id) ? await store.getTest(id) : null;
         const showDetails = test !== null && shows(test);
-        if (!test) send(res, 404, { error: 'Test not found' });
+        if (!test) fail(404, 'Test not found');
         else if (rest !== '') {
           const files = { files: deps.files, statusUrl: deps.audience };
           await serveTestFiles(files, test, rest, { req, res, showDetails });
         } else {
           const files = showDetails ? await filesOf(test) : null;
-          send(res, 200, testView(test, { showDetails, files }));
+          const shown = testView(test, { showDetails, files });
+          if (html) sendHtml(res, 200, renderTestPage({ ...context(), test: shown }));
+          else send(res, 200, shown);
         }
       } else {
-        send(res, 404, { error: 'Not found' });
+        fail(404, 'Not found');
       }
     } catch (error) {
-      log.error('Status read failed', { error, path });
-      send(res, 500, { error: INTERNAL_ERROR });
+      log.error('Status read failed', { error, path: req.path });
+      fail(500, INTERNAL_ERROR, 'Try again later');
     }
   };
+
+  /**
+   * The repositories the form offers: all configured ones to a status viewer;
+   * to a stranger, those configured public and those of the tests shown, so
+   * that the form names no private repository.
+   */
+  function offeredRepos(viewer: boolean, shown: readonly TestRecord[]): string[] {
+    const configured = config.repositories ?? [];
+    if (viewer) return [...configured];
+    const open = configured.filter((repo) =>
+      isPublicRepository(config, { repo, repoPublic: null }),
+    );
+    const seen = shown.map((test) => test.repo);
+    return [...new Set([...open, ...seen])];
+  }
+
+  /** The recent tests and the platforms' queues, as a page or as JSON (`/.json`). */
+  async function recent(
+    rawQuery: unknown,
+    {
+      html,
+      viewer,
+      shows,
+      view,
+      res,
+    }: {
+      html: boolean;
+      viewer: boolean;
+      shows: (test: TestRecord) => boolean;
+      view: (test: TestRecord) => TestView;
+      res: Response;
+    },
+  ): Promise<void> {
+    const parsed = parseRecentQuery(rawQuery);
+    const query: RecentQuery = parsed.ok ? parsed.query : {};
+    const [platforms, listed] = await Promise.all([
+      deps.platformSummaries?.() ?? Promise.resolve([]),
+      parsed.ok
+        ? recentTests({ store, repositories: config.repositories ?? [] }, query, {
+            visible: shows,
+            viewer,
+          })
+        : Promise.resolve({ tests: [], older: null }),
+    ]);
+    const tests = listed.tests.map(view);
+    if (!html) {
+      if (!parsed.ok) send(res, 400, { error: parsed.reason });
+      else
+        send(res, 200, {
+          platforms: platforms.map(platformJson),
+          tests,
+          next: listed.older ? recentHref(base, queryFields(listed.older), '.json') : null,
+        });
+      return;
+    }
+    const page = renderRecentPage({
+      ...context(),
+      platforms,
+      tests,
+      query,
+      older: listed.older,
+      viewer,
+      choices: {
+        repos: offeredRepos(viewer, listed.tests),
+        platforms: Object.keys(config.platforms ?? {}),
+      },
+      ...(parsed.ok ? {} : { problem: parsed.reason }),
+    });
+    sendHtml(res, parsed.ok ? 200 : 400, page);
+  }
 }
 
 /** JSON with the status; Express leaves the body out for HEAD. */
