@@ -82,6 +82,13 @@ export interface LocalCloud {
   storage: StorageStandIn;
   github: GitHubStandIn;
   functions: readonly FunctionName[];
+  /**
+   * The environment the functions were given (shared/runtime/env.ts reads it):
+   * VMCI_CONFIG, the secrets, GitHub credentials, VMCI_LOCAL_ENDPOINT,
+   * VMCI_LOCAL_TOKEN_SECRET, FIRESTORE_EMULATOR_HOST, VMCI_FIRESTORE_PROJECT.
+   * `npm start` writes it to its state file for `vmci`.
+   */
+  env: Readonly<Record<string, string>>;
   /** Fresh stand-ins (no tasks, VMs, jobs' history or GitHub calls) on the same port. */
   reset(): Promise<void>;
   /** Stops everything it started: VM processes, timers, the server, an emulator it started. */
@@ -241,12 +248,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   ]) {
     delete process.env[name];
   }
-  functionEnv(
-    githubAuth === 'app'
+  const env: Record<string, string> = {
+    ...(githubAuth === 'app'
       ? { GITHUB_APP_ID: LOCAL_APP_ID, GITHUB_APP_PRIVATE_KEY: localAppKey() }
-      : { GITHUB_TOKEN: githubToken },
-  );
-  functionEnv({
+      : { GITHUB_TOKEN: githubToken }),
     VMCI_CONFIG: configFile,
     GITHUB_WEBHOOK_SECRET: webhookSecret,
     VMCI_TOKEN_KEY: tokenKey,
@@ -254,7 +259,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     VMCI_LOCAL_TOKEN_SECRET: localTokenSecret,
     FIRESTORE_EMULATOR_HOST: firestore.host,
     VMCI_FIRESTORE_PROJECT: firestore.projectId,
-  });
+  };
+  functionEnv(env);
   const closeStandIns = () =>
     Promise.all([
       standIns.tasks.close(),
@@ -317,6 +323,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       return standIns.storage;
     },
     functions,
+    env: Object.freeze({ ...env }),
     async reset() {
       await closeStandIns();
       standIns = makeStandIns();

@@ -53,7 +53,8 @@ async function main(): Promise<void> {
     ...(args.bundled ? { functionsDir: LOCAL_BUNDLES } : {}),
   });
 
-  // How `npm run demo` finds this cloud and its (maybe generated) secret.
+  // How `npm run demo` finds this cloud and its (maybe generated) secret, and
+  // `vmci` the functions' environment (the file is its owner's only: 0600).
   const stateFile = stateFilePath();
   const forget = () => removeStateFile(stateFile);
   process.on('exit', forget);
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     '',
     `ready: ${u}`,
   ];
-  writeStateFile(stateFile, { url: u, webhookSecret, pid: process.pid });
+  writeStateFile(stateFile, { url: u, webhookSecret, pid: process.pid, env: { ...cloud.env } });
   console.log(lines.join('\n'));
 }
 

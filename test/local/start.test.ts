@@ -116,10 +116,23 @@ describe('npm start', () => {
 
     // `npm run demo` finds it, and its secret, through the state file.
     const stateFile = join(stateDir, 'local-cloud.json');
+    // And `vmci` the functions' environment, the cloud's own.
+    const port = new URL(url!).port;
     expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({
       url,
       webhookSecret: 'local-secret-1',
       pid: child.pid,
+      env: {
+        VMCI_CONFIG: expect.stringMatching(/vmci\.json$/),
+        GITHUB_WEBHOOK_SECRET: 'local-secret-1',
+        VMCI_TOKEN_KEY: expect.stringMatching(/^[0-9a-f]{64}$/),
+        GITHUB_APP_ID: '1',
+        GITHUB_APP_PRIVATE_KEY: expect.stringContaining('-----BEGIN PRIVATE KEY-----'),
+        VMCI_LOCAL_ENDPOINT: `127.0.0.1:${port}`,
+        VMCI_LOCAL_TOKEN_SECRET: expect.any(String),
+        FIRESTORE_EMULATOR_HOST: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        VMCI_FIRESTORE_PROJECT: expect.any(String),
+      },
     });
     expect(statSync(stateFile).mode & 0o777).toBe(0o600);
 

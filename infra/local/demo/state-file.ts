@@ -1,5 +1,7 @@
 // `.local/local-cloud.json`: how a running `npm start` tells `npm run demo`
-// where it is and which webhook secret it checks (the secret may be generated).
+// where it is and which webhook secret it checks (the secret may be generated),
+// and tells `vmci` the functions' environment (their configuration file, the
+// GitHub credentials, the emulator), so the CLI acts on it as the functions do.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -7,6 +9,8 @@ export interface CloudState {
   url: string;
   webhookSecret: string;
   pid: number;
+  /** The environment the functions run with (LocalCloud.env); absent in files of older `npm start`s. */
+  env?: Record<string, string>;
 }
 
 /** VMCI_LOCAL_STATE_FILE moves it (tests, so they never touch a developer's file). */
@@ -43,7 +47,18 @@ export function readStateFile(path: string): CloudState | undefined {
   ) {
     return undefined;
   }
-  return { url: v.url, webhookSecret: v.webhookSecret, pid: v.pid! };
+  const env = stringRecord(v.env);
+  return { url: v.url, webhookSecret: v.webhookSecret, pid: v.pid!, ...(env ? { env } : {}) };
+}
+
+/** An object of strings only, else undefined (an older file has none; a bad one is ignored). */
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (!entries.every((entry): entry is [string, string] => typeof entry[1] === 'string')) {
+    return undefined;
+  }
+  return Object.fromEntries(entries);
 }
 
 export function pidAlive(pid: number): boolean {
