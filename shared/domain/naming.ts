@@ -125,33 +125,46 @@ export function isValidFirestoreId(id: string): boolean {
 export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,500}$/;
 
 /**
- * The Cloud Tasks task id for one enqueue of a test: `<hash8>-<testId>-g<generation>`.
- * A task name cannot be reused for a while after its task ran or was deleted,
- * so each new enqueue bumps the generation. The hash prefix spreads names over
- * the keyspace (Cloud Tasks warns that sequential prefixes slow it down); the
- * test id keeps the queue view readable (DESIGN §9).
+ * What a test's task is for: `run` starts (or resumes) the test; `delete-vm`
+ * asks runTest to delete an ended test's VM (the webhook and progress never
+ * load Compute). runTest decides from the test's state; the word is for people
+ * reading the queue in the Console.
  */
-export function taskId(id: string, generation: number): string {
+export type TaskPurpose = 'run' | 'delete-vm';
+export const TASK_PURPOSES: readonly TaskPurpose[] = ['run', 'delete-vm'];
+
+/**
+ * The Cloud Tasks task id for one enqueue of a test:
+ * `<hash8>-<purpose>-<testId>-g<generation>`, e.g.
+ * `1f2e3d4c-run-ccextractor-ccextractor-0123abc-linux-pull-pr12-r1-3f9c…-g1`,
+ * so the Console's queue view names the repository, commit, platform and what
+ * the task is for (DESIGN §9). A task name cannot be reused for a while after
+ * its task ran or was deleted, so each new enqueue bumps the generation. The
+ * hash prefix spreads names over the keyspace (Cloud Tasks warns that
+ * sequential prefixes slow it down).
+ */
+export function taskId(id: string, generation: number, purpose: TaskPurpose = 'run'): string {
   assertCount('generation', generation);
   if (!/^[A-Za-z0-9_-]+$/.test(id)) {
     throw new RangeError(`test id is not usable in a task name: ${JSON.stringify(id)}`);
   }
-  const prefix = sha256Hex(['vmci/task/v1', id, generation]).slice(0, 8);
-  const name = `${prefix}-${id}-g${generation}`;
+  const prefix = sha256Hex(['vmci/task/v2', id, generation, purpose]).slice(0, 8);
+  const name = `${prefix}-${purpose}-${id}-g${generation}`;
   if (name.length > 500) throw new RangeError(`task id longer than 500 characters for ${id}`);
   return name;
 }
 
 /**
  * The enqueue generation that X-CloudTasks-TaskName names for `testId`
- * (`taskId(testId, generation)`), or undefined for any other name.
+ * (`taskId(testId, generation, purpose)`, any purpose), or undefined for any other name.
  */
 export function taskGeneration(taskName: string | undefined, testId: string): number | undefined {
   const match = taskName === undefined ? null : /-g(\d{1,9})$/.exec(taskName);
   if (!match) return undefined;
   const generation = Number(match[1]);
   try {
-    return generation >= 1 && taskId(testId, generation) === taskName ? generation : undefined;
+    const named = TASK_PURPOSES.some((purpose) => taskId(testId, generation, purpose) === taskName);
+    return generation >= 1 && named ? generation : undefined;
   } catch {
     return undefined; // not a test id that names tasks
   }

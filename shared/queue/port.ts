@@ -2,10 +2,14 @@
 // (DESIGN §1, §3.2). Failures come back as data; only programming errors (a
 // bad test id or generation) throw.
 
+import type { TaskPurpose } from '../domain/naming';
+
 export interface TaskRequest {
   testId: string;
   /** The enqueue generation, 1 or more; the task name derives from it and the test id. */
   generation: number;
+  /** What the task is for, shown in its name; default `run`. */
+  purpose?: TaskPurpose;
 }
 
 export type EnqueueResult =

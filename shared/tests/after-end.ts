@@ -51,7 +51,7 @@ export async function afterTestEnded(
 export async function requestVmTeardown(deps: AfterEndDeps, test: TestRecord): Promise<boolean> {
   if (!hasPendingDeletion(test)) return false;
   const generation = test.enqueueGeneration + 1;
-  const task = await deps.queue.enqueue({ testId: test.id, generation });
+  const task = await deps.queue.enqueue({ testId: test.id, generation, purpose: 'delete-vm' });
   const log = deps.log.child({ testId: test.id, platform: test.platform });
   if (!task.ok) {
     log.warn('VM teardown not requested; the expired sweep will delete the VM', {

@@ -211,10 +211,18 @@ describe('isValidFirestoreId', () => {
 // --- taskId ---------------------------------------------------------------------
 
 describe('taskId', () => {
-  it('puts a hash first and keeps the test id readable', () => {
+  it('puts a hash first, then what the task is for, and keeps the test id readable', () => {
     const id = testId(base);
-    expect(taskId(id, 0)).toMatch(new RegExp(`^[0-9a-f]{8}-${id}-g0$`));
-    expect(taskId(id, 7)).toMatch(new RegExp(`^[0-9a-f]{8}-${id}-g7$`));
+    expect(taskId(id, 0)).toMatch(new RegExp(`^[0-9a-f]{8}-run-${id}-g0$`));
+    expect(taskId(id, 7, 'run')).toMatch(new RegExp(`^[0-9a-f]{8}-run-${id}-g7$`));
+    expect(taskId(id, 7, 'delete-vm')).toMatch(new RegExp(`^[0-9a-f]{8}-delete-vm-${id}-g7$`));
+    // The queue view reads: repository, commit, platform.
+    expect(taskId(id, 1)).toContain(`-run-ccextractor-ccextractor-${base.sha.slice(0, 7)}-linux-`);
+  });
+
+  it('tells a run task from a VM deletion of the same generation', () => {
+    const id = testId(base);
+    expect(taskId(id, 3, 'delete-vm')).not.toBe(taskId(id, 3, 'run'));
   });
 
   it('is a valid task id and deterministic', () => {

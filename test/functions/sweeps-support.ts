@@ -365,11 +365,15 @@ export function liveTasks(h: WebhookCloud, ids: readonly string[]): Record<strin
 }
 
 /** The HTTP answers of the dispatch attempts of a test's task of `generation`. */
+/** The answers to the dispatches of the test's task of `generation`, a run or a VM deletion. */
 export function dispatches(h: WebhookCloud, id: string, generation: number): (number | null)[] {
-  const name = taskNameOf(h.cloud, id, generation);
+  const names = [
+    taskNameOf(h.cloud, id, generation, 'run'),
+    taskNameOf(h.cloud, id, generation, 'delete-vm'),
+  ];
   return h.cloud.tasks
     .history()
-    .filter((record) => record.task === name)
+    .filter((record) => names.includes(record.task))
     .map((record) => record.status);
 }
 

@@ -755,7 +755,7 @@ describe('the sweeps, with VMs that run nothing', () => {
         .history()
         .filter((r) => r.taskId.includes(timedOut!.id) && !r.taskId.endsWith('-g1'));
       expect(teardowns.map((r) => [r.task, r.status])).toEqual([
-        [taskNameOf(cloud, timedOut!.id, 2), 200],
+        [taskNameOf(cloud, timedOut!.id, 2, 'delete-vm'), 200],
       ]);
       expect(liveTasks(h, [timedOut!.id, canceled!.id])).toEqual({
         [timedOut!.id]: [],

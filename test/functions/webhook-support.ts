@@ -14,7 +14,7 @@ import type { FunctionName } from '../../infra/local/functions';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
 import { examplePayload, sendWebhook } from '../../infra/local/send-webhook';
 import type { VmciConfig } from '../../shared/config';
-import { taskId, testId } from '../../shared/domain/naming';
+import { taskId, testId, type TaskPurpose } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import type { TestStore } from '../../shared/store/port';
@@ -357,8 +357,14 @@ export async function testsOf(env: WebhookCloud, ids: readonly string[]): Promis
 }
 
 /** The full name of a test's task of `generation` (the webhook creates generation 1). */
-export function taskNameOf(cloud: LocalCloud, id: string, generation = 1): string {
-  return `${cloud.tasks.queuePath(cloud.config.queue.name)}/tasks/${taskId(id, generation)}`;
+export function taskNameOf(
+  cloud: LocalCloud,
+  id: string,
+  generation = 1,
+  purpose: TaskPurpose = 'run',
+): string {
+  const queue = cloud.tasks.queuePath(cloud.config.queue.name);
+  return `${queue}/tasks/${taskId(id, generation, purpose)}`;
 }
 
 export interface PostedStatus {

@@ -959,13 +959,15 @@ describe('taskGeneration', () => {
 
   it.each([1, 2, 17])('reads generation %d from the name of that task', (generation) => {
     expect(taskGeneration(taskId(id, generation), id)).toBe(generation);
+    expect(taskGeneration(taskId(id, generation, 'delete-vm'), id)).toBe(generation);
   });
 
   it.each([
     ['no header', undefined],
     ['a name of another test', taskId(`${id}x`, 1)],
     ['a name without the hash prefix', `${id}-g1`],
-    ['a forged prefix', `00000000-${id}-g1`],
+    ['a forged prefix', `00000000-run-${id}-g1`],
+    ['a name without the purpose', `${taskId(id, 1).slice(0, 9)}${id}-g1`],
     ['generation 0', `${taskId(id, 1).slice(0, -3)}-g0`],
     ['any other name', 'a-task'],
   ])('is undefined for %s', (_what, name) => {
