@@ -7,36 +7,30 @@ import { gcpChecks } from './gcp';
 import { localChecks } from './local';
 import { fail, messageOf, printResult, summaryLine, type CheckResult } from './report';
 
-export interface DoctorDeps {
-  /** How doctor makes HTTP requests (the ping, the local functions); default the global fetch. */
-  fetch: typeof fetch;
-}
-
 export async function runDoctor(ctx: CliContext, out: Output): Promise<{ ok: boolean }> {
-  return diagnose(ctx, out, { fetch: globalThis.fetch });
-}
-
-export async function diagnose(
-  ctx: CliContext,
-  out: Output,
-  deps: DoctorDeps,
-): Promise<{ ok: boolean }> {
+  // The global fetch, looked up now: the ping, and the local functions' URLs.
+  const fetchFn: typeof fetch = (input, init) => globalThis.fetch(input, init);
   const { checks, close } =
-    ctx.mode === 'local' ? localChecks(ctx, deps.fetch) : gcpChecks(ctx, deps.fetch);
+    ctx.mode === 'local' ? localChecks(ctx, fetchFn) : gcpChecks(ctx, fetchFn);
+  // All start at once (gcloud reads are shared and run a few at a time, each
+  // takes a second or two); results are printed in order as they come.
+  const running = checks.map((check) =>
+    check
+      .run()
+      .catch((error: unknown): CheckResult =>
+        fail(check.what, `could not check (${messageOf(error)})`, check.fixWhenUnreadable),
+      ),
+  );
   const results: CheckResult[] = [];
   try {
-    for (const check of checks) {
+    for (const [i, check] of checks.entries()) {
       out.err(check.progress);
-      let result: CheckResult;
-      try {
-        result = await check.run();
-      } catch (error) {
-        result = fail(check.what, `could not check (${messageOf(error)})`, check.fixWhenUnreadable);
-      }
+      const result = await running[i]!;
       printResult(result, out);
       results.push(result);
     }
   } finally {
+    await Promise.allSettled(running);
     await close();
   }
   out.out(summaryLine(results));
