@@ -4,7 +4,7 @@
 import { createGitHubClients } from '../github/client';
 import { createGitHubLookupPort, type GitHubLookupPort } from '../github/lookups';
 import { testStatusUrl, type PublishDeps } from '../github/publish';
-import { createGitHubCommentPort } from '../github/comments';
+import { createGitHubCommentPort, type PrCommentPort } from '../github/comments';
 import { updatePrComment } from '../github/pr-comment';
 import { prCommentEnabled } from '../config';
 import { createGitHubStatusPort } from '../github/statuses';
@@ -14,6 +14,8 @@ import type { Runtime } from './env';
 export type CoreServices = PublishDeps & {
   config: Runtime<'github'>['config'];
   github: GitHubLookupPort;
+  /** Comments and reactions on PRs (the webhook's answers to /retest). */
+  comments: PrCommentPort;
 };
 
 export function coreServices(runtime: Runtime<'github'>): CoreServices {
@@ -28,6 +30,7 @@ export function coreServices(runtime: Runtime<'github'>): CoreServices {
     log,
     now,
     store,
+    comments,
     prComment: (test) =>
       updatePrComment(
         {

@@ -16,7 +16,7 @@ import type { GitHubLookupPort } from '../github/lookups';
 import type { TestStore } from '../store/port';
 import { releaseWaiting } from '../tests/release-waiting';
 import { afterTestEnded } from '../tests/after-end';
-import { cancelTests, type CancelEntry } from '../tests/cancel';
+import { cancelTest, cancelTests, type CancelEntry } from '../tests/cancel';
 import { nextRunTests } from '../tests/rerun';
 import { currentHeadOf, supersedeOlderHeads, type CurrentHead } from './order';
 import type { HandledPlan } from './plan';
@@ -76,6 +76,16 @@ export async function applyWebhookPlan(
       }
     }
   };
+  // A /retest's older runs of the same head and platform, each ended by its new run.
+  const replaced = new Set<string>();
+  if (plan.replaceRuns?.length) {
+    const entries = await Promise.all(
+      plan.replaceRuns.map(({ read, message }) => cancelOne(deps, read, message)),
+    );
+    for (const entry of entries)
+      if ('result' in entry && entry.result.canceled) replaced.add(entry.testId);
+    ended(entries);
+  }
   for (const selector of plan.cancel) ended(await cancelTests(deps, selector));
   if (plan.head) {
     const { repo, pr } = plan.head;
@@ -135,9 +145,27 @@ export async function applyWebhookPlan(
   await enqueuePending(settled);
 
   // Statuses last, from each test's newest record; a failed post never fails the event.
-  await Promise.all([...touched.values()].map((test) => publishTestStatus(deps, test)));
+  // A replaced run shares its commit status with its new run: posted first, so the new run's shows.
+  const publish = (tests: TestRecord[]) =>
+    Promise.all(tests.map((test) => publishTestStatus(deps, test)));
+  const statuses = [...touched.values()];
+  await publish(statuses.filter((test) => replaced.has(test.id)));
+  await publish(statuses.filter((test) => !replaced.has(test.id)));
 
   return { tests: current.flatMap((t) => (t ? [t.id] : [])), canceled, released, notQueued };
+}
+
+/** Cancels one live test; a failure is logged and reported in its entry. */
+async function cancelOne(deps: ApplyDeps, read: TestRecord, message: string): Promise<CancelEntry> {
+  try {
+    return { testId: read.id, result: await cancelTest(deps, read.id, message, { read }) };
+  } catch (thrown) {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    deps.log
+      .child({ testId: read.id })
+      .error('Cancel failed', { error, repo: read.repo, pr: read.pr });
+    return { testId: read.id, error };
+  }
 }
 
 /**

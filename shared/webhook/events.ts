@@ -80,6 +80,27 @@ export interface WorkflowRunEvent {
   runAttempt: number;
 }
 
+export interface IssueCommentEvent {
+  name: 'issue_comment';
+  delivery: string;
+  /** created, edited, deleted */
+  action: string;
+  repo: string;
+  /** issue.number: the PR's number when `onPullRequest`. */
+  number: number;
+  /** issue.pull_request is present: the comment is on a pull request, not an issue. */
+  onPullRequest: boolean;
+  commentId: number;
+  /** comment.body ('' when GitHub sends none). */
+  body: string;
+  /** comment.user.login */
+  commenter: string;
+  /** comment.user.type: User, Bot, … */
+  commenterType: string;
+  /** comment.author_association: the commenter's OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, … */
+  association: string;
+}
+
 /** Any other event: accepted and ignored, its payload unread. */
 export interface OtherEvent {
   name: 'other';
@@ -87,7 +108,8 @@ export interface OtherEvent {
   event: string;
 }
 
-export type WebhookEvent = PingEvent | PushEvent | PullRequestEvent | WorkflowRunEvent | OtherEvent;
+export type WebhookEvent =
+  PingEvent | PushEvent | PullRequestEvent | WorkflowRunEvent | IssueCommentEvent | OtherEvent;
 
 export type ParseWebhookResult =
   { ok: true; event: WebhookEvent } | { ok: false; problems: string[] };
@@ -255,11 +277,42 @@ const workflowRunPayload = z
     runAttempt: p.workflow_run.run_attempt ?? 1,
   }));
 
+// GitHub sends issue_comment for comments on issues and on pull requests alike;
+// only a PR's issue carries `pull_request` (links to the PR, never null there).
+const issueCommentPayload = z
+  .object({
+    action: nonEmpty,
+    issue: z.object({
+      number: z.int().positive(),
+      pull_request: z.object({}).nullish(),
+    }),
+    comment: z.object({
+      id: z.int().positive(),
+      body: z.string().nullable(),
+      user: z.object({ login, type: nonEmpty }),
+      author_association: nonEmpty,
+    }),
+    repository: z.object({ full_name: fullName }),
+  })
+  .transform((p): Omit<IssueCommentEvent, 'delivery'> => ({
+    name: 'issue_comment',
+    action: p.action,
+    repo: p.repository.full_name,
+    number: p.issue.number,
+    onPullRequest: p.issue.pull_request !== undefined && p.issue.pull_request !== null,
+    commentId: p.comment.id,
+    body: p.comment.body ?? '',
+    commenter: p.comment.user.login,
+    commenterType: p.comment.user.type,
+    association: p.comment.author_association,
+  }));
+
 const PAYLOADS = {
   ping: pingPayload,
   push: pushPayload,
   pull_request: pullRequestPayload,
   workflow_run: workflowRunPayload,
+  issue_comment: issueCommentPayload,
 } as const;
 
 function isKnownEvent(name: string): name is keyof typeof PAYLOADS {

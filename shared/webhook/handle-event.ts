@@ -5,15 +5,30 @@
 // repeated delivery changes nothing. What the plan needs from outside (an
 // approval of the head commit, the permission of who added the approval
 // label) is asked first; a head event about an older head than the PR's newest
-// tests changes nothing. The webhook function's door checks the signature and
-// parses; this decides.
+// tests changes nothing. A /retest comment is answered on GitHub: a reaction
+// when it is taken (after its tests are written), one reply when it is
+// refused; each comment is claimed once (retest-runs.ts), so deliveries of the
+// same comment at once make one run and one reply. The webhook function's door
+// checks the signature and parses; this decides.
 import type { VmciConfig } from '../config/schema';
+import type { PrCommentPort, ReactionContent } from '../github/comments';
 import { applyWebhookPlan, type ApplyDeps } from './apply';
 import type { WebhookEvent } from './events';
 import { checkHead, currentHeadOf } from './order';
-import { planQuestions, planWebhook, type PlanFacts, type PlanQuestions } from './plan';
+import {
+  planQuestions,
+  planWebhook,
+  type PlanFacts,
+  type PlanQuestions,
+  type RetestReply,
+} from './plan';
+import { claimRefusal, claimRetestRuns, type ClaimTimes } from './retest-runs';
 
-export type HandleEventDeps = ApplyDeps & { config: VmciConfig };
+export type HandleEventDeps = ApplyDeps & {
+  config: VmciConfig;
+  /** Where a /retest is answered: a reaction to its comment, or one reply on its PR. */
+  comments: Pick<PrCommentPort, 'create' | 'react'>;
+};
 
 /** The HTTP answer, as the door sends it and as a repeated delivery gets it again. */
 export interface WebhookAnswer {
@@ -65,6 +80,21 @@ export async function handleWebhookEvent(
   const asked = await askFor(deps, planQuestions(event, deps.config));
   if (!asked.ok) return { status: 503, body: { delivery, error: asked.error } };
   const plan = planWebhook(event, deps.config, now, asked.facts);
+  const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
+  const times: ClaimTimes = { now, expireAt: new Date(now.getTime() + ttlMs) };
+  /** Keeps the answer under the delivery id and the body's digest: a repeat gets it again. */
+  const remember = async (answer: WebhookAnswer): Promise<WebhookAnswer> => {
+    const record = (id: string) =>
+      deps.store.recordDelivery({
+        id,
+        event: event.name,
+        receivedAt: now,
+        expireAt: times.expireAt,
+        response: { status: answer.status, body: answer.body },
+      });
+    await Promise.all([record(delivery), ...(bodyId === undefined ? [] : [record(bodyId)])]);
+    return answer;
+  };
   switch (plan.kind) {
     case 'ping':
       return { status: 200, body: { delivery, ok: true } };
@@ -79,7 +109,34 @@ export async function handleWebhookEvent(
         });
       } else deps.log.info('Event ignored', { event: event.name, reason: plan.reason });
       return ignoredAnswer(delivery, plan.reason);
+    case 'refused': {
+      const answer = ignoredAnswer(delivery, plan.reason);
+      const { repo, pr, commentId } = plan.reply;
+      const fields = { event: event.name, reason: plan.reason, repo, pr, commentId };
+      if (await claimRefusal(deps, plan.reply, answer, times)) {
+        deps.log.info('/retest refused', fields);
+        await replyToRefusal(deps, plan.reply);
+      } else deps.log.info('/retest refused, and answered by an earlier delivery', fields);
+      return remember(answer);
+    }
     case 'handled': {
+      let toApply = plan;
+      if (plan.retest) {
+        const claimed = await claimRetestRuns(
+          deps,
+          { ...plan, retest: plan.retest },
+          delivery,
+          times,
+        );
+        if (!claimed.ok) {
+          deps.log.info('/retest taken by an earlier delivery', {
+            event: event.name,
+            reason: claimed.reason,
+          });
+          return remember(ignoredAnswer(delivery, claimed.reason));
+        }
+        toApply = claimed.plan;
+      }
       const currentHead = plan.head && currentHeadOf(deps, plan.head.repo, plan.head.pr);
       if (plan.head && currentHead) {
         const check = await checkHead(deps, plan.head, currentHead);
@@ -93,23 +150,48 @@ export async function handleWebhookEvent(
       }
       const outcome = await applyWebhookPlan(
         deps,
-        plan,
+        toApply,
         currentHead === undefined ? {} : { currentHead },
       );
-      const answer: WebhookAnswer = { status: 202, body: { delivery, ...outcome } };
-      const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
-      const record = (id: string) =>
-        deps.store.recordDelivery({
-          id,
-          event: event.name,
-          receivedAt: now,
-          expireAt: new Date(now.getTime() + ttlMs),
-          response: { status: answer.status, body: answer.body },
-        });
-      await Promise.all([record(delivery), ...(bodyId === undefined ? [] : [record(bodyId)])]);
+      // Taken: the person sees it once the tests are written.
+      if (plan.retest) {
+        const { repo, pr, commentId } = plan.retest;
+        await react(deps, { repo, pr, commentId }, 'rocket');
+      }
+      const answer = await remember({ status: 202, body: { delivery, ...outcome } });
       deps.log.info('Event handled', { event: event.name, ...outcome });
       return answer;
     }
+  }
+}
+
+/** A refused /retest: one line on the PR, and a `confused` reaction. Failures are logged only. */
+async function replyToRefusal(deps: HandleEventDeps, reply: RetestReply): Promise<void> {
+  const posted = await deps.comments.create(reply.repo, reply.pr, reply.body);
+  if (!posted.ok) {
+    deps.log.warn('Reply to a refused /retest not posted', {
+      repo: reply.repo,
+      pr: reply.pr,
+      httpStatus: posted.httpStatus,
+      detail: posted.detail,
+    });
+  }
+  await react(deps, reply, 'confused');
+}
+
+async function react(
+  deps: HandleEventDeps,
+  where: Pick<RetestReply, 'repo' | 'pr' | 'commentId'>,
+  content: ReactionContent,
+): Promise<void> {
+  const result = await deps.comments.react(where.repo, where.commentId, content);
+  if (!result.ok) {
+    deps.log.warn('Reaction to a /retest comment not posted', {
+      ...where,
+      content,
+      httpStatus: result.httpStatus,
+      detail: result.detail,
+    });
   }
 }
 
@@ -139,6 +221,20 @@ async function askFor(deps: HandleEventDeps, questions: PlanQuestions): Promise<
       };
     }
     facts.permission = result.value;
+  }
+  if (questions.pullRequest) {
+    const { repo, pr } = questions.pullRequest;
+    const result = await deps.github.pullRequest(repo, pr);
+    if (!result.ok) {
+      const fields = { repo, pr, httpStatus: result.httpStatus, detail: result.detail };
+      if (result.retriable) deps.log.warn('GitHub could not say what the PR is', fields);
+      else deps.log.error('GitHub refused to say what the PR is', fields);
+      return {
+        ok: false,
+        error: `vm-ci could not ask GitHub about PR #${pr} for /retest. Redeliver this event later.`,
+      };
+    }
+    facts.pullRequest = result.value;
   }
   return { ok: true, facts };
 }

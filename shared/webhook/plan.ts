@@ -11,12 +11,25 @@ import { completedOutcome, type BuildRecord } from '../builds/record';
 import { PR_CLOSED, USER_BLOCKED, newCommitWaitsForApproval } from '../domain/messages';
 import { newTestRecord, type NewTestInput } from '../domain/new-test';
 import { LIVE_STATUSES, type TestRecord, type TestStatus } from '../domain/test';
-import { mayApprove, type RepoPermission } from '../github/lookups';
+import { mayApprove, type PullRequestInfo, type RepoPermission } from '../github/lookups';
 import type { ApprovalRecord } from '../store/port';
 import type { CancelSelector } from '../tests/cancel';
 import type { ReleaseScope, ReleaseSelector } from '../tests/release-waiting';
-import type { PullRequestEvent, PushEvent, WebhookEvent, WorkflowRunEvent } from './events';
+import type {
+  IssueCommentEvent,
+  PullRequestEvent,
+  PushEvent,
+  WebhookEvent,
+  WorkflowRunEvent,
+} from './events';
 import { afterWait, startState, type GateTarget, type StartContext } from './gates';
+import {
+  decideRetest,
+  isBlockedUser,
+  mayRetest,
+  retestAuthorBlocked,
+  retestPrClosed,
+} from './retest';
 
 export type { ReleaseSelector };
 
@@ -49,12 +62,33 @@ export interface PlanQuestions {
   approval?: { repo: string; pr: number; sha: string };
   /** What permission has this person on the repository? (who added the approval label) */
   permission?: { repo: string; login: string };
+  /** What is the PR now: its head, author, state? (a /retest) */
+  pullRequest?: { repo: string; pr: number };
 }
 
 /** The answers to PlanQuestions. */
 export interface PlanFacts {
   approved?: boolean;
   permission?: RepoPermission;
+  pullRequest?: PullRequestInfo;
+}
+
+/** The bot's answer to a refused /retest: one comment on the PR, and a `confused` reaction. */
+export interface RetestReply {
+  repo: string;
+  pr: number;
+  commentId: number;
+  /** One friendly line. */
+  body: string;
+}
+
+/** A /retest taken: a new run of the PR head's tests, for the platforms of `create`. */
+export interface RetestOrder {
+  repo: string;
+  pr: number;
+  sha: string;
+  commentId: number;
+  commenter: string;
 }
 
 /** An approval label that counts for nothing, for the log: who tried, and what they may do. */
@@ -69,6 +103,8 @@ export type WebhookPlan =
   | { kind: 'ignored'; reason: string; refused?: RefusedApproval }
   /** 403: the repository is not configured. */
   | { kind: 'forbidden'; reason: string }
+  /** 202 with the reason; the person who asked is told why (a refused /retest). */
+  | { kind: 'refused'; reason: string; reply: RetestReply }
   | { kind: 'ping' }
   | {
       kind: 'handled';
@@ -92,6 +128,14 @@ export type WebhookPlan =
       releaseIfApproved?: ReleaseIfApproved;
       /** A completed run of a platform's build workflow: kept, then the commit's tests move by it. */
       build?: BuildRecord;
+      /**
+       * A /retest: `create` holds run 1 of each platform it asks for; each
+       * becomes the next run after the head's latest (which needs the store),
+       * and live older runs of the same head and platform are canceled.
+       */
+      retest?: RetestOrder;
+      /** Live older runs that the event's new runs replace, each canceled with its line. */
+      replaceRuns?: { read: TestRecord; message: string }[];
     };
 
 /** Which older tests of a PR a new head commit cancels, per `supersede`. */
@@ -223,6 +267,11 @@ function approvalRelease(repo: string, pr: number, sha: string, config: VmciConf
  * Nothing for any other event, nor for a blocked author's.
  */
 export function planQuestions(event: WebhookEvent, config: VmciConfig): PlanQuestions {
+  if (event.name === 'issue_comment') {
+    const repo = configuredRepo(config, event.repo);
+    if (repo === undefined || decideRetest(event, config).kind !== 'retest') return {};
+    return { pullRequest: { repo, pr: event.number } };
+  }
   if (event.name !== 'pull_request') return {};
   const repo = configuredRepo(config, event.repo);
   if (repo === undefined || isBlocked(config, event.author)) return {};
@@ -423,6 +472,80 @@ function planWorkflowRun(
   return { ...handled([]), build };
 }
 
+// --- issue_comment (/retest) --------------------------------------------------------------
+
+function planIssueComment(
+  event: IssueCommentEvent,
+  repo: string,
+  config: VmciConfig,
+  now: Date,
+  facts: PlanFacts,
+): WebhookPlan {
+  const decision = decideRetest(event, config);
+  if (decision.kind === 'ignore') return ignored(decision.reason);
+  const refused = (reason: string, body: string): WebhookPlan => ({
+    kind: 'refused',
+    reason,
+    reply: { repo, pr: event.number, commentId: event.commentId, body },
+  });
+  if (decision.kind === 'refuse') return refused(decision.reason, decision.reply);
+  const pr = facts.pullRequest;
+  if (pr === undefined) return ignored(`PR #${event.number} is not known: nothing to retest`);
+  if (pr.state !== 'open') {
+    return refused(
+      `/retest on PR #${pr.number}, which is ${pr.state}`,
+      retestPrClosed(event.commenter),
+    );
+  }
+  if (isBlockedUser(config, pr.author)) {
+    return refused(
+      `/retest on PR #${pr.number}, whose author ${quote(pr.author)} is blocked`,
+      retestAuthorBlocked(event.commenter),
+    );
+  }
+  // Who may /retest has write access: asking for a run of the head approves it.
+  const input = {
+    repo,
+    sha: pr.sha,
+    ref: pr.headRepo === null ? `refs/pull/${pr.number}/head` : `${BRANCH_PREFIX}${pr.ref}`,
+    cloneUrl: pr.cloneUrl,
+    author: pr.author,
+    trigger: 'pull_request',
+    pr: pr.number,
+    run: 1,
+    // GitHub's time of the PR as it was read: no head older than this one is newer.
+    headUpdatedAt: pr.updatedAt,
+    repoPublic: pr.repoPublic,
+  } as const;
+  const context = { approved: true, blocked: false };
+  const create = decision.platforms.map((platform) =>
+    newTestRecord(
+      { ...input, platform },
+      startState(platform, config.platforms[platform]!, context),
+      now,
+    ),
+  );
+  const retest: RetestOrder = {
+    repo,
+    pr: pr.number,
+    sha: pr.sha,
+    commentId: event.commentId,
+    commenter: event.commenter,
+  };
+  if (mayRetest(pr.authorAssociation)) return { ...handled(create), retest };
+  // A fork's head: the maintainer's /retest is its approval, as the label's would be.
+  const approve: ApprovalRecord = {
+    repo,
+    pr: pr.number,
+    sha: pr.sha,
+    approvedBy: event.commenter,
+    approvedAt: now,
+    delivery: event.delivery,
+  };
+  const release = approvalRelease(repo, pr.number, pr.sha, config);
+  return { ...handled(create, [], release), approve, retest };
+}
+
 // --- the plan -------------------------------------------------------------------------
 
 /** `facts` answers planQuestions(event, config); a fact not given counts as no. */
@@ -445,5 +568,7 @@ export function planWebhook(
       return planPullRequest(event, repo, config, now, facts);
     case 'workflow_run':
       return planWorkflowRun(event, repo, config, now);
+    case 'issue_comment':
+      return planIssueComment(event, repo, config, now, facts);
   }
 }

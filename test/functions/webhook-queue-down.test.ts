@@ -8,6 +8,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { examplePayload } from '../../infra/local/send-webhook';
 import { configSchema } from '../../shared/config';
+import { createMemoryCommentPort } from '../../shared/github/memory-comments';
 import { createMemoryLookupPort } from '../../shared/github/memory-lookups';
 import { createMemoryStatusPort } from '../../shared/github/memory-statuses';
 import { functionApp } from '../../shared/http/function-app';
@@ -41,6 +42,7 @@ describe('the webhook while Cloud Tasks is down', () => {
     queue,
     statuses,
     github: createMemoryLookupPort(),
+    comments: createMemoryCommentPort(),
     log: silentLogger,
     now: () => new Date(),
     statusContext: config.statusContext,

@@ -1,6 +1,7 @@
 // handleWebhookEvent on in-memory doubles: the store, the queue, the commit
 // status port and the GitHub lookup port, with pull_request events built from
 // the real example payloads.
+import { createMemoryCommentPort } from '../../shared/github/memory-comments';
 import { createMemoryLookupPort } from '../../shared/github/memory-lookups';
 import { createMemoryStatusPort } from '../../shared/github/memory-statuses';
 import { createMemoryQueue } from '../../shared/queue/memory';
@@ -16,19 +17,21 @@ export function harness(...changes: readonly Change[]) {
   const queue = createMemoryQueue();
   const statuses = createMemoryStatusPort();
   const github = createMemoryLookupPort();
+  const comments = createMemoryCommentPort();
   const capture = captureLog();
   const deps: HandleEventDeps = {
     store,
     queue,
     statuses,
     github,
+    comments,
     log: capture.log,
     now: () => NOW,
     statusContext: 'ci/{platform}',
     publicUrl: 'https://ci.example.com',
     config: configWith(['repositories', [REPO]], ['sweeps.deliveryTtlHours', 5], ...changes),
   };
-  return { deps, store, queue, statuses, github, capture };
+  return { deps, store, queue, statuses, github, comments, capture };
 }
 
 export type Harness = ReturnType<typeof harness>;
