@@ -65,7 +65,7 @@ export function webhookInstructions(config: VmciConfig): string[] {
     `  Payload URL: ${url}`,
     '  Content type: application/json',
     `  Secret: the value you stored in Secret Manager secret ${WEBHOOK_SECRET.secret}`,
-    '  Events: push, pull_request, workflow_run',
+    '  Events: push, pull_request, workflow_run, issue_comment (for /retest)',
     'Follow the first delivery:',
     `  gcloud logging read '${filter}' --project=${config.project} --freshness=10m --limit=50`,
   ];

@@ -164,7 +164,7 @@ function installation(ctx: RouteContext) {
       target_id: stableId(owner),
       target_type: 'Organization',
       permissions: granted.permissions,
-      events: ['pull_request', 'push', 'workflow_run'],
+      events: ['issue_comment', 'pull_request', 'push', 'workflow_run'],
       created_at: created,
       updated_at: created,
       single_file_name: null,
