@@ -13,6 +13,8 @@ export class CliFailure extends Error {
 
 /** The one line shown for anything thrown: its first line, never a stack. */
 export function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  // Duck-typed: an Error of another realm (Node's own, under Jest) fails instanceof.
+  const own = (error as { message?: unknown } | null)?.message;
+  const message = typeof own === 'string' ? own : String(error);
   return message.split('\n')[0]!.trim() || 'unexpected error';
 }

@@ -4,7 +4,7 @@ import { CloudTasksClient } from '@google-cloud/tasks';
 import type { Runtime } from '../../../shared/runtime/env';
 import { platformSummaries, type PlatformSummary } from '../../../shared/tests/platform-summary';
 import type { Command } from '../command';
-import { UsageError } from '../errors';
+import { oneLine, UsageError } from '../errors';
 import { age, table } from '../format';
 import { openStore } from '../services';
 
@@ -98,14 +98,17 @@ async function queueDepth(runtime: Runtime): Promise<QueueDepth> {
   try {
     const parent = client.queuePath(config.project, config.region, config.queue.name);
     let tasks = 0;
-    for await (const task of client.listTasksAsync({ parent, pageSize: 1000 })) {
+    for await (const task of client.listTasksAsync(
+      { parent, pageSize: 1000 },
+      { autoPaginate: false },
+    )) {
       void task;
       tasks += 1;
       if (tasks >= DEPTH_LIMIT) return { tasks, complete: false };
     }
     return { tasks, complete: true };
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    const message = oneLine(error);
     return { tasks: null, complete: false, error: message };
   } finally {
     await client.close().catch(() => {});

@@ -48,6 +48,18 @@ that is still live is not re-run: cancel it first.`,
         return false;
       });
       if (ready.length === 0) return 1;
+      // One live run at a time: a newer run of the same test that is still live stops it.
+      const newest = await Promise.all(
+        ready.map(async (test) =>
+          latestRun(await deps.store.listBySha(test.repo, test.sha, { limit: 1000 }), test),
+        ),
+      );
+      const live = newest.find((t) => t !== null && !isTerminal(t.status));
+      if (live) {
+        throw new CliFailure(
+          `${live.id} (run ${live.run}) is still ${live.status}: cancel it first (\`vmci cancel ${live.id}\`)`,
+        );
+      }
       const planned = ready.map((test) => plannedRun(deps, test));
       const runs = (await nextRunTests(deps, planned)).filter((t): t is TestRecord => t !== null);
       await applyWebhookPlan(deps, { kind: 'handled', create: runs, cancel: [], release: [] });
