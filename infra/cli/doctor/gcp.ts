@@ -14,7 +14,9 @@ import {
   serviceName,
   type Facts,
 } from '../../gcp/deploy/desired';
+import { explainFailure } from '../../gcp/deploy/errors';
 import { gatherFacts } from '../../gcp/deploy/facts';
+import { isNotFound } from '../../gcp/deploy/gcloud';
 import { networkResources, platformsOffNetwork, VM_NETWORK } from '../../gcp/deploy/network';
 import {
   cachedGcloud,
@@ -342,6 +344,17 @@ export function gcpChecks(ctx: CliContext, fetchFn: typeof fetch) {
         ...['secrets', 'versions', 'access', 'latest', `--secret=${secret}`],
         p,
       ]);
+      if (read.code !== 0 && !isNotFound(read)) {
+        const said = read.stderr.split('\n').find((l) => l.startsWith('ERROR:')) ?? read.stderr;
+        const denied = /PERMISSION_DENIED|denied/i.test(read.stderr);
+        return fail(
+          'webhook ping',
+          `cannot read ${secret} to sign with (${said.trim() || `exit ${read.code}`})`,
+          denied
+            ? `grant yourself roles/secretmanager.secretAccessor on it: gcloud secrets add-iam-policy-binding ${secret} --member=user:<you> --role=roles/secretmanager.secretAccessor ${p}`
+            : explainFailure(`reading ${secret}`, read.stderr, project),
+        );
+      }
       return pingWebhook(
         {
           url: functionUrl(config, 'webhook'),
