@@ -215,7 +215,7 @@ it('a missing queue, a disabled job and a wrong audience are each found with the
   expect(lines.at(-1)).toBe('6 checks passed, 3 failed');
 });
 
-it("deploy's plan finds a missing invoker and a wrong timeout; retry settings, a failed run, an index and a secret", async () => {
+it("deploy's plan finds a missing invoker and a wrong timeout; retry settings, a failed run, an index, a secret and an unreadable one", async () => {
   project.setState((state) => {
     delete (state.policies as Record<string, unknown>)['run:vmci-runtest'];
     const run = state.run as Record<string, { args: string[] }>;
@@ -225,6 +225,12 @@ it("deploy's plan finds a missing invoker and a wrong timeout; retry settings, a
     (state.indexes as Array<{ state: string }>)[1]!.state = 'CREATING';
     const secrets = state.secrets as Record<string, { versions: Array<{ state: string }> }>;
     for (const v of secrets['vmci-token-key']!.versions) v.state = 'DISABLED';
+    state.failures = [
+      {
+        match: 'secrets versions access latest --secret=vmci-github-webhook-secret',
+        stderr: `ERROR: (gcloud.secrets.versions.access) PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource 'projects/${PROJECT}/secrets/vmci-github-webhook-secret/versions/latest'.`,
+      },
+    ];
   });
   await project.clients.tasks.updateQueue({
     queue: {
@@ -263,6 +269,12 @@ it("deploy's plan finds a missing invoker and a wrong timeout; retry settings, a
     {
       line: expect.stringMatching(/^✘ Firestore indexes: tests\(.*\) is CREATING$/),
       fix: `  fix: wait: an index takes minutes to build (gcloud firestore indexes composite list --project=${PROJECT} shows its state)`,
+    },
+    {
+      line:
+        '✘ webhook ping: cannot read vmci-github-webhook-secret to sign with (ERROR: (gcloud.secrets.versions.access) ' +
+        `PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource 'projects/${PROJECT}/secrets/vmci-github-webhook-secret/versions/latest'.)`,
+      fix: `  fix: grant yourself roles/secretmanager.secretAccessor on it: gcloud secrets add-iam-policy-binding vmci-github-webhook-secret --member=user:<you> --role=roles/secretmanager.secretAccessor --project=${PROJECT}`,
     },
   ]);
 });

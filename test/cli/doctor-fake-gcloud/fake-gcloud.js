@@ -7,7 +7,8 @@
 //   run services describe: the service with its spec (account, timeout), as
 //     the `gcloud run deploy` that made it set them;
 //   secrets versions access latest --secret=S: the newest enabled value.
-// Every other call goes to the deploy's fake, unchanged.
+// Every other call, and any call the state's `failures` match, goes to the
+// deploy's fake, unchanged.
 const { appendFileSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -47,7 +48,12 @@ async function describe(path) {
   out(body);
 }
 
+const DEPLOY_FAKE = join(__dirname, '..', '..', 'deploy', 'fake-gcloud', 'fake-gcloud.js');
+
 async function main() {
+  // A scripted failure ({match, stderr} in the state's `failures`) is the deploy fake's to give.
+  const line = argv.join(' ');
+  if ((state().failures ?? []).some((f) => line.includes(f.match))) return require(DEPLOY_FAKE);
   const where = `projects/${flags.project}/locations/${flags.location}`;
   if (a === 'tasks' && b === 'queues' && c === 'describe') {
     log();
@@ -88,7 +94,7 @@ async function main() {
     process.stdout.write(enabled[enabled.length - 1].value ?? '');
     process.exit(0);
   }
-  require(join(__dirname, '..', '..', 'deploy', 'fake-gcloud', 'fake-gcloud.js'));
+  require(DEPLOY_FAKE);
 }
 
 main().catch((error) => fail(String(error)));
