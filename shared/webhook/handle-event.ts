@@ -53,7 +53,8 @@ export function bodyDeliveryId(bodyDigest: string): string {
 /**
  * Throws only when the store fails: the event's tests are then not safe.
  * Answers 503 when GitHub cannot say whether the person who added the approval
- * label may approve; nothing is recorded then, so GitHub's redelivery works.
+ * label may approve, or what a /retest's PR is; nothing is recorded then, so
+ * GitHub's redelivery works.
  */
 export async function handleWebhookEvent(
   deps: HandleEventDeps,
