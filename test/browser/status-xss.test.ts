@@ -5,6 +5,7 @@
 // the payloads' literal text and runs none of them: no dialog, no error, no
 // console error (a CSP refusal of an inline script would be one), and the
 // marker every payload would set stays undefined.
+import { launchChromium } from '../../infra/local/chromium';
 import { changed } from '../config/fixtures';
 import { idOf, PR_NUMBER, pullRequestPayload, REPO, send } from '../functions/webhook-support';
 import {
@@ -70,6 +71,13 @@ async function expectInert(w: Watched, texts: readonly string[]): Promise<void> 
   expect(w.errors).toEqual([]);
   expect(w.consoleErrors).toEqual([]);
 }
+
+it('without Chromium these tests fail, saying how to install it', async () => {
+  await expect(launchChromium({ executablePath: '/nonexistent/chromium' })).rejects.toThrow(
+    "Chromium is missing at /nonexistent/chromium: the status pages' browser tests and " +
+      'screenshots need it (apt-get install -y chromium; .ci/run installs it).',
+  );
+});
 
 it('the detectors work: a payload in markup runs, an inline script under the CSP is a console error', async () => {
   const w = await watchedPage(browser());

@@ -2,49 +2,21 @@
 // /usr/bin/chromium driven by puppeteer-core (no browser download). A machine
 // without it fails these tests with a line that says how to install it: they
 // never skip. One browser per file, launched before its tests, closed after.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { constants, Script } from 'node:vm';
-import type { Browser, Page, PuppeteerNode } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium, missingChromium, CHROMIUM } from '../../infra/local/chromium';
 import type { VmciConfig } from '../../shared/config';
 import type { TestRecord } from '../../shared/domain/test';
 import { useWebhookCloud, type WebhookCloud } from '../functions/webhook-support';
 import { useSuiteRepo, type SuiteRepo } from '../support/suite-repo';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(__dirname, '..', '..');
 /** Generous: CI is a busy 2-core machine. */
 export const WAIT_MS = 90_000;
 
-export const MISSING_CHROMIUM =
-  `Chromium is missing at ${CHROMIUM}: the status pages' browser tests need it ` +
-  '(apt-get install -y chromium; .ci/run installs it).';
+export const MISSING_CHROMIUM = missingChromium(CHROMIUM);
 
-/**
- * puppeteer-core is ESM only, which Jest's CommonJS module system cannot
- * load; Node's own loader (which can) loads it, outside Jest's registry.
- */
-async function loadPuppeteer(): Promise<PuppeteerNode> {
-  const url = pathToFileURL(require.resolve('puppeteer-core')).href;
-  const script = new Script(`import(${JSON.stringify(url)})`, {
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  const loaded = (await script.runInThisContext()) as { default: PuppeteerNode };
-  return loaded.default;
-}
-
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(MISSING_CHROMIUM);
-  const puppeteer = await loadPuppeteer();
-  return puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // CI runs as root; Chromium's sandbox refuses root.
-    args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage'],
-    protocolTimeout: WAIT_MS,
-  });
-}
+export const launchBrowser = () => launchChromium({ timeoutMs: WAIT_MS });
 
 /** The file's browser: launched in beforeAll, closed in afterAll. */
 export function useBrowser(): () => Browser {
