@@ -108,7 +108,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .6rem .35rem 0; border-bottom: 1px solid var(--line); }
 thead th { font-size: .85rem; color: var(--muted); font-weight: 600; white-space: nowrap; }
 table.tests td { white-space: nowrap; }
-table.tests td.c-message, table.tests td.c-repo, table.tests td.c-ref, table.failures td { white-space: normal; overflow-wrap: anywhere; min-width: 8rem; }
+table.tests td.c-message, table.tests td.c-ref, table.failures td { white-space: normal; overflow-wrap: anywhere; min-width: 10rem; }
 table.facts { width: auto; max-width: 100%; }
 table.facts th { font-weight: 600; white-space: nowrap; padding-right: 1.25rem; }
 table.facts td { overflow-wrap: anywhere; }
