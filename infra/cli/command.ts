@@ -15,6 +15,8 @@ export interface Command {
   /** `vmci <name> --help`: the synopsis line, a blank line, then what it does. */
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
+  /** Checks what needs no context (the flags' forms), before it is looked for: throws a UsageError. */
+  check?(args: ParsedArgs): void;
   /** Resolves to the exit code: 0 done, 1 failed (2, usage, is thrown as a UsageError). */
   run(args: ParsedArgs, ctx: CliContext, output: Output, cli: CliOptions): Promise<number>;
 }

@@ -42,8 +42,10 @@ const doctorCommand: Command = {
 Checks the configuration, the secrets, the services and the queue, and says
 what to fix. Exit code 1 when something is wrong.`,
   options: {},
-  async run({ positionals }, ctx, output) {
+  check({ positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  },
+  async run(_args, ctx, output) {
     const { ok } = await runDoctor(ctx, output);
     return ok ? 0 : 1;
   },
@@ -105,6 +107,7 @@ export async function main(
       output.out(`usage: ${command.usage}\n\n${GLOBAL_HELP}`);
       return 0;
     }
+    command.check?.(args);
     const ctx =
       options.context ??
       (await resolveContext(

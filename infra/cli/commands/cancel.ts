@@ -5,7 +5,7 @@ import { isTerminal, LIVE_STATUSES, type TestRecord } from '../../../shared/doma
 import { afterTestEnded } from '../../../shared/tests/after-end';
 import { cancelTest } from '../../../shared/tests/cancel';
 import { countArg, onePositional, repoArg, shaArg } from '../args';
-import type { Command } from '../command';
+import type { Command, ParsedArgs } from '../command';
 import type { Output } from '../context';
 import { CliFailure, UsageError } from '../errors';
 import { plural } from '../format';
@@ -30,17 +30,10 @@ GitHub (error). Without GitHub credentials the statuses are posted by the next s
     sha: { type: 'string' },
     pr: { type: 'string' },
   },
-  async run({ values, positionals }, ctx, output, cli) {
-    const id = onePositional(positionals, 'test id');
-    const repo = repoArg(values.repo as string | undefined, ctx.config);
-    const sha = shaArg(values.sha as string | undefined);
-    const pr = countArg('pr', values.pr as string | undefined);
-    const by = [id !== undefined, pr !== undefined, sha !== undefined].filter(Boolean).length;
-    if (by !== 1)
-      throw new UsageError('cancel what? give a test id, or --pr N --repo R, or --sha S --repo R');
-    if (id === undefined && repo === undefined)
-      throw new UsageError(`--${pr !== undefined ? 'pr' : 'sha'} needs --repo`);
-    if (id !== undefined && repo !== undefined) throw new UsageError('a test id needs no --repo');
+  check: (args) => void cancelForm(args),
+  async run(args, ctx, output, cli) {
+    const { id, sha, pr } = cancelForm(args);
+    const repo = repoArg(args.values.repo as string | undefined, ctx.config);
 
     const { deps: base, github, close } = await openDomain(ctx, output, 'optional', cli);
     try {
@@ -116,4 +109,21 @@ async function cancelAll(
     if (many) output.err(`canceling ${plural(targets.length, 'test')}… ${done}/${targets.length}`);
   }
   return failed;
+}
+
+/** Exactly one of: a test id, --pr with --repo, --sha with --repo. */
+function cancelForm({ values, positionals }: ParsedArgs) {
+  const id = onePositional(positionals, 'test id');
+  const repo = values.repo as string | undefined;
+  const sha = shaArg(values.sha as string | undefined);
+  const pr = countArg('pr', values.pr as string | undefined);
+  const by = [id !== undefined, pr !== undefined, sha !== undefined].filter(Boolean).length;
+  if (by !== 1) {
+    throw new UsageError('cancel what? give a test id, or --pr N --repo R, or --sha S --repo R');
+  }
+  if (id === undefined && repo === undefined) {
+    throw new UsageError(`--${pr !== undefined ? 'pr' : 'sha'} needs --repo`);
+  }
+  if (id !== undefined && repo !== undefined) throw new UsageError('a test id needs no --repo');
+  return { id, sha, pr };
 }

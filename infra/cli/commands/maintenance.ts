@@ -18,11 +18,9 @@ starting or running finish. off: the waiting tests become pending and start with
 minute (sweepPending). The switch is kept in Firestore with who set it and
 when; it overrides the configuration's maintenance flag until switched again.`,
   options: {},
+  check: ({ positionals }) => void maintenanceForm(positionals),
   async run({ positionals }, ctx, output, cli) {
-    const [name, state, ...rest] = positionals;
-    if (name === undefined || (state !== 'on' && state !== 'off') || rest.length) {
-      throw new UsageError('expected `vmci maintenance <platform> on|off`');
-    }
+    const { name, state } = maintenanceForm(positionals);
     const platform = platformArg(name, ctx.config, 'platform')!;
     const maintenance = state === 'on';
     const services = openStore(ctx, output, cli);
@@ -58,3 +56,11 @@ when; it overrides the configuration's maintenance flag until switched again.`,
     }
   },
 };
+
+function maintenanceForm(positionals: readonly string[]) {
+  const [name, state, ...rest] = positionals;
+  if (name === undefined || (state !== 'on' && state !== 'off') || rest.length) {
+    throw new UsageError('expected `vmci maintenance <platform> on|off`');
+  }
+  return { name, state };
+}

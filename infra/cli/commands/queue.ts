@@ -22,8 +22,10 @@ maxConcurrent, whether the platform is in maintenance (its switch, else the
 configuration's flag) and how long the oldest test not yet started has waited;
 then the depth of the Cloud Tasks queue (runs and VM deletions).`,
   options: { json: { type: 'boolean' } },
-  async run({ values, positionals }, ctx, output, cli) {
+  check({ positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  },
+  async run({ values }, ctx, output, cli) {
     const services = openStore(ctx, output, cli);
     try {
       const [summaries, depth] = await Promise.all([

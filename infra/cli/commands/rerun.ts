@@ -9,7 +9,7 @@ import { latestRun, nextRunTests } from '../../../shared/tests/rerun';
 import { applyWebhookPlan } from '../../../shared/webhook/apply';
 import { startState } from '../../../shared/webhook/gates';
 import { countArg, onePositional, repoArg } from '../args';
-import type { Command } from '../command';
+import type { Command, ParsedArgs } from '../command';
 import { CliFailure, UsageError } from '../errors';
 import { openDomain, type FullServices } from '../services';
 import { stateOf } from './tests';
@@ -25,15 +25,10 @@ for its build or for its platform's maintenance where those apply, else it is
 queued. --pr re-runs every platform of the PR's newest tested commit. A test
 that is still live is not re-run: cancel it first.`,
   options: { repo: { type: 'string' }, pr: { type: 'string' } },
-  async run({ values, positionals }, ctx, output, cli) {
-    const id = onePositional(positionals, 'test id');
-    const repo = repoArg(values.repo as string | undefined, ctx.config);
-    const pr = countArg('pr', values.pr as string | undefined);
-    if ((id === undefined) === (pr === undefined)) {
-      throw new UsageError('rerun what? give a test id, or --pr N --repo R');
-    }
-    if (pr !== undefined && repo === undefined) throw new UsageError('--pr needs --repo');
-    if (id !== undefined && repo !== undefined) throw new UsageError('a test id needs no --repo');
+  check: (args) => void rerunForm(args),
+  async run(args, ctx, output, cli) {
+    const { id, pr } = rerunForm(args);
+    const repo = repoArg(args.values.repo as string | undefined, ctx.config);
 
     const { deps: base, close } = await openDomain(ctx, output, 'required', cli);
     try {
@@ -124,4 +119,17 @@ function plannedRun(deps: FullServices, test: TestRecord): TestRecord {
     start,
     deps.now(),
   );
+}
+
+/** Exactly one of: a test id, --pr with --repo. */
+function rerunForm({ values, positionals }: ParsedArgs) {
+  const id = onePositional(positionals, 'test id');
+  const repo = values.repo as string | undefined;
+  const pr = countArg('pr', values.pr as string | undefined);
+  if ((id === undefined) === (pr === undefined)) {
+    throw new UsageError('rerun what? give a test id, or --pr N --repo R');
+  }
+  if (pr !== undefined && repo === undefined) throw new UsageError('--pr needs --repo');
+  if (id !== undefined && repo !== undefined) throw new UsageError('a test id needs no --repo');
+  return { id, pr };
 }

@@ -20,10 +20,11 @@ The test's state and message, its commit, PR and VM, its timeline (time,
 state or stage, message) and its result (counts, failing tests). --json prints
 it as the status API shows it, every detail included.`,
   options: { json: { type: 'boolean' } },
+  check({ positionals }) {
+    testIdArg(positionals);
+  },
   async run({ values, positionals }, ctx, output, cli) {
-    const id = onePositional(positionals, 'test id');
-    if (id === undefined)
-      throw new UsageError('which test? `vmci show <test-id>` (ids: `vmci tests`)');
+    const id = testIdArg(positionals);
     const services = openStore(ctx, output, cli);
     try {
       const test = await services.store.getTest(id);
@@ -87,4 +88,11 @@ export function describeTest(test: TestRecord, now: Date, columns: number): stri
     lines.push(cut(`  ${clock(entry.at)}  ${what.padEnd(20)} ${entry.message}`, columns));
   }
   return lines;
+}
+
+function testIdArg(positionals: readonly string[]): string {
+  const id = onePositional(positionals, 'test id');
+  if (id === undefined)
+    throw new UsageError('which test? `vmci show <test-id>` (ids: `vmci tests`)');
+  return id;
 }

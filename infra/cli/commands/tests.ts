@@ -38,8 +38,15 @@ API shows them, every detail included.`,
     limit: { type: 'string' },
     json: { type: 'boolean' },
   },
-  async run({ values, positionals }, ctx, output, cli) {
+  check({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    shaArg(values.sha as string | undefined);
+    statusArg(values.state as string | undefined);
+    countArg('limit', values.limit as string | undefined, SCAN_LIMIT);
+    const pr = countArg('pr', values.pr as string | undefined);
+    if (pr !== undefined && values.repo === undefined) throw new UsageError('--pr needs --repo');
+  },
+  async run({ values }, ctx, output, cli) {
     const filter: TestsFilter = {};
     const repo = repoArg(values.repo as string | undefined, ctx.config);
     const sha = shaArg(values.sha as string | undefined);
