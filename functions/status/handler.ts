@@ -15,27 +15,17 @@ import type { Logger } from '../../shared/log';
 import { requestHeader } from '../../shared/runtime/request';
 import type { TestStore } from '../../shared/store/port';
 import { parseListQuery, type ListQuery } from '../../shared/tests/list-query';
-import {
-  testFilesView,
-  testView,
-  type TestFilesView,
-  type TestView,
-} from '../../shared/tests/view';
+import { testFilesView, testView, type TestFilesView } from '../../shared/tests/view';
 import { PAGE_CSS, PAGE_JS } from '../../shared/status-page/assets';
 import { renderCommitPage } from '../../shared/status-page/commit';
 import { errorPage } from '../../shared/status-page/layout';
-import { basePath, githubWebBase, recentHref } from '../../shared/status-page/links';
-import { renderRecentPage, type PlatformQueue } from '../../shared/status-page/recent';
-import {
-  parseRecentQuery,
-  queryFields,
-  type RecentQuery,
-} from '../../shared/status-page/recent-query';
+import { basePath, githubWebBase } from '../../shared/status-page/links';
+import type { PlatformQueue } from '../../shared/status-page/recent';
 import type { PageContext } from '../../shared/status-page/table';
 import { renderTestPage } from '../../shared/status-page/test-page';
 import { FILE_PATH, serveTestFiles } from './files';
-import { prefersHtml, sendHtml, splitJsonForm } from './negotiate';
-import { platformJson, recentTests } from './recent';
+import { prefersHtml, sendHtml, sendJson as send, splitJsonForm } from './negotiate';
+import { serveRecent } from './recent';
 
 export interface StatusDeps {
   store: TestStore;
@@ -102,6 +92,12 @@ export function makeStatusHandler(deps: StatusDeps): StatusHandler {
     web: githubWebBase(config.githubApiUrl),
     now: deps.now?.() ?? new Date(),
   });
+  const recentDeps = {
+    store,
+    config,
+    context,
+    ...(deps.platformSummaries ? { platformSummaries: deps.platformSummaries } : {}),
+  };
 
   return async (req, res) => {
     // Every answer depends on Accept (HTML or JSON): caches must keep them apart.
@@ -148,7 +144,7 @@ export function makeStatusHandler(deps: StatusDeps): StatusHandler {
       if (path === '/' && !html && !json) {
         send(res, 200, { tests: '/tests?repo=&sha=' });
       } else if (path === '/') {
-        await recent(req.query, { html, viewer, shows, view, res });
+        await serveRecent(recentDeps, req.query, { html, viewer, shows, view, res });
       } else if (path === '/tests') {
         const parsed = parseListQuery(req.query);
         if (!parsed.ok) fail(400, parsed.reason, 'Bad query');
@@ -179,79 +175,4 @@ export function makeStatusHandler(deps: StatusDeps): StatusHandler {
       fail(500, INTERNAL_ERROR, 'Try again later');
     }
   };
-
-  /**
-   * The repositories the form offers: all configured ones to a status viewer;
-   * to a stranger, those configured public and those of the tests shown, so
-   * that the form names no private repository.
-   */
-  function offeredRepos(viewer: boolean, shown: readonly TestRecord[]): string[] {
-    const configured = config.repositories ?? [];
-    if (viewer) return [...configured];
-    const open = configured.filter((repo) =>
-      isPublicRepository(config, { repo, repoPublic: null }),
-    );
-    const seen = shown.map((test) => test.repo);
-    return [...new Set([...open, ...seen])];
-  }
-
-  /** The recent tests and the platforms' queues, as a page or as JSON (`/.json`). */
-  async function recent(
-    rawQuery: unknown,
-    {
-      html,
-      viewer,
-      shows,
-      view,
-      res,
-    }: {
-      html: boolean;
-      viewer: boolean;
-      shows: (test: TestRecord) => boolean;
-      view: (test: TestRecord) => TestView;
-      res: Response;
-    },
-  ): Promise<void> {
-    const parsed = parseRecentQuery(rawQuery);
-    const query: RecentQuery = parsed.ok ? parsed.query : {};
-    const [platforms, listed] = await Promise.all([
-      deps.platformSummaries?.() ?? Promise.resolve([]),
-      parsed.ok
-        ? recentTests({ store, repositories: config.repositories ?? [] }, query, {
-            visible: shows,
-            viewer,
-          })
-        : Promise.resolve({ tests: [], older: null }),
-    ]);
-    const tests = listed.tests.map(view);
-    if (!html) {
-      if (!parsed.ok) send(res, 400, { error: parsed.reason });
-      else
-        send(res, 200, {
-          platforms: platforms.map(platformJson),
-          tests,
-          next: listed.older ? recentHref(base, queryFields(listed.older), '.json') : null,
-        });
-      return;
-    }
-    const page = renderRecentPage({
-      ...context(),
-      platforms,
-      tests,
-      query,
-      older: listed.older,
-      viewer,
-      choices: {
-        repos: offeredRepos(viewer, listed.tests),
-        platforms: Object.keys(config.platforms ?? {}),
-      },
-      ...(parsed.ok ? {} : { problem: parsed.reason }),
-    });
-    sendHtml(res, parsed.ok ? 200 : 400, page);
-  }
-}
-
-/** JSON with the status; Express leaves the body out for HEAD. */
-function send(res: Response, status: number, body: unknown): void {
-  res.status(status).json(body);
 }

@@ -36,3 +36,8 @@ export function sendHtml(res: Response, status: number, body: SafeHtml): void {
     })
     .send(body.toString());
 }
+
+/** JSON with the status; Express leaves the body out for HEAD. */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).json(body);
+}

@@ -2,11 +2,21 @@
 // queue and slots, and the newest tests this viewer may see, filtered as the
 // query says. A commit or PR filter reads that commit's or PR's tests in each
 // configured repository (or the one chosen); the rest pages through listRecent.
+import { isPublicRepository, type VmciConfig } from '../../shared/config';
 import type { TestRecord } from '../../shared/domain/test';
-import type { TestStore } from '../../shared/store/port';
-import type { PlatformQueue } from '../../shared/status-page/recent';
+import type { Response } from '../../shared/http/function-app';
+import { recentHref } from '../../shared/status-page/links';
 import { pageOf } from '../../shared/status-page/paging';
-import type { RecentQuery } from '../../shared/status-page/recent-query';
+import { renderRecentPage, type PlatformQueue } from '../../shared/status-page/recent';
+import {
+  parseRecentQuery,
+  queryFields,
+  type RecentQuery,
+} from '../../shared/status-page/recent-query';
+import type { PageContext } from '../../shared/status-page/table';
+import type { TestStore } from '../../shared/store/port';
+import type { TestView } from '../../shared/tests/view';
+import { sendHtml, sendJson as send } from './negotiate';
 
 /** Most tests one recent page shows. */
 export const RECENT_LIMIT = 50;
@@ -82,4 +92,88 @@ export function platformJson(p: PlatformQueue & { counts: Record<string, number>
     counts: { ...p.counts },
     oldestWaitingAt: p.oldestWaitingAt ? p.oldestWaitingAt.toISOString() : null,
   };
+}
+
+export interface RecentRouteDeps {
+  store: RecentDeps['store'];
+  config: Pick<VmciConfig, 'public'> & Partial<Pick<VmciConfig, 'repositories' | 'platforms'>>;
+  /** Each platform's queue and slots; none shown without it. */
+  platformSummaries?: () => Promise<
+    readonly (PlatformQueue & { counts: Record<string, number> })[]
+  >;
+  context: () => PageContext;
+}
+
+/** The recent tests and the platforms' queues, as a page or as JSON (`/.json`). */
+export async function serveRecent(
+  deps: RecentRouteDeps,
+  rawQuery: unknown,
+  {
+    html,
+    viewer,
+    shows,
+    view,
+    res,
+  }: {
+    html: boolean;
+    viewer: boolean;
+    shows: (test: TestRecord) => boolean;
+    view: (test: TestRecord) => TestView;
+    res: Response;
+  },
+): Promise<void> {
+  const { config } = deps;
+  const parsed = parseRecentQuery(rawQuery);
+  const query: RecentQuery = parsed.ok ? parsed.query : {};
+  const [platforms, listed] = await Promise.all([
+    deps.platformSummaries?.() ?? Promise.resolve([]),
+    parsed.ok
+      ? recentTests({ store: deps.store, repositories: config.repositories ?? [] }, query, {
+          visible: shows,
+          viewer,
+        })
+      : Promise.resolve({ tests: [], older: null }),
+  ]);
+  const tests = listed.tests.map(view);
+  const context = deps.context();
+  if (!html) {
+    if (!parsed.ok) send(res, 400, { error: parsed.reason });
+    else {
+      const next = listed.older
+        ? recentHref(context.base, queryFields(listed.older), '.json')
+        : null;
+      send(res, 200, { platforms: platforms.map(platformJson), tests, next });
+    }
+    return;
+  }
+  const page = renderRecentPage({
+    ...context,
+    platforms,
+    tests,
+    query,
+    older: listed.older,
+    viewer,
+    choices: {
+      repos: offeredRepos(config, viewer, listed.tests),
+      platforms: Object.keys(config.platforms ?? {}),
+    },
+    ...(parsed.ok ? {} : { problem: parsed.reason }),
+  });
+  sendHtml(res, parsed.ok ? 200 : 400, page);
+}
+
+/**
+ * The repositories the form offers: all configured ones to a status viewer;
+ * to a stranger, those configured public and those of the tests shown, so
+ * that the form names no private repository.
+ */
+function offeredRepos(
+  config: RecentRouteDeps['config'],
+  viewer: boolean,
+  shown: readonly TestRecord[],
+): string[] {
+  const configured = config.repositories ?? [];
+  if (viewer) return [...configured];
+  const open = configured.filter((repo) => isPublicRepository(config, { repo, repoPublic: null }));
+  return [...new Set([...open, ...shown.map((test) => test.repo)])];
 }
