@@ -3,9 +3,7 @@
 // puppeteer-core, which never downloads a browser. Missing, it is an error
 // that says how to install it.
 import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { constants, Script } from 'node:vm';
-import type { Browser, PuppeteerNode } from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -13,25 +11,11 @@ export const missingChromium = (path: string): string =>
   `Chromium is missing at ${path}: the status pages' browser tests and screenshots need it ` +
   '(apt-get install -y chromium; .ci/run installs it).';
 
-/**
- * puppeteer-core is ESM only. Jest's CommonJS module system cannot load it,
- * so Node's own loader does (the same in a plain Node process).
- */
-async function loadPuppeteer(): Promise<PuppeteerNode> {
-  const url = pathToFileURL(require.resolve('puppeteer-core')).href;
-  const script = new Script(`import(${JSON.stringify(url)})`, {
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  const loaded = (await script.runInThisContext()) as { default: PuppeteerNode };
-  return loaded.default;
-}
-
 export async function launchChromium(
   options: { executablePath?: string; timeoutMs?: number } = {},
 ): Promise<Browser> {
   const executablePath = options.executablePath ?? CHROMIUM;
   if (!existsSync(executablePath)) throw new Error(missingChromium(executablePath));
-  const puppeteer = await loadPuppeteer();
   return puppeteer.launch({
     executablePath,
     headless: true,
