@@ -23,6 +23,11 @@ export function formatDuration(ms: number | null): string {
   return `${hours} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
+/** "1 test", "3 tests". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** Between two ISO times; to `now` while the second is missing and `live`. */
 export function elapsedMs(
   from: string | null,

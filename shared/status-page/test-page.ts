@@ -4,7 +4,7 @@
 // this viewer is not there to show.
 import type { TestView } from '../tests/view';
 import { html, type SafeHtml } from './escape';
-import { badge, formatDuration, refName, shortSha, timeHtml } from './format';
+import { badge, counted, formatDuration, refName, shortSha, timeHtml } from './format';
 import { page } from './layout';
 import {
   commitHref,
@@ -79,7 +79,8 @@ function resultSection(test: TestView): SafeHtml {
     );
     failing = html`<h3>Failing tests</h3>
       <p class="counts">
-        ${c.tests} tests: ${c.failures} failures, ${c.errors} errors, ${c.skipped} skipped
+        ${counted(c.tests, 'test')}: ${counted(c.failures, 'failure')},
+        ${counted(c.errors, 'error')}, ${c.skipped} skipped
       </p>
       ${
         cases.length

@@ -12,6 +12,7 @@ import type {
   TestFailures,
   TestRecord,
   TestStatus,
+  TimelineEntry,
   Trigger,
   WaitReason,
 } from '../domain/test';
@@ -121,13 +122,30 @@ export function testView(test: TestRecord, { showDetails, files }: ViewOptions):
       : null,
     failures: shown(failuresView(test.failures)),
     files: shown(files ?? null),
-    timeline: (test.timeline ?? []).map((entry) => ({
+    timeline: changesOnly(test.timeline ?? []).map((entry) => ({
       at: iso(entry.at),
       status: entry.status,
       ...(entry.stage ? { stage: entry.stage } : {}),
       message: line(entry.message),
     })),
   };
+}
+
+/**
+ * The timeline as people read it: an entry that repeats the one before it
+ * (same status, stage and message: bookkeeping such as a recorded VM or a
+ * re-created task) is left out; the earlier one keeps its time.
+ */
+function changesOnly(timeline: readonly TimelineEntry[]): TimelineEntry[] {
+  return timeline.filter((entry, i) => {
+    const before = timeline[i - 1];
+    return (
+      before === undefined ||
+      before.status !== entry.status ||
+      (before.stage ?? null) !== (entry.stage ?? null) ||
+      before.message !== entry.message
+    );
+  });
 }
 
 /** Field by field, like the rest of the view. */

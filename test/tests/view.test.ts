@@ -196,6 +196,32 @@ describe('testView', () => {
     );
   });
 
+  it('shows each change once: an entry repeating the one before it is left out', () => {
+    const test = testRecord({
+      id: 't1',
+      timeline: [
+        { at: at(0), status: 'queued', message: 'Tests queued' },
+        { at: at(1), status: 'starting', message: 'Starting a VM' },
+        // runTest noting its VM: the same status and message.
+        { at: at(2), status: 'starting', message: 'Starting a VM' },
+        { at: at(3), status: 'running', stage: 'preparation', message: 'VM started' },
+        { at: at(4), status: 'running', stage: 'testing', message: 'VM started' },
+        { at: at(5), status: 'running', stage: 'testing', message: 'Running tests' },
+        { at: at(6), status: 'queued', message: 'Tests queued' },
+      ],
+    });
+    expect(
+      testView(test, { showDetails: true }).timeline.map((e) => [e.at, e.status, e.message]),
+    ).toEqual([
+      [at(0).toISOString(), 'queued', 'Tests queued'],
+      [at(1).toISOString(), 'starting', 'Starting a VM'],
+      [at(3).toISOString(), 'running', 'VM started'],
+      [at(4).toISOString(), 'running', 'VM started'],
+      [at(5).toISOString(), 'running', 'Running tests'],
+      [at(6).toISOString(), 'queued', 'Tests queued'],
+    ]);
+  });
+
   it('hides the ref, author, summary and zone when details are not shown', () => {
     const test = testRecord({
       id: 't1',
