@@ -72,11 +72,17 @@ export function usage(): string {
   ].join('\n');
 }
 
+/** Wide enough for any message (140 characters) and id: a pipe gets whole lines. */
+const PIPED_COLUMNS = 400;
+
 export function processOutput(): Output {
   return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
-    columns: process.stdout.columns || Number(process.env.COLUMNS) || 80,
+    // A terminal's width; piped into a file or another program, lines are not cut.
+    columns:
+      Number(process.env.COLUMNS) ||
+      (process.stdout.isTTY ? process.stdout.columns || 80 : PIPED_COLUMNS),
   };
 }
 
