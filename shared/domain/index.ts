@@ -5,3 +5,4 @@ export * from './github';
 export * from './messages';
 export * from './naming';
 export * from './new-test';
+export * from './title';
