@@ -4,14 +4,15 @@ import { firstStatusCheck } from './github';
 import { fitStatusLine } from './messages';
 import { testId } from './naming';
 import type { TestRecord, WaitReason } from './test';
+import { fitTitle } from './title';
 
 /** The fields that identify a test and say where its code comes from. */
 export type NewTestInput = Pick<
   TestRecord,
   'repo' | 'sha' | 'ref' | 'cloneUrl' | 'author' | 'trigger' | 'pr' | 'run' | 'platform'
 > &
-  /** Absent: null (a push, a manual run). */
-  Partial<Pick<TestRecord, 'headUpdatedAt' | 'repoPublic'>>;
+  /** Absent: null (headUpdatedAt: a push, a manual run; title: GitHub did not say). */
+  Partial<Pick<TestRecord, 'headUpdatedAt' | 'repoPublic' | 'title'>>;
 
 /** How a test starts: waiting (always with a reason), ready to run, or refused. */
 export type TestStart =
@@ -30,6 +31,8 @@ export function newTestRecord(input: NewTestInput, start: TestStart, now: Date):
     author: input.author,
     trigger: input.trigger,
     pr: input.pr,
+    // Whatever the caller passed: one clean line of bounded length.
+    title: fitTitle(input.title),
     run: input.run,
     headUpdatedAt: input.headUpdatedAt ?? null,
     repoPublic: input.repoPublic ?? null,

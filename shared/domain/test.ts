@@ -106,6 +106,13 @@ export interface TestRecord {
   trigger: Trigger;
   /** PR number, for pull_request tests; null otherwise */
   pr: number | null;
+  /**
+   * What people call the change: the PR's title (as the event or, for a
+   * /retest, GitHub told it), or the first line of a push's head commit
+   * message; a re-run keeps its earlier run's. One line of at most 200
+   * characters (domain/title.ts fitTitle); null when GitHub did not say.
+   */
+  title: string | null;
   /** Re-run counter: an explicit re-run of the same commit makes a new test with run + 1. */
   run: number;
   /**

@@ -4,6 +4,7 @@
 // Like the commit status port: transient failures are retried within the
 // time budget, and every outcome, failures included, comes back as data.
 import type { WorkflowRunSummary } from '../builds/record';
+import { fitTitle } from '../domain/title';
 import { silentLogger, type Logger } from '../log';
 import type { GitHubClients, RepoReadToken } from './client';
 import { createRepoCall, type LookupResult } from './repo-call';
@@ -35,6 +36,8 @@ export interface PullRequestInfo {
   cloneUrl: string;
   /** user.login */
   author: string;
+  /** title, as one line (domain/title.ts fitTitle); null when GitHub gives none. */
+  title: string | null;
   /** author_association: OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, … */
   authorAssociation: string;
   updatedAt: Date;
@@ -173,6 +176,7 @@ export function createGitHubLookupPort(options: GitHubLookupPortOptions): GitHub
             headRepo: data.head.repo?.full_name ?? null,
             cloneUrl: data.head.repo?.clone_url ?? base.clone_url,
             author: data.user.login,
+            title: fitTitle(data.title),
             authorAssociation: data.author_association,
             updatedAt: new Date(data.updated_at),
             repoPublic: typeof base.private === 'boolean' ? !base.private : null,

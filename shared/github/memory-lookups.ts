@@ -3,6 +3,7 @@
 // with no role on the (public) repository reads, a 404 on a permission is
 // `none`, and a retriable failure is retried up to `attempts` tries per call.
 import type { WorkflowRunSummary } from '../builds/record';
+import { fitTitle } from '../domain/title';
 import {
   NO_PERMISSION,
   type ArtifactRef,
@@ -38,7 +39,8 @@ export interface MemoryLookupPort extends GitHubLookupPort {
   setPullRequestHead(repo: string, pr: number, sha: string): void;
   /**
    * The PR as `pullRequest` answers it; what is not given: open, branch
-   * `topic` of `repo` itself, author `someone` (CONTRIBUTOR), updated
+   * `topic` of `repo` itself, author `someone` (CONTRIBUTOR), titled
+   * `Pull request #<number>` (as the local GitHub stand-in), updated
    * 2026-01-01, public.
    */
   setPullRequest(
@@ -72,17 +74,22 @@ export function createMemoryLookupPort(options: { attempts?: number } = {}): Mem
   const pullRequestOf = (
     repo: string,
     pr: Partial<PullRequestInfo> & Pick<PullRequestInfo, 'number' | 'sha'>,
-  ): PullRequestInfo => ({
-    state: 'open',
-    ref: 'topic',
-    headRepo: repo,
-    cloneUrl: `https://github.com/${pr.headRepo ?? repo}.git`,
-    author: 'someone',
-    authorAssociation: 'CONTRIBUTOR',
-    updatedAt: new Date(Date.UTC(2026, 0, 1)),
-    repoPublic: true,
-    ...pr,
-  });
+  ): PullRequestInfo => {
+    const info = {
+      state: 'open',
+      ref: 'topic',
+      headRepo: repo,
+      cloneUrl: `https://github.com/${pr.headRepo ?? repo}.git`,
+      author: 'someone',
+      title: `Pull request #${pr.number}`,
+      authorAssociation: 'CONTRIBUTOR',
+      updatedAt: new Date(Date.UTC(2026, 0, 1)),
+      repoPublic: true,
+      ...pr,
+    };
+    // As the Octokit adapter reads it: one line of bounded length.
+    return { ...info, title: fitTitle(info.title) };
+  };
   const notFoundPr = {
     ok: false,
     retriable: false,

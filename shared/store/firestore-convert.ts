@@ -48,7 +48,7 @@ export function testToDoc(test: TestRecord): DocumentData {
 /**
  * Trusts the document's shape: only this adapter writes it, through testToDoc.
  * A field added since reads as null on an older document (headUpdatedAt,
- * repoPublic, statusCheckAt, failures), or as the best it can tell: an older waiting test has
+ * repoPublic, statusCheckAt, failures, title), or as the best it can tell: an older waiting test has
  * waited at least since its last update.
  */
 export function testFromDoc(snap: DocumentSnapshot): TestRecord {
@@ -61,6 +61,7 @@ export function testFromDoc(snap: DocumentSnapshot): TestRecord {
     waitingSince: fields.waitingSince === undefined ? legacyWaitingSince : fields.waitingSince,
     statusCheckAt: fields.statusCheckAt ?? null,
     failures: fields.failures ?? null,
+    title: fields.title ?? null,
     id: snap.id,
   };
 }

@@ -50,6 +50,7 @@ export type FixedField =
   | 'ref'
   | 'cloneUrl'
   | 'author'
+  | 'title'
   | 'trigger'
   | 'pr'
   | 'run'

@@ -63,7 +63,8 @@ export async function nextRunTests(
       waitReason: test.waitReason,
       message: test.message,
     } as TestStart;
-    return newTestRecord({ ...test, run: latest.run + 1 }, start, now);
+    // The same change as the earlier run: its title, not what the event says now.
+    return newTestRecord({ ...test, title: latest.title, run: latest.run + 1 }, start, now);
   });
   const fresh = runs.filter(
     (t): t is TestRecord => t !== null && !commitTests.some((c) => c.id === t.id),

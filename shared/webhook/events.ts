@@ -4,6 +4,7 @@
 // Run this only after the signature check: the body is trusted from here on.
 import { z } from 'zod';
 import { describeIssue, formatIssues } from '../config/problems';
+import { commitTitle, fitTitle } from '../domain/title';
 
 export interface PingEvent {
   name: 'ping';
@@ -27,6 +28,8 @@ export interface PushEvent {
   pusher: string;
   /** !repository.private; null when the payload does not say. */
   repoPublic: boolean | null;
+  /** head_commit.message's first line, fitted; null without a head commit (a deleted branch) or message. */
+  title: string | null;
 }
 
 export interface PullRequestEvent {
@@ -45,6 +48,8 @@ export interface PullRequestEvent {
   baseRef: string;
   /** pull_request.user.login */
   author: string;
+  /** pull_request.title as one line (domain/title.ts fitTitle); null when the payload does not say. */
+  title: string | null;
   /** OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, FIRST_TIME_CONTRIBUTOR, NONE, … */
   authorAssociation: string;
   /** The label just added or removed (labeled / unlabeled). */
@@ -169,6 +174,8 @@ const pushPayload = z
     ref: nonEmpty,
     after: sha,
     deleted: z.boolean(),
+    // null when the branch was deleted; absent from older or trimmed payloads.
+    head_commit: z.object({ message: z.string().nullish() }).nullish(),
     repository,
     sender: z.object({ login }),
   })
@@ -181,6 +188,7 @@ const pushPayload = z
     cloneUrl: p.repository.clone_url,
     pusher: p.sender.login,
     repoPublic: publicOf(p.repository),
+    title: commitTitle(p.head_commit?.message),
   }));
 
 const labelSchema = z.object({ name: z.string() });
@@ -206,6 +214,8 @@ const pullRequestPayload = z
       }),
       base: z.object({ ref: nonEmpty }),
       user: z.object({ login }),
+      // In every pull request GitHub sends; an example payload may leave it out.
+      title: z.string().nullish(),
       author_association: nonEmpty,
       labels: z.array(labelSchema),
       updated_at: timestamp,
@@ -228,6 +238,7 @@ const pullRequestPayload = z
       headRepo: pr.head.repo?.full_name ?? null,
       baseRef: pr.base.ref,
       author: pr.user.login,
+      title: fitTitle(pr.title),
       authorAssociation: pr.author_association,
       ...(p.label === undefined ? {} : { label: p.label.name }),
       labels: pr.labels.map((label) => label.name),

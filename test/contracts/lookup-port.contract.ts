@@ -35,6 +35,8 @@ export interface PullRequestSeed {
   state: 'open' | 'closed';
   /** ISO 8601, whole seconds */
   updatedAt: string;
+  /** The PR's title as typed; when absent, the backend's default (`Pull request #<number>`). */
+  title?: string;
 }
 
 export type MakeLookupPort = () => Promise<LookupPortUnderTest>;
@@ -165,7 +167,7 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
       expect(tries()).toBe(2);
     });
 
-    it('answers a PR as it is now: head, fork, author, state and time', async () => {
+    it('answers a PR as it is now: head, fork, author, title, state and time', async () => {
       const { port, seedPullRequest } = sut();
       const seed: PullRequestSeed = {
         number: 12,
@@ -176,6 +178,7 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
         authorAssociation: 'CONTRIBUTOR',
         state: 'open',
         updatedAt: '2026-02-03T04:05:06Z',
+        title: 'Fix a typo <img src=x> in </script>',
       };
       seedPullRequest(REPO, seed);
       seedPullRequest(REPO, { ...seed, number: 13, state: 'closed', authorAssociation: 'MEMBER' });
@@ -190,6 +193,7 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
           headRepo: 'contributor/hello',
           cloneUrl: 'https://github.com/contributor/hello.git',
           author: 'contributor',
+          title: 'Fix a typo <img src=x> in </script>',
           authorAssociation: 'CONTRIBUTOR',
           updatedAt: new Date('2026-02-03T04:05:06Z'),
           repoPublic: true,
@@ -199,6 +203,27 @@ export function defineLookupPortContractTests(makePort: MakeLookupPort): void {
         ok: true,
         value: { state: 'closed', authorAssociation: 'MEMBER' },
       });
+    });
+
+    it('answers a PR’s title as one line of at most 200 characters', async () => {
+      const { port, seedPullRequest } = sut();
+      const seed: PullRequestSeed = {
+        number: 14,
+        sha: SHA,
+        ref: 'topic',
+        headRepo: REPO,
+        author: 'octocat',
+        authorAssociation: 'OWNER',
+        state: 'open',
+        updatedAt: '2026-01-01T00:00:00Z',
+        title: `Fix\tthe\u0000 ${'long '.repeat(60)}`,
+      };
+      seedPullRequest(REPO, seed);
+
+      const answer = await port.pullRequest(REPO, 14);
+      const title = answer.ok ? answer.value.title : undefined;
+      expect(title).toBe(`Fix the ${'long '.repeat(60)}`.slice(0, 199).trimEnd() + '…');
+      expect(Array.from(title ?? '')).toHaveLength(200);
     });
 
     it('a PR GitHub does not know is a 404, not retried; a 502 is retried', async () => {

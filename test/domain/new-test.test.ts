@@ -12,6 +12,7 @@ const INPUT: NewTestInput = {
   ref: 'refs/heads/feature',
   cloneUrl: 'https://github.com/contributor/ccextractor.git',
   author: 'contributor',
+  title: 'Fix the \t subtitle\u0007 timing',
   trigger: 'pull_request',
   pr: 12,
   run: 1,
@@ -29,6 +30,7 @@ describe('newTestRecord', () => {
     const expected: TestRecord = {
       id: testId(INPUT),
       ...INPUT,
+      title: 'Fix the subtitle timing',
       headUpdatedAt: HEAD_UPDATED_AT,
       repoPublic: false,
       status: 'waiting',
@@ -97,6 +99,13 @@ describe('newTestRecord', () => {
     expect(newTestRecord(push, { status: 'pending', message: 'a' }, NOW).headUpdatedAt).toBeNull();
   });
 
+  it('has a null title when none is given, or only blanks and control characters', () => {
+    const { title: _absent, ...untitled } = INPUT;
+    const start = { status: 'pending', message: 'a' } as const;
+    expect(newTestRecord(untitled, start, NOW).title).toBeNull();
+    expect(newTestRecord({ ...INPUT, title: ' \n\u0000\t ' }, start, NOW).title).toBeNull();
+  });
+
   it('ignores a wait reason passed with a status that is not waiting', () => {
     // The type forbids it; a caller casting around the type still gets a consistent record.
     const start = { status: 'pending', waitReason: 'approval', message: 'Tests queued' };
@@ -121,6 +130,7 @@ describe('newTestRecord', () => {
         ref: 'refs/heads/other',
         cloneUrl: 'https://example.com/x.git',
         author: null,
+        title: 'Another title',
         headUpdatedAt: NOW,
       },
       { status: 'error', message: 'b' },

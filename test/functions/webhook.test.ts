@@ -505,10 +505,14 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         pullRequestPayload('closed', sha, { association: 'MEMBER' }),
       );
 
+      // Renamed while closed: a re-run is of the same change, so it keeps the run's title.
       const res = await send(
         cloud,
         'pull_request',
-        pullRequestPayload('reopened', sha, { association: 'MEMBER' }),
+        changed(pullRequestPayload('reopened', sha, { association: 'MEMBER' }), [
+          'pull_request.title',
+          'Renamed while closed',
+        ]),
       );
 
       expect(res.status).toBe(202);
@@ -516,10 +520,19 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
       expect(rerunIds).toHaveLength(2);
       expect(rerunIds).not.toEqual(ids);
       for (const test of await testsOf(env, ids)) {
-        expect(test).toMatchObject({ status: 'canceled', message: PR_CLOSED });
+        expect(test).toMatchObject({
+          status: 'canceled',
+          message: PR_CLOSED,
+          title: 'Update the README with new information.',
+        });
       }
       for (const test of await testsOf(env, rerunIds)) {
-        expect(test).toMatchObject({ status: 'queued', run: 2, sha });
+        expect(test).toMatchObject({
+          status: 'queued',
+          run: 2,
+          sha,
+          title: 'Update the README with new information.',
+        });
       }
       // One new task per new run (the canceled run's tasks end as no-ops in runTest).
       for (const id of rerunIds) {

@@ -35,6 +35,7 @@ const makeMemoryPort: MakeLookupPort = async () => {
         authorAssociation: pr.authorAssociation,
         state: pr.state,
         updatedAt: new Date(pr.updatedAt),
+        ...(pr.title === undefined ? {} : { title: pr.title }),
       }),
     seedWorkflowRun: (repo, workflow, sha, run) => port.addWorkflowRun(repo, workflow, sha, run),
     seedArtifact: (repo, runId, name, expired = false) =>
@@ -80,6 +81,7 @@ const makeOctokitPort: MakeLookupPort = async () => {
         author_association: pr.authorAssociation,
         state: pr.state,
         updated_at: pr.updatedAt,
+        ...(pr.title === undefined ? {} : { title: pr.title }),
       }),
     seedWorkflowRun: (repo, workflow, sha, run) =>
       github.seedWorkflowRun(repo, {
@@ -156,7 +158,7 @@ describe('createGitHubLookupPort', () => {
     expect(requests[0]?.url).toBe('https://api.github.test/repos/o/r/pulls/12');
   });
 
-  it('reads a PR whose fork was deleted: the base repository’s clone URL, no head repository', async () => {
+  it('reads a PR whose fork was deleted: the base repository’s clone URL, no head repository, no title', async () => {
     const { port } = portWith([
       {
         status: 200,
@@ -182,6 +184,8 @@ describe('createGitHubLookupPort', () => {
         headRepo: null,
         cloneUrl: 'https://github.com/o/r.git',
         author: 'ghost',
+        // The answer carries no title: none is made up.
+        title: null,
         authorAssociation: 'NONE',
         updatedAt: new Date('2026-02-03T04:05:06Z'),
         repoPublic: false,

@@ -66,6 +66,23 @@ describe('the Firestore store’s documents', () => {
     ]);
   });
 
+  it('keeps a test’s title as text; a document written before the field reads a null title', async () => {
+    const titled = testRecord({ id: 'titled', title: 'Fix <img src=x> in the parser' });
+    await store.createTests([titled]);
+    const { title: _dropped, id: _id, ...legacyFields } = testRecord({ id: 'untitled' });
+    await fs.db
+      .collection('tests')
+      .doc('untitled')
+      .set(toFirestore(legacyFields) as DocumentData);
+
+    const doc = (await fs.db.collection('tests').doc('titled').get()).data()!;
+    expect(doc.title).toBe('Fix <img src=x> in the parser');
+    expect((await store.getTest('titled'))?.title).toBe('Fix <img src=x> in the parser');
+    const legacy = await store.getTest('untitled');
+    expect(legacy).not.toBeNull();
+    expect(legacy?.title).toBeNull();
+  });
+
   it('keeps an approval in approvals/{approvalId} with approvedAt a Timestamp', async () => {
     const sha = 'f'.repeat(40);
     await store.recordApproval({

@@ -1,4 +1,5 @@
 import { parseWebhook, type WebhookEvent } from '../../shared/webhook/events';
+import type { Change } from '../config/fixtures';
 import {
   DELIVERY,
   PUSH_SHA,
@@ -31,6 +32,8 @@ describe('every example payload of @octokit/webhooks-examples parses', () => {
       cloneUrl: get(payload, 'repository.clone_url'),
       pusher: get(payload, 'sender.login'),
       repoPublic: get(payload, 'repository.private') === false,
+      // The examples' messages are one line, or there is no head commit.
+      title: (get(payload, 'head_commit.message') as string | undefined) ?? null,
     });
   });
 
@@ -49,6 +52,7 @@ describe('every example payload of @octokit/webhooks-examples parses', () => {
       headRepo: get(payload, 'pull_request.head.repo.full_name'),
       baseRef: get(payload, 'pull_request.base.ref'),
       author: get(payload, 'pull_request.user.login'),
+      title: get(payload, 'pull_request.title'),
       authorAssociation: get(payload, 'pull_request.author_association'),
       ...(payload.label === undefined ? {} : { label: get(payload, 'label.name') }),
       labels: labels.map((label) => label.name),
@@ -101,7 +105,46 @@ describe('what the events carry', () => {
       cloneUrl: 'https://github.com/Codertocat/Hello-World.git',
       pusher: 'Codertocat',
       repoPublic: true,
+      title: 'Adding a .gitignore file',
     });
+  });
+
+  it('push: the head commit message’s first line is the title; none without a head commit', () => {
+    const push = (...changes: Change[]) => eventOf('push', example('push', undefined, ...changes));
+    const message = 'Fix <img src=x onerror=alert(1)>\u0007 in\tparsing\n\nThe body.\n';
+    expect(push(['head_commit.message', message])).toMatchObject({
+      title: 'Fix <img src=x onerror=alert(1)> in parsing',
+    });
+    expect(push(['head_commit', null])).toMatchObject({ title: null });
+    expect(push(['head_commit', undefined])).toMatchObject({ title: null });
+    expect(push(['head_commit.message', undefined])).toMatchObject({ title: null });
+    expect(push(['head_commit.message', `${'x'.repeat(300)}\nbody`])).toMatchObject({
+      title: `${'x'.repeat(199)}…`,
+    });
+    // A message that is not text is not GitHub's.
+    expect(
+      parseWebhook(headersFor('push'), example('push', undefined, ['head_commit.message', 7])),
+    ).toMatchObject({ ok: false, problems: [expect.stringMatching(/^head_commit\.message: /)] });
+  });
+
+  it('pull_request: its title as one line of at most 200 characters; null when not sent', () => {
+    const opened = (...changes: Change[]) =>
+      eventOf('pull_request', example('pull_request', 'opened', ...changes));
+    expect(opened()).toMatchObject({ title: 'Update the README with new information.' });
+    expect(opened(['pull_request.title', ' Fix\n</script>\u0000 now '])).toMatchObject({
+      title: 'Fix </script> now',
+    });
+    expect(opened(['pull_request.title', '😀'.repeat(250)])).toMatchObject({
+      title: `${'😀'.repeat(199)}…`,
+    });
+    expect(opened(['pull_request.title', undefined])).toMatchObject({ title: null });
+    expect(opened(['pull_request.title', null])).toMatchObject({ title: null });
+    expect(
+      parseWebhook(
+        headersFor('pull_request'),
+        example('pull_request', 'opened', ['pull_request.title', ['a']]),
+      ),
+    ).toMatchObject({ ok: false, problems: [expect.stringMatching(/^pull_request\.title: /)] });
   });
 
   it.each([
@@ -518,6 +561,7 @@ describe('payloads that miss or break a field vm-ci uses', () => {
         'repo',
         'repoPublic',
         'sha',
+        'title',
       ].sort(),
     );
   });

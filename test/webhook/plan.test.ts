@@ -146,6 +146,8 @@ describe('push', () => {
         ref: 'refs/heads/master',
         cloneUrl: BASE_CLONE_URL,
         author: 'Codertocat',
+        // The head commit message's first line.
+        title: 'Initial commit',
         trigger: 'push',
         pr: null,
         run: 1,
@@ -205,6 +207,15 @@ describe('push', () => {
     },
   ])('ignores $info', ({ payload, reason }) => {
     expect(plan('push', payload())).toEqual({ kind: 'ignored', reason });
+  });
+
+  it('a push without a head commit message has no title; a long one is cut', () => {
+    const untitled = handled('push', push('master', ['head_commit', null]));
+    expect(untitled.create.map((t) => t.title)).toEqual([null, null]);
+    const long = handled('push', push('master', ['head_commit.message', `${'ab'.repeat(150)}\nx`]));
+    expect(long.create.map((t) => t.title)).toEqual(
+      Array(2).fill(`${'ab'.repeat(150).slice(0, 199)}…`),
+    );
   });
 
   it('with no branches configured starts nothing', () => {
@@ -279,6 +290,7 @@ describe('pull_request opened / synchronize / reopened', () => {
           ref: 'refs/heads/changes',
           cloneUrl: BASE_CLONE_URL,
           author: 'Codertocat',
+          title: 'Update the README with new information.',
           trigger: 'pull_request',
           pr: 2,
           run: 1,

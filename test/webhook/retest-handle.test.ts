@@ -35,6 +35,8 @@ async function forkPr(h: Harness) {
     author: 'contributor',
     authorAssociation: 'CONTRIBUTOR',
     updatedAt: new Date('2024-05-01T11:00:00Z'),
+    // Renamed since it was opened (the event's title is the example's).
+    title: 'Fix the README\u0000 <b>now</b>',
   });
   await handleWebhookEvent(h.deps, prEvent('opened', HEAD, { delivery: 'd-opened' }));
 }
@@ -88,10 +90,13 @@ describe('a maintainer’s /retest', () => {
       ref: 'refs/heads/changes',
       cloneUrl: 'https://github.com/contributor/Hello-World.git',
       author: 'contributor',
+      // The title GitHub shows now, as one clean line.
+      title: 'Fix the README <b>now</b>',
       status: 'queued',
       message: TESTS_QUEUED,
     });
     expect(await h.store.getTest(idOf('linux', 1))).toMatchObject({
+      title: 'Update the README with new information.',
       status: 'canceled',
       message: 'Superseded by run 2 (/retest)',
     });

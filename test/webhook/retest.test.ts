@@ -35,6 +35,7 @@ function pullRequest(changes: Partial<PullRequestInfo> = {}): PullRequestInfo {
     headRepo: 'contributor/Hello-World',
     cloneUrl: 'https://github.com/contributor/Hello-World.git',
     author: 'contributor',
+    title: 'Fix a typo in the README',
     authorAssociation: 'CONTRIBUTOR',
     updatedAt: new Date('2024-05-01T11:59:00Z'),
     repoPublic: true,
@@ -286,6 +287,8 @@ describe('planQuestions and planWebhook for a /retest', () => {
       ref: 'refs/heads/fix-typo',
       cloneUrl: 'https://github.com/contributor/Hello-World.git',
       author: 'contributor',
+      // The title GitHub shows now.
+      title: 'Fix a typo in the README',
       trigger: 'pull_request',
       pr: COMMENT_PR,
       run: 1,

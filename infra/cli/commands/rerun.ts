@@ -114,6 +114,7 @@ function plannedRun(deps: FullServices, test: TestRecord): TestRecord {
       run: test.run,
       platform: test.platform,
       headUpdatedAt: test.headUpdatedAt,
+      title: test.title,
       repoPublic: test.repoPublic,
     },
     start,

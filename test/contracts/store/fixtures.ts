@@ -45,6 +45,7 @@ export function testRecord(overrides: Partial<TestRecord> & { id: string }): Tes
     ref: 'refs/heads/master',
     cloneUrl: 'https://github.com/ccextractor/ccextractor.git',
     author: 'cfsmp3',
+    title: null,
     trigger: 'push',
     pr: null,
     run: 1,

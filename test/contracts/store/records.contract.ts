@@ -80,6 +80,7 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
         trigger: 'pull_request',
         pr: 3,
         headUpdatedAt: at(-5),
+        title: 'Fix the parser 😀 <b>',
         instance: { name: 'vmci-t1-1', zone: 'europe-west1-b', provisioning: 'SPOT' },
         deletion: {
           name: 'vmci-t1-1',
@@ -101,6 +102,7 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       expect(stored?.createdAt).toBeInstanceOf(Date);
       expect(stored?.headUpdatedAt).toBeInstanceOf(Date);
       expect((await store.getTest('t2'))?.headUpdatedAt).toBeNull();
+      expect((await store.getTest('t2'))?.title).toBeNull();
       expect(await store.getTest('missing')).toBeNull();
     });
 
