@@ -3,8 +3,8 @@
 // list, nested objects too, so whatever else a stored record holds (the token
 // hash, the clone URL, lease and deletion bookkeeping, fields added later)
 // never reaches a public page. A private repository's test shows no ref,
-// author, result summary, VM zone, failing tests or files unless the viewer
-// may see them.
+// title, author, result summary, VM zone, failing tests or files unless the
+// viewer may see them.
 import { resultMessage } from '../domain/messages';
 import type {
   ProvisioningModel,
@@ -35,10 +35,12 @@ export interface TestView {
   ref: string | null;
   trigger: Trigger;
   pr: number | null;
+  /** The PR's title or the pushed commit's first line; null when unknown or hidden. */
+  title: string | null;
   run: number;
   author: string | null;
   platform: string;
-  /** true: the ref, author, result summary, VM zone, failures and files are hidden (null). */
+  /** true: the ref, title, author, result summary, VM zone, failures and files are hidden (null). */
   detailsHidden: boolean;
   status: TestStatus;
   stage: Stage | null;
@@ -76,7 +78,7 @@ export interface ViewOptions {
 /**
  * The test as a viewer sees it. `showDetails` false (a private repository and
  * a viewer without a status viewer's credential) hides what could tell of the
- * code: the ref (a branch name), the author, the summary the test command
+ * code: the ref (a branch name), the title, the author, the summary the test command
  * wrote, the VM's zone, the failing tests and the files. The final line, where
  * it names failing tests, shows the counts only.
  */
@@ -93,6 +95,7 @@ export function testView(test: TestRecord, { showDetails, files }: ViewOptions):
     ref: shown(test.ref),
     trigger: test.trigger,
     pr: test.pr ?? null,
+    title: shown(test.title ?? null),
     run: test.run,
     author: shown(test.author ?? null),
     platform: test.platform,

@@ -12,6 +12,7 @@ const VIEW_KEYS = [
   'ref',
   'trigger',
   'pr',
+  'title',
   'run',
   'author',
   'platform',
@@ -55,6 +56,7 @@ describe('testView', () => {
       id: 't1',
       trigger: 'pull_request',
       pr: 12,
+      title: 'Fix <b>the</b> parser',
       status: 'passed',
       stage: 'testing',
       message: 'All tests passed (3 passed)',
@@ -78,6 +80,7 @@ describe('testView', () => {
       ref: 'refs/heads/master',
       trigger: 'pull_request',
       pr: 12,
+      title: 'Fix <b>the</b> parser',
       run: 1,
       author: 'cfsmp3',
       platform: 'linux',
@@ -110,6 +113,12 @@ describe('testView', () => {
     });
   });
 
+  it('shows a null title for a record that has none, or lacks the field', () => {
+    const { title: _dropped, ...untitled } = testRecord({ id: 't1', title: 'x' });
+    expect(testView(untitled as TestRecord, { showDetails: true }).title).toBeNull();
+    expect(testView(testRecord({ id: 't2' }), { showDetails: true }).title).toBeNull();
+  });
+
   it('shows null for missing and invalid dates instead of throwing', () => {
     const view = testView(testRecord({ id: 't1', queuedAt: null, startedAt: new Date(NaN) }), {
       showDetails: true,
@@ -135,6 +144,7 @@ describe('testView', () => {
             status: fc.constantFrom(...TEST_STATUSES),
             trigger: fc.constantFrom(...TRIGGERS),
             message: text,
+            title: fc.option(text),
             pr: fc.option(fc.nat()),
             createdAt: date,
             finishedAt: fc.option(date),
@@ -222,10 +232,11 @@ describe('testView', () => {
     ]);
   });
 
-  it('hides the ref, author, summary and zone when details are not shown', () => {
+  it('hides the ref, title, author, summary and zone when details are not shown', () => {
     const test = testRecord({
       id: 't1',
       ref: 'refs/heads/private-branch',
+      title: 'Add the secret launch plan',
       author: 'someone',
       instance: { name: 'vmci-t1-1', zone: 'europe-west1-b', provisioning: 'SPOT' },
       result: { exitCode: 1, passed: 2, failed: 1, summary: 'private output' },
@@ -234,12 +245,20 @@ describe('testView', () => {
     expect(view).toMatchObject({
       detailsHidden: true,
       ref: null,
+      title: null,
       author: null,
       instance: { name: 'vmci-t1-1', zone: null, provisioning: 'SPOT' },
       result: { exitCode: 1, passed: 2, failed: 1, summary: null },
     });
     const json = JSON.stringify(view);
-    for (const hidden of ['private-branch', 'someone', 'private output', 'europe-west1-b']) {
+    const secrets = [
+      'private-branch',
+      'secret launch',
+      'someone',
+      'private output',
+      'europe-west1-b',
+    ];
+    for (const hidden of secrets) {
       expect(json).not.toContain(hidden);
     }
   });
