@@ -102,6 +102,8 @@ header.top { display: flex; align-items: baseline; gap: .5rem; padding: .75rem 0
 h1 { font-size: 1.35rem; margin: 1rem 0 .5rem; overflow-wrap: anywhere; }
 h1 .title { font-weight: 400; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+p.subject { font-size: 1.05rem; margin: 0 0 .5rem; overflow-wrap: anywhere; }
+h1 + p.context { margin-top: 0; }
 h3 { font-size: 1rem; margin: 1rem 0 .25rem; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; max-width: 100%; }
 table { border-collapse: collapse; width: 100%; }
@@ -109,6 +111,7 @@ th, td { text-align: left; vertical-align: top; padding: .35rem .6rem .35rem 0; 
 thead th { font-size: .85rem; color: var(--muted); font-weight: 600; white-space: nowrap; }
 table.tests td { white-space: nowrap; }
 table.tests td.c-message, table.tests td.c-ref, table.failures td { white-space: normal; overflow-wrap: anywhere; min-width: 10rem; }
+table.tests td .subject { display: block; white-space: normal; overflow-wrap: anywhere; min-width: 10rem; max-width: 24rem; font-size: .9rem; color: var(--muted); }
 table.facts { width: auto; max-width: 100%; }
 table.facts th { font-weight: 600; white-space: nowrap; padding-right: 1.25rem; }
 table.facts td { overflow-wrap: anywhere; }

@@ -139,7 +139,7 @@ export function renderRecentPage(model: RecentPageModel): SafeHtml {
     ? html`<p class="problem" role="alert">${model.problem}</p>`
     : testsTable(
         model.tests,
-        ['state', 'platform', 'commit', 'message', 'ref', 'repo', 'duration', 'created'],
+        ['state', 'platform', 'change', 'message', 'ref', 'repo', 'duration', 'created'],
         model,
         filtered(model.query) ? 'No tests match these filters.' : 'No tests yet.',
       );

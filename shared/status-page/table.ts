@@ -18,6 +18,8 @@ export type Column =
   | 'created'
   | 'repo'
   | 'commit'
+  /** The commit and PR, with the test's title below them (the recent list). */
+  | 'change'
   | 'ref'
   | 'platform'
   | 'run'
@@ -30,6 +32,7 @@ const HEADINGS: Record<Column, string> = {
   created: 'Created',
   repo: 'Repository',
   commit: 'Commit',
+  change: 'Commit',
   ref: 'Branch',
   platform: 'Platform',
   run: 'Run',
@@ -41,9 +44,29 @@ const HEADINGS: Record<Column, string> = {
 
 export const isLive = (test: TestView): boolean => !isTerminal(test.status);
 
+/**
+ * The title of the newest of `tests` that has one (a PR renamed since its
+ * first tests goes by its newest name); null when none has (unknown or hidden).
+ */
+export function newestTitle(tests: readonly TestView[]): string | null {
+  let newest: TestView | null = null;
+  for (const test of tests) {
+    if (test.title === null) continue;
+    if (newest === null || (test.createdAt ?? '') > (newest.createdAt ?? '')) newest = test;
+  }
+  return newest?.title ?? null;
+}
+
 /** How long the test ran (or has run so far). */
 export function durationOf(test: TestView, now: Date): number | null {
   return elapsedMs(test.startedAt, test.finishedAt, now, isLive(test));
+}
+
+/** The test's commit, and its PR when it has one. */
+function commitLinks(test: TestView, ctx: PageContext): SafeHtml {
+  const sha = html`<a class="sha" href="${commitHref(ctx.base, test.repo, test.sha)}">${shortSha(test.sha)}</a>`;
+  if (test.pr === null) return sha;
+  return html`${sha} <a class="pr" href="${prHref(ctx.base, test.repo, test.pr)}">#${test.pr}</a>`;
 }
 
 function cell(column: Column, test: TestView, ctx: PageContext): SafeHtml {
@@ -52,11 +75,12 @@ function cell(column: Column, test: TestView, ctx: PageContext): SafeHtml {
       return html`<a href="${testHref(ctx.base, test.id)}">${timeHtml(test.createdAt)}</a>`;
     case 'repo':
       return html`${test.repo}`;
-    case 'commit': {
-      const sha = html`<a class="sha" href="${commitHref(ctx.base, test.repo, test.sha)}">${shortSha(test.sha)}</a>`;
-      if (test.pr === null) return sha;
-      return html`${sha} <a class="pr" href="${prHref(ctx.base, test.repo, test.pr)}">#${test.pr}</a>`;
-    }
+    case 'commit':
+      return commitLinks(test, ctx);
+    case 'change':
+      return test.title === null
+        ? commitLinks(test, ctx)
+        : html`${commitLinks(test, ctx)}<span class="subject">${test.title}</span>`;
     case 'ref':
       return test.ref === null
         ? html`<span class="none">hidden</span>`

@@ -150,13 +150,14 @@ export function renderTestPage(model: TestPageModel): SafeHtml {
   const title = `${test.platform} · ${test.repo} @ ${shortSha(test.sha)}`;
   const hidden = test.detailsHidden
     ? html`<p class="note">
-        This repository is private: its branch, author, summary, zone, failing tests and files are
-        shown to status viewers only.
+        This repository is private: its title, branch, author, summary, zone, failing tests and
+        files are shown to status viewers only.
       </p>`
     : '';
   const main = html`<h1>
       ${test.platform} <span class="title">${test.repo} @ ${shortSha(test.sha)}</span>
     </h1>
+    ${test.title === null ? '' : html`<p class="subject">${test.title}</p>`}
     <p class="state">
       ${badge(test.status, test.stage)} <span class="message">${test.message}</span>
     </p>

@@ -105,26 +105,29 @@ it('a PR’s branch, title and test output render as text and run nothing', asyn
   h.cloud.tasks.resume();
   const test = await waitForTest(h, id, (t) => t.status === 'failed');
   expect(test.ref).toBe(`refs/heads/${BRANCH}`);
+  expect(test.title).toBe(TITLE);
   expect(test.result?.summary).toBe(SUMMARY);
   expect(test.failures?.cases.map((c) => [c.name, c.message])).toEqual([[CASE, FAILURE]]);
 
   const w = await watchedPage(browser());
-  // The test's page, as a commit status links to it: summary, failing test, message, branch.
+  // The test's page, as a commit status links to it: title, summary, failing test, message, branch.
   await open(w, `${h.cloud.url}/status/tests/${id}`);
-  await expectInert(w, [BRANCH, SUMMARY, CASE, FAILURE, test.message]);
+  await expectInert(w, [TITLE, BRANCH, SUMMARY, CASE, FAILURE, test.message]);
   expect(test.message).toContain(CASE); // the final line names the failing test
   // A second look after the page could have refreshed: it is not live, so nothing changes.
   expect(await evalIn(w.page, `document.querySelector('main').dataset.live`)).toBe('false');
 
-  // The PR's page and the recent page show the branch and the final line, as text.
+  // The PR's page is headed by its number and title; it, the commit's page and
+  // the recent page show the title, branch and final line, as text.
   const query = `repo=${encodeURIComponent(REPO)}`;
   await open(w, `${h.cloud.url}/status/tests?${query}&pr=${PR_NUMBER}`);
-  await expectInert(w, [test.message]);
+  await expectInert(w, [`#${PR_NUMBER} ${TITLE}`, test.message]);
+  expect(await evalIn<string>(w.page, `document.querySelector('h1').textContent`)).toBe(
+    `#${PR_NUMBER} ${TITLE}`,
+  );
   await open(w, `${h.cloud.url}/status/tests?${query}&sha=${sha}`);
-  await expectInert(w, [BRANCH, test.message]);
+  await expectInert(w, [TITLE, BRANCH, test.message]);
   await open(w, `${h.cloud.url}/status`);
-  await expectInert(w, [BRANCH, test.message]);
-  // The title is not kept with a test, so no page shows it (or runs it).
-  expect(await evalIn<string>(w.page, 'document.body.textContent')).not.toContain('Fix <img');
+  await expectInert(w, [TITLE, BRANCH, test.message]);
   await w.page.close();
 });

@@ -22,6 +22,10 @@ const QUOTES = `"><svg onload=window.__xss=3>'`;
 const JS_URL = 'javascript:window.__xss=4';
 const PAYLOADS = [IMG, SCRIPT, QUOTES];
 
+const TITLE = `Fix ${IMG} ${SCRIPT}`;
+const TITLE_HTML =
+  'Fix &lt;img src=x onerror=window.__xss=1&gt; &lt;/script&gt;&lt;script&gt;window.__xss=2&lt;/script&gt;';
+
 const BASE = '/status';
 const WEB = 'https://github.com';
 const NOW = at(30);
@@ -34,6 +38,7 @@ function hostile(overrides: Partial<TestRecord> = {}): TestRecord {
     repo: 'Codertocat/Hello-World',
     ref: `refs/heads/${JS_URL}${IMG}`,
     author: `octo${QUOTES}`,
+    title: TITLE,
     trigger: 'pull_request',
     pr: 2,
     repoPublic: true,
@@ -100,6 +105,8 @@ describe('the test page', () => {
 
     expectSafe(page);
     expect(page).toContain('<main data-live="false">');
+    // The title, under the heading, as text.
+    expect(flat(page)).toContain(`</h1> <p class="subject">${TITLE_HTML}</p>`);
     expect(page).toContain('&lt;img src=x onerror=window.__xss=1&gt;');
     expect(page).toContain('summary &lt;/script&gt;&lt;script&gt;window.__xss=2&lt;/script&gt;');
     expect(page).toContain('test_&lt;img');
@@ -124,6 +131,7 @@ describe('the test page', () => {
   it('a private repository’s test shows nothing its view hides', () => {
     const secret = hostile({
       ref: 'refs/heads/secret-launch-plan',
+      title: 'Add the secret launch countdown',
       author: 'insider',
       repoPublic: false,
       result: { exitCode: 1, passed: 2, failed: 1, summary: 'leaked: sk_live_123' },
@@ -131,9 +139,9 @@ describe('the test page', () => {
     const view = testView(secret, { showDetails: false, files: null });
     const page = renderTestPage({ ...ctx, test: view }).toString();
 
-    for (const hidden of ['secret-launch-plan', 'insider', 'sk_live_123', 'local-a', 'test_']) {
-      expect(page).not.toContain(hidden);
-    }
+    const hidden = ['secret-launch-plan', 'launch countdown', 'insider', 'sk_live_123', 'local-a'];
+    for (const text of [...hidden, 'test_']) expect(page).not.toContain(text);
+    expect(page).not.toContain('class="subject"');
     expect(page).toContain('This repository is private');
     expect(page).not.toContain('/files');
   });
@@ -186,6 +194,36 @@ describe('the commit and PR pages', () => {
     expect(page).toContain('<main data-live="true">');
     expect(page).toContain(`href="${WEB}/Codertocat/Hello-World/commit/${'a'.repeat(40)}"`);
     expect(page).toContain('Branch: javascript:window.__xss=4&lt;img');
+    // Tested in PR #2 only: the PR's title names the PR, not the commit.
+    expect(flat(page)).toContain(
+      `Pull request: <a class="pr" href="${BASE}/tests?repo=Codertocat%2FHello-World&amp;pr=2">#2</a> <span class="subject">${TITLE_HTML}</span>`,
+    );
+    expect(flat(page)).not.toMatch(/<\/h1> <p class="subject">/);
+  });
+
+  it('a commit that was pushed: its title under the heading; each PR that tested it, with its title', () => {
+    const page = flat(
+      renderCommitPage({
+        ...ctx,
+        query: { repo: 'Codertocat/Hello-World', sha: 'a'.repeat(40) },
+        tests: [
+          hostile({ id: 'push', trigger: 'push', pr: null, title: `Initial ${IMG}` }),
+          hostile({ id: 'pr3', pr: 3, title: 'Old name', createdAt: at(0) }),
+          hostile({ id: 'pr3-renamed', pr: 3, title: 'New name', createdAt: at(5) }),
+          hostile({ id: 'pr4', pr: 4, title: null }),
+        ].map((t) => testView(t, { showDetails: true })),
+      }).toString(),
+    );
+
+    expectSafe(page);
+    expect(page).toContain(
+      '<h1>Commit <span class="title">Codertocat/Hello-World @ aaaaaaa</span></h1> <p class="subject">Initial &lt;img src=x onerror=window.__xss=1&gt;</p>',
+    );
+    // The newest name of PR 3; PR 4, whose title is not known, by number alone.
+    expect(page).toMatch(
+      /Pull request: <a class="pr" [^>]*>#3<\/a> <span class="subject">New name<\/span> · <a class="pr" [^>]*>#4<\/a><\/p>/,
+    );
+    expect(page).not.toContain('Old name');
   });
 
   it('a PR: its commits, and the PR on GitHub; not live once every test ended', () => {
@@ -199,6 +237,43 @@ describe('the commit and PR pages', () => {
     expect(page).toContain(`href="${WEB}/Codertocat/Hello-World/pull/2"`);
     expect(page).toContain('<main data-live="false">');
     expect(page).toContain('Commits tested:');
+    // Headed by its number and title, as text; its repository under it.
+    expect(flat(page)).toContain(
+      `<h1><span class="title">#2</span> ${TITLE_HTML}</h1> <p class="context">Pull request in Codertocat/Hello-World</p>`,
+    );
+  });
+
+  it('a PR renamed since its first tests is headed by its newest title', () => {
+    const page = renderCommitPage({
+      ...ctx,
+      query: { repo: 'Codertocat/Hello-World', pr: 2 },
+      tests: [
+        hostile({ id: 'new', title: 'Fix the parser, take two', createdAt: at(9) }),
+        hostile({ id: 'old', title: 'Fix the parser', createdAt: at(1) }),
+        hostile({ id: 'older-untitled', title: null, createdAt: at(0) }),
+      ].map((t) => testView(t, { showDetails: true })),
+    }).toString();
+    expect(page).toContain('<h1><span class="title">#2</span> Fix the parser, take two</h1>');
+  });
+
+  it('a PR whose title is not known, or hidden: headed by its repository and number', () => {
+    for (const [test, showDetails] of [
+      [hostile({ title: null }), true],
+      [hostile({ title: 'Add the secret launch countdown', repoPublic: false }), false],
+    ] as const) {
+      const page = flat(
+        renderCommitPage({
+          ...ctx,
+          query: { repo: 'Codertocat/Hello-World', pr: 2 },
+          tests: [testView(test, { showDetails })],
+        }).toString(),
+      );
+      expect(page).toContain(
+        '<h1>Pull request <span class="title">Codertocat/Hello-World #2</span></h1>',
+      );
+      expect(page).not.toContain('launch countdown');
+      expect(page).not.toContain('class="subject"');
+    }
   });
 
   it('no tests: says so', () => {
@@ -255,6 +330,32 @@ describe('the recent page', () => {
     // A platform with tests in its queue keeps the page live.
     expect(page).toContain('<main data-live="true">');
     expect(page).toContain('Private repositories’ tests are listed for status viewers only.');
+  });
+
+  it('each test’s title under its commit and PR, as text; none for a private repository’s', () => {
+    const page = flat(
+      renderRecentPage(
+        model({
+          tests: [
+            testView(hostile({ id: 'public' }), { showDetails: true }),
+            testView(hostile({ id: 'private', title: 'Add the secret launch countdown' }), {
+              showDetails: false,
+            }),
+          ],
+        }),
+      ).toString(),
+    );
+
+    expectSafe(page);
+    const row = (id: string) => page.slice(page.indexOf(`data-test="${id}"`)).split('</tr>')[0]!;
+    expect(row('public')).toMatch(
+      new RegExp(
+        `<td class="c-change"><a class="sha" [^>]*>aaaaaaa</a> <a class="pr" [^>]*>#2</a><span class="subject">${TITLE_HTML.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</span></td>`,
+      ),
+    );
+    expect(row('private')).toContain('>#2</a></td>');
+    expect(page).not.toContain('launch countdown');
+    expect(page).toContain('<th scope="col" class="c-change">Commit</th>');
   });
 
   it('a GET form outside <main> (a refresh keeps what is typed), filled in with the query', () => {
