@@ -116,7 +116,7 @@ describe('vmci tests', () => {
 });
 
 describe('vmci show', () => {
-  it('tells one test’s state, commit, VM and timeline', async () => {
+  it('tells one test’s state, title, commit, VM and timeline', async () => {
     const id = idOf(A, 'linux');
     const { code, out } = await vmci('show', id);
 
@@ -126,6 +126,8 @@ describe('vmci show', () => {
       expect.arrayContaining([
         `state     queued: ${TESTS_QUEUED}`,
         `repo      ${REPO}`,
+        // The example push's head commit message.
+        'title     Initial commit',
         expect.stringMatching(new RegExp(`^commit    ${A}  refs/heads/master`)),
         'trigger   push, run 1',
         'VM        -',

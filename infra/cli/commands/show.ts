@@ -13,10 +13,10 @@ const FAILURES_SHOWN = 10;
 
 export const showCommand: Command = {
   name: 'show',
-  summary: "one test's timeline, result, VM, commit and PR",
+  summary: "one test's title, timeline, result, VM, commit and PR",
   usage: `vmci show <test-id> [--json]
 
-The test's state and message, its commit, PR and VM, its timeline (time,
+The test's state and message, its title, commit, PR and VM, its timeline (time,
 state or stage, message) and its result (counts, failing tests). --json prints
 it as the status API shows it, every detail included.`,
   options: { json: { type: 'boolean' } },
@@ -48,6 +48,7 @@ export function describeTest(test: TestRecord, now: Date, columns: number): stri
   lines.push(test.id);
   field('state', `${stateOf(test)}: ${test.message}`);
   field('repo', test.repo);
+  if (test.title) field('title', cut(test.title, columns - 10));
   field('commit', `${test.sha}  ${test.ref}${test.author ? `  by ${test.author}` : ''}`);
   const trigger = test.pr !== null ? `pull request #${test.pr}` : test.trigger;
   field('trigger', `${trigger}, run ${test.run}`);
