@@ -111,7 +111,8 @@ th, td { text-align: left; vertical-align: top; padding: .35rem .6rem .35rem 0; 
 thead th { font-size: .85rem; color: var(--muted); font-weight: 600; white-space: nowrap; }
 table.tests td { white-space: nowrap; }
 table.tests td.c-message, table.tests td.c-ref, table.failures td { white-space: normal; overflow-wrap: anywhere; min-width: 10rem; }
-table.tests td .subject { display: block; white-space: normal; overflow-wrap: anywhere; min-width: 10rem; max-width: 24rem; font-size: .9rem; color: var(--muted); }
+table.tests td.c-ref { min-width: 7rem; }
+table.tests td .subject { display: block; white-space: normal; overflow-wrap: anywhere; min-width: 9rem; max-width: 18rem; font-size: .9rem; color: var(--muted); }
 table.facts { width: auto; max-width: 100%; }
 table.facts th { font-weight: 600; white-space: nowrap; padding-right: 1.25rem; }
 table.facts td { overflow-wrap: anywhere; }
