@@ -63,8 +63,10 @@ export async function nextRunTests(
       waitReason: test.waitReason,
       message: test.message,
     } as TestStart;
-    // The same change as the earlier run: its title, not what the event says now.
-    return newTestRecord({ ...test, title: latest.title, run: latest.run + 1 }, start, now);
+    // The title as the event that asks for the run says it now (a PR renamed
+    // meanwhile); the earlier run's when the asker knows none.
+    const title = test.title ?? latest.title;
+    return newTestRecord({ ...test, title, run: latest.run + 1 }, start, now);
   });
   const fresh = runs.filter(
     (t): t is TestRecord => t !== null && !commitTests.some((c) => c.id === t.id),

@@ -505,7 +505,7 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         pullRequestPayload('closed', sha, { association: 'MEMBER' }),
       );
 
-      // Renamed while closed: a re-run is of the same change, so it keeps the run's title.
+      // Renamed while closed: the re-run shows the PR's title as it is now.
       const res = await send(
         cloud,
         'pull_request',
@@ -531,7 +531,7 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
           status: 'queued',
           run: 2,
           sha,
-          title: 'Update the README with new information.',
+          title: 'Renamed while closed',
         });
       }
       // One new task per new run (the canceled run's tasks end as no-ops in runTest).
