@@ -2,9 +2,21 @@
 // JSON line in $FAKE_GCLOUD_LOG, answers describe/list from the JSON state in
 // $FAKE_GCLOUD_STATE, and changing commands update that state. A state entry
 // in `failures` ({match, stderr, times}) makes matching calls fail instead.
-const { appendFileSync, readFileSync, writeFileSync } = require('node:fs');
+// Calls may run at once (vmci doctor reads in parallel): each call holds a lock
+// from reading the state to its exit, and writes the state whole (a rename),
+// so no call reads a half-written file or undoes another's change.
+const {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} = require('node:fs');
 
 const statePath = process.env.FAKE_GCLOUD_STATE;
+if (statePath) lockState(`${statePath}.lock`);
 const logPath = process.env.FAKE_GCLOUD_LOG;
 const argv = process.argv.slice(2);
 const words = argv.filter((a) => !a.startsWith('--'));
@@ -20,7 +32,11 @@ const stdin = flags['data-file'] === '-' ? readFileSync(0, 'utf8') : undefined;
 if (logPath) appendFileSync(logPath, `${JSON.stringify({ args: argv, stdin })}\n`);
 
 const state = JSON.parse(readFileSync(statePath, 'utf8'));
-const save = () => writeFileSync(statePath, JSON.stringify(state, null, 2));
+const save = () => {
+  const tmp = `${statePath}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
+  renameSync(tmp, statePath);
+};
 const command = `gcloud.${words.slice(0, 3).join('.')}`;
 
 function out(value) {
@@ -391,3 +407,34 @@ if (a === 'compute') {
 }
 void e;
 fail(`fake gcloud does not know: ${line}`, 2);
+
+/** Takes the state's lock (a directory), waiting for another call's; given back at exit. */
+function lockState(lock) {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      process.on('exit', () => rmdirSync(lock));
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      // A lock older than 30 s belongs to a call that was killed.
+      if (Date.now() - lockAge(lock) > 30_000) {
+        try {
+          rmdirSync(lock);
+        } catch {
+          // another call took it away first
+        }
+      }
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+}
+
+function lockAge(lock) {
+  try {
+    return statSync(lock).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}
