@@ -14,7 +14,7 @@ import {
   type VmciConfig,
 } from '../../shared/config';
 import { ensureFirestoreEmulator, type RunningEmulator } from './firestore-emulator';
-import { createComputeStandIn, type ComputeStandIn } from './compute';
+import { createComputeStandIn, type ComputeStandIn, type TimerVmOptions } from './compute';
 import { presentFunctions, mountFunctions, type FunctionName } from './functions';
 import { createGitHubStandIn, type GitHubStandIn } from './github';
 import { serve, type LocalService } from './http';
@@ -37,8 +37,20 @@ export interface LocalCloudOptions {
   port?: number;
   /** Shortens back-offs, schedules and VM time limits (0.01: a minute lasts 0.6 s). Default 1. */
   timeScale?: number;
-  /** Run each VM's startup script as a local process. Default true. */
-  bootVms?: boolean;
+  /**
+   * What a local VM does once RUNNING. Default true.
+   * - `true`: runs its real startup script as a local bash process (DESIGN §8).
+   * - `false`: nothing (it stays RUNNING until deleted).
+   * - `'timer'`: spawns nothing; it POSTs `preparation`, `testing`, then
+   *   `completed` with `{exitCode: 0, passed: 1, failed: 0, summary}` to its
+   *   `vmci-callback-url` with its `vmci-token`, `timerVm.reportDelayMs` apart
+   *   (default 50 ms × timeScale), each retried on network errors, 408, 429 and
+   *   5xx, then powers off (TERMINATED). For benchmarks: the figures measure
+   *   vm-ci, not the machine running hundreds of bash VMs.
+   */
+  bootVms?: boolean | 'timer';
+  /** The timer VMs' report delay, retries and result (bootVms: 'timer'). */
+  timerVm?: TimerVmOptions;
   /** Extra environment for the local VMs' processes. */
   vmEnv?: Record<string, string>;
   /** The token the local GitHub API accepts and the functions use; default random. */
@@ -193,6 +205,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       project: config.project,
       timeScale,
       boot: options.bootVms ?? true,
+      ...(options.timerVm ? { timerVm: options.timerVm } : {}),
       log,
       env: options.vmEnv ?? {},
     });

@@ -1,7 +1,8 @@
 // The local Compute Engine stand-in (DESIGN §8): speaks the Compute REST API
 // as @google-cloud/compute 7.8 sends it (InstancesClient, ZoneOperationsClient,
 // `fallback: true`), boots each VM's startup-script as a local process with
-// its own metadata server, takes injected insert and delete faults, notes
+// its own metadata server (or, with boot 'timer', reports on timers with no
+// process: timer-vm.ts), takes injected insert and delete faults, notes
 // every insert and delete call, and powers VMs off on request. Routes:
 // service.ts; lifecycle: instances.ts; fault codes: faults.ts; call log:
 // calls.ts; boot: boot.ts; metadata: metadata.ts.
@@ -15,6 +16,7 @@ import type { Fault, FaultOperation, FaultSpec } from './faults';
 import { ComputeState, type LocalInstanceSummary, type VmEnd } from './instances';
 import type { ComputeStandInOptions } from './options';
 import { computeRoutes, handleCompute } from './service';
+import type { TimerVmOptions } from './timer-vm';
 
 export type {
   ComputeCall,
@@ -25,6 +27,7 @@ export type {
   FaultOperation,
   FaultSpec,
   LocalInstanceSummary,
+  TimerVmOptions,
   VmEnd,
 };
 export { SYNC_FAULT_CODES, SLOW_OPERATION } from './faults';

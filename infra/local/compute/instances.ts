@@ -4,6 +4,8 @@
 //   RUNNING the VM boots: its startup-script runs as a local process (see
 //   vm-process.ts) against its own metadata server (see metadata.ts).
 //   The script exits → STOPPING → TERMINATED, like a VM that powered off.
+//   With boot 'timer' no script runs: the VM reports its stages over HTTP on
+//   timers (timer-vm.ts), then goes TERMINATED the same way.
 //   delete: STOPPING, the process group is stopped (SIGTERM, then SIGKILL), the
 //   instance is removed; its operation is DONE once both that and the
 //   operation delay are over. An injected delete fault (faults.ts) leaves the
@@ -48,6 +50,7 @@ import {
 import { aggregatedInstanceList, instanceList, selectInstances } from './listing';
 import { OperationStore, type Operation, type OperationJson } from './operations';
 import { resolveOptions, type ComputeStandInOptions, type ResolvedOptions } from './options';
+import { runTimerVm } from './timer-vm';
 import { Timers } from './timers';
 import { checkRequestId, validateInsert, type ValidInsert } from './validate';
 import type { VmExit } from './vm-process';
@@ -65,6 +68,8 @@ export class ComputeState {
   private readonly opts: ResolvedOptions;
   private baseDir?: string;
   private closed = false;
+  /** Aborts the timer VMs' requests on close. */
+  private readonly closing = new AbortController();
 
   constructor(options: ComputeStandInOptions = {}) {
     this.opts = resolveOptions(options);
@@ -208,7 +213,21 @@ export class ComputeState {
       });
     }
     const script = inst.attributes['startup-script'];
-    if (this.opts.boot && script !== undefined) {
+    if (this.opts.boot === 'timer') {
+      // Not `booting`: a deletion (which awaits that) may come from the report in flight.
+      void runTimerVm(inst, {
+        options: this.opts.timerVm,
+        closed: () => this.closed,
+        signal: this.closing.signal,
+        log: this.opts.log,
+        powerOff: (vm) => {
+          if (!vm.removal && vm.status === 'RUNNING') {
+            vm.status = 'STOPPING';
+            this.terminated(vm, { exitCode: 0, signal: null });
+          }
+        },
+      });
+    } else if (this.opts.boot && script !== undefined) {
       inst.booting = bootVm(inst, script, {
         opts: this.opts,
         closed: () => this.closed,
@@ -441,6 +460,7 @@ export class ComputeState {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.timers.clearAll();
     this.ops.releaseAll();
     await Promise.all([...this.live.values()].map((i) => this.remove(i)));

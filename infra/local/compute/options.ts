@@ -1,4 +1,9 @@
 // The Compute stand-in's options and their defaults.
+import {
+  resolveTimerVmOptions,
+  type ResolvedTimerVmOptions,
+  type TimerVmOptions,
+} from './timer-vm';
 
 export interface ComputeStandInOptions {
   /** Serve only this project (others answer 404); any project when unset. */
@@ -7,8 +12,15 @@ export interface ComputeStandInOptions {
   projectNumber?: string;
   /** Scales maxRunDuration and the default operation delay. Default 1. */
   timeScale?: number;
-  /** Run each VM's startup-script as a local process. Default true. */
-  boot?: boolean;
+  /**
+   * What a VM does once RUNNING: `true` (default) runs its startup-script as a
+   * local process; `false` nothing; `'timer'` runs no process and reports
+   * `preparation`, `testing`, `completed` to its `vmci-callback-url` on timers,
+   * then powers off (timer-vm.ts; tuned by `timerVm`).
+   */
+  boot?: boolean | 'timer';
+  /** The timer VMs' delays, retries and result (boot: 'timer'). */
+  timerVm?: TimerVmOptions;
   /** How long an insert or delete operation takes. Default 50 ms × timeScale. */
   operationDelayMs?: number;
   /** How long operations.wait waits for DONE before answering anyway. Default 1000 ms. */
@@ -22,8 +34,9 @@ export interface ComputeStandInOptions {
   env?: Record<string, string>;
 }
 
-export type ResolvedOptions = Required<Omit<ComputeStandInOptions, 'project'>> & {
+export type ResolvedOptions = Required<Omit<ComputeStandInOptions, 'project' | 'timerVm'>> & {
   project?: string;
+  timerVm: ResolvedTimerVmOptions;
 };
 
 export function resolveOptions(options: ComputeStandInOptions): ResolvedOptions {
@@ -33,6 +46,7 @@ export function resolveOptions(options: ComputeStandInOptions): ResolvedOptions 
     projectNumber: options.projectNumber ?? '123456789012',
     timeScale,
     boot: options.boot ?? true,
+    timerVm: resolveTimerVmOptions(options.timerVm ?? {}, timeScale),
     operationDelayMs: options.operationDelayMs ?? 50 * timeScale,
     waitBudgetMs: options.waitBudgetMs ?? 1000,
     killGraceMs: options.killGraceMs ?? 2000,
