@@ -70,52 +70,99 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
-  const runs = Number(values.runs);
+export interface ColdStartTimes {
+  label: string;
+  function: FunctionName;
+  how: 'source' | 'bundle';
+  /** Milliseconds of each run, in order. */
+  runs: number[];
+  median: number;
+}
+
+/**
+ * Cold starts of webhook and runTest, `runs` times each, round-robin; from
+ * source only, or also as built (`npm run build`'s bundles, built here first).
+ */
+export async function measureColdStarts(
+  options: { runs?: number; bundles?: boolean; onRun?: (done: number, total: number) => void } = {},
+): Promise<ColdStartTimes[]> {
+  const runs = options.runs ?? 5;
+  const bundles = options.bundles ?? true;
   const out = mkdtempSync(join(tmpdir(), 'vmci-cold-start-'));
   try {
-    await buildFunctions({ outDir: out, config: DEFAULT_CONFIG, functions: FUNCTIONS });
-    const variants = FUNCTIONS.flatMap((name): Variant[] => {
-      symlinkSync(join(ROOT, 'node_modules'), join(out, name, 'node_modules'), 'dir');
-      return [
-        {
+    if (bundles)
+      await buildFunctions({ outDir: out, config: DEFAULT_CONFIG, functions: FUNCTIONS });
+    const variants = FUNCTIONS.flatMap(
+      (name): (Variant & { name: FunctionName; how: 'source' | 'bundle' })[] => {
+        const source = {
+          name,
+          how: 'source' as const,
           label: `${name}, from source (swc-node)`,
           args: ['-r', '@swc-node/register', join('functions', name, 'index.ts')],
           cwd: ROOT,
           config: DEFAULT_CONFIG,
-        },
-        {
-          label: `${name}, bundle (node index.js)`,
-          args: ['index.js'],
-          cwd: join(out, name),
-          config: BUNDLE_CONFIG,
-        },
-      ];
-    });
+        };
+        if (!bundles) return [source];
+        symlinkSync(join(ROOT, 'node_modules'), join(out, name, 'node_modules'), 'dir');
+        return [
+          source,
+          {
+            name,
+            how: 'bundle' as const,
+            label: `${name}, bundle (node index.js)`,
+            args: ['index.js'],
+            cwd: join(out, name),
+            config: BUNDLE_CONFIG,
+          },
+        ];
+      },
+    );
     const times = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    const total = runs * variants.length;
+    let done = 0;
     // Round-robin, so that a busy moment of the machine falls on every variant alike.
     for (let run = 0; run < runs; run += 1) {
-      for (const variant of variants) times.get(variant)!.push(await coldStart(variant));
+      for (const variant of variants) {
+        times.get(variant)!.push(await coldStart(variant));
+        done += 1;
+        options.onRun?.(done, total);
+      }
     }
-    console.log(
-      `Cold start, process start to first answer (node ${process.version}, ${runs} runs)`,
-    );
-    console.log('');
-    console.log('| function, how it runs | median | min | max |');
-    console.log('|---|---:|---:|---:|');
-    for (const [variant, ms] of times) {
-      const cells = [median(ms), Math.min(...ms), Math.max(...ms)].map(
-        (t) => `${Math.round(t)} ms`,
-      );
-      console.log(`| ${variant.label} | ${cells.join(' | ')} |`);
-    }
+    return variants.map((variant) => {
+      const ms = times.get(variant)!;
+      return {
+        label: variant.label,
+        function: variant.name,
+        how: variant.how,
+        runs: ms,
+        median: median(ms),
+      };
+    });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const runs = Number(values.runs);
+  const results = await measureColdStarts({ runs });
+  console.log(`Cold start, process start to first answer (node ${process.version}, ${runs} runs)`);
+  console.log('');
+  console.log('| function, how it runs | median | min | max |');
+  console.log('|---|---:|---:|---:|');
+  for (const result of results) {
+    const ms = result.runs;
+    const cells = [result.median, Math.min(...ms), Math.max(...ms)].map(
+      (t) => `${Math.round(t)} ms`,
+    );
+    console.log(`| ${result.label} | ${cells.join(' | ')} |`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
