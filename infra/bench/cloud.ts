@@ -16,6 +16,7 @@ import type { LocalCloud, LocalCloudOptions } from '../local/cloud';
 import { clearEmulatorProject } from '../local/firestore-emulator';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import type { TestStore } from '../../shared/store/port';
+import { sleep } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
 /** Two platforms (Linux and Windows): one push makes two tests. */
@@ -84,6 +85,10 @@ export async function startBenchCloud(
     store,
     async close() {
       try {
+        // Handlers still running (runTest moving a test to running) finish first,
+        // so that nothing writes into the project once it is cleared.
+        cloud.tasks.pause();
+        await Promise.race([cloud.tasks.whenIdle(), sleep(10_000)]);
         await cloud.close();
         await clearEmulatorProject(cloud.firestore.host, cloud.firestore.projectId).catch(() => {});
         await db.terminate();
