@@ -12,6 +12,7 @@ import { costScenario } from './cost';
 import { newRecord, readRecord, writeRecord, type BenchRecord } from './results';
 import type { BenchContext, Scenario } from './scenario';
 import { startScenario } from './start';
+import { sweepsScenario } from './sweeps';
 import { compareTable, resultsTable } from './table';
 import { webhookScenario } from './webhook';
 
@@ -21,6 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   burstScenario,
   coldStartScenario,
   costScenario,
+  sweepsScenario,
 ];
 
 export interface BenchOptions {
