@@ -245,9 +245,9 @@ async function fillUnderLease(
   const holders = await deps.store.slotHolders(platform);
   let free = config.maxConcurrent - holders.length;
   if (free <= 0) return noCounts();
-  // Queued tests will claim slots when their tasks run: those slots are spoken for.
-  const queued = await deps.store.listByStatus('queued', { platform, limit: free });
-  free -= queued.length;
+  // Queued tests will claim slots when their tasks run: those slots are spoken
+  // for. Counted, not listed: one aggregation, whatever maxConcurrent is.
+  free -= await deps.store.countByStatus(platform, 'queued');
   if (free <= 0) return noCounts();
   const limit = Math.min(free, deps.config.sweeps.pendingBatch);
   const updatedBefore = new Date(deps.now().getTime() - PENDING_GRACE_MS);

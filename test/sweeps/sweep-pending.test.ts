@@ -382,6 +382,8 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
       { maxConcurrent: 2, holders: 2, queued: 0, pending: 2, expected: 0 },
       { maxConcurrent: 2, holders: 0, queued: 2, pending: 2, expected: 0 },
       { maxConcurrent: 2, holders: 3, queued: 0, pending: 2, expected: 0 },
+      // More free slots than a list may return: the queued tests are counted, not listed.
+      { maxConcurrent: 5000, holders: 1, queued: 1, pending: 3, expected: 3 },
     ])(
       'maxConcurrent $maxConcurrent, $holders slot holders, $queued queued: $expected of $pending queued, least recently updated first',
       async ({ maxConcurrent, holders, queued, pending, expected }) => {
