@@ -56,10 +56,11 @@ export async function publishTestStatus(
   test: TestRecord,
   options: PublishOptions = {},
 ): Promise<PublishOutcome> {
-  let { outcome, posted } = await publishOnce(deps, test, options);
+  let { outcome, posted, stored } = await publishOnce(deps, test, options);
   let shown = posted ? test : undefined;
   for (let round = 1; posted && round < PUBLISH_ROUNDS; round++) {
-    const fresh = await deps.store.getTest(test.id).catch(() => null);
+    // The note of the post returned the test as stored; read only when it could not be noted.
+    const fresh = stored ?? (await deps.store.getTest(test.id).catch(() => null));
     if (!fresh) break;
     // Compared with the latest post known: this publisher's own, or one another
     // publisher noted after it (that one landed on GitHub later, so it shows).
@@ -67,7 +68,7 @@ export async function publishTestStatus(
     const latest = noted && noted.at > posted.at ? noted : posted;
     const next = await publishOnce(deps, { ...fresh, githubStatus: latest }, options);
     if (!next.posted) break;
-    ({ outcome, posted } = next);
+    ({ outcome, posted, stored } = next);
     shown = fresh;
   }
   // A final status just reached GitHub: the PR's comment shows it too.
@@ -80,7 +81,7 @@ async function publishOnce(
   deps: PublishDeps,
   test: TestRecord,
   options: PublishOptions,
-): Promise<{ outcome: PublishOutcome; posted?: PostedCommitStatus }> {
+): Promise<{ outcome: PublishOutcome; posted?: PostedCommitStatus; stored?: TestRecord }> {
   const log = deps.log.child({ testId: test.id, platform: test.platform });
   try {
     const desired = commitStatus(test, deps.statusContext, testStatusUrl(deps.publicUrl, test.id));
@@ -110,15 +111,18 @@ async function publishOnce(
 
     const at = deps.now();
     const posted = { state: desired.state, description: desired.description, at };
+    let stored: TestRecord | undefined;
     try {
-      const { recorded } = await deps.store.recordStatusPosted(test.id, posted);
-      if (recorded) log.info('commit status posted', where);
-      else log.warn('commit status posted for a test the store does not know', where);
+      const noted = await deps.store.recordStatusPosted(test.id, posted);
+      if (noted.recorded) {
+        stored = noted.test;
+        log.info('commit status posted', where);
+      } else log.warn('commit status posted for a test the store does not know', where);
     } catch (error) {
       // Posted but not noted only means the same status is posted again later.
       log.warn('commit status posted but not recorded', { ...where, error });
     }
-    return { outcome: { posted: true, result }, posted };
+    return { outcome: { posted: true, result }, posted, ...(stored ? { stored } : {}) };
   } catch (error) {
     // Only a bug gets here (the port never rejects); it must still not fail the caller.
     log.error('publishing the commit status failed', { error });

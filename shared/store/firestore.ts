@@ -139,13 +139,15 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
         db.runTransaction(
           async (tx) => {
             const snapshot = await tx.get(ref);
-            if (!snapshot.exists) return { recorded: false };
-            const statusCheckAt = statusCheckAfterPost(testFromDoc(snapshot), posted);
+            if (!snapshot.exists) return { recorded: false as const };
+            const stored = testFromDoc(snapshot);
+            const statusCheckAt = statusCheckAfterPost(stored, posted);
             tx.update(ref, {
               githubStatus: toFirestore(posted),
               statusCheckAt: toFirestore(statusCheckAt),
             });
-            return { recorded: true };
+            const test = { ...stored, githubStatus: { ...posted }, statusCheckAt };
+            return { recorded: true as const, test };
           },
           { maxAttempts: TRANSACTION_ATTEMPTS },
         ),

@@ -123,10 +123,11 @@ export function createMemoryStore(): TestStore {
         () => tests.has(id),
         (present) => {
           const test = tests.get(id);
-          if (!present || !test) return { recorded: false };
+          if (!present || !test) return { recorded: false as const };
           const statusCheckAt = statusCheckAfterPost(test, copy);
-          tests.set(id, { ...test, githubStatus: copy, statusCheckAt });
-          return { recorded: true };
+          const noted = { ...test, githubStatus: copy, statusCheckAt };
+          tests.set(id, noted);
+          return { recorded: true as const, test: clone(noted) };
         },
       );
     },

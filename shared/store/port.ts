@@ -244,9 +244,14 @@ export interface TestStore {
    * ended test it also settles `statusCheckAt` in the same transaction: cleared
    * when `posted` is the status the test should show (needsStatusCheck), and,
    * when it is not (an older status noted after the final one), kept or set to
-   * firstStatusCheck(posted.at).
+   * firstStatusCheck(posted.at). A noted status comes back with the test as
+   * stored after the note (read in the same transaction), so a publisher can
+   * see whether the test moved on without reading it again.
    */
-  recordStatusPosted(id: string, posted: PostedCommitStatus): Promise<{ recorded: boolean }>;
+  recordStatusPosted(
+    id: string,
+    posted: PostedCommitStatus,
+  ): Promise<{ recorded: true; test: TestRecord } | { recorded: false }>;
   /**
    * Ended tests whose final status is due for a check: `statusCheckAt`
    * strictly before `now` (a null one is never due). Earliest first, then by id.

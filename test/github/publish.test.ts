@@ -184,6 +184,33 @@ describe('publishTestStatus', () => {
     expect((await current()).githubStatus).toMatchObject({ description: 'PR closed' });
   });
 
+  it('reads the test no more after a post: the note of the post returns it as stored', async () => {
+    const port = createMemoryStatusPort();
+    const { deps, store, current } = await setup(port);
+    let reads = 0;
+    const counting: TestStore = {
+      ...store,
+      getTest: (id) => {
+        reads += 1;
+        return store.getTest(id);
+      },
+    };
+
+    await publishTestStatus({ ...deps, store: counting }, await current());
+
+    expect(port.posts()).toHaveLength(1);
+    expect(reads).toBe(0);
+    // When the note fails, the test is read instead, to catch up with a newer state.
+    const failing: TestStore = {
+      ...counting,
+      recordStatusPosted: () => Promise.reject(new Error('firestore unavailable')),
+    };
+    const moved = await store.transition(TEST_ID, claimMove());
+    if (!moved.ok) throw new Error('the move failed');
+    await publishTestStatus({ ...deps, store: failing }, moved.test);
+    expect(reads).toBe(1);
+  });
+
   it('a publisher does not post again what another posted after it (both chasing the newest)', async () => {
     const port = createMemoryStatusPort();
     const { deps, store, current, tick } = await setup(port);

@@ -13,10 +13,12 @@ export function defineRecordContractTests(makeStore: MakeStore): void {
       await store.createTests([test]);
       const posted = { state: 'pending' as const, description: 'Tests queued', at: at(1) };
 
-      expect(await store.recordStatusPosted('posted', posted)).toEqual({ recorded: true });
+      const noted = await store.recordStatusPosted('posted', posted);
 
       const stored = await store.getTest('posted');
       expect(stored).toEqual({ ...test, githubStatus: posted });
+      // The test as stored after the note comes back with it.
+      expect(noted).toEqual({ recorded: true, test: stored });
       expect(stored?.githubStatus?.at).toBeInstanceOf(Date);
     });
 

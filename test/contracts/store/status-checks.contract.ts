@@ -60,13 +60,11 @@ export function defineStatusCheckContractTests(makeStore: MakeStore): void {
       await store.createTests([ended]);
       const final = posted('success', 'All tests passed', at(5));
 
-      expect(await store.recordStatusPosted('e', final)).toEqual({ recorded: true });
+      const noted = await store.recordStatusPosted('e', final);
 
-      expect(await store.getTest('e')).toEqual({
-        ...ended,
-        githubStatus: final,
-        statusCheckAt: null,
-      });
+      const expected = { ...ended, githubStatus: final, statusCheckAt: null };
+      expect(await store.getTest('e')).toEqual(expected);
+      expect(noted).toEqual({ recorded: true, test: expected });
     });
 
     it('an older status noted after the final one keeps the check, or sets one due a minute after it', async () => {
