@@ -16,7 +16,7 @@ import {
 } from '../../gcp/deploy/desired';
 import { explainFailure } from '../../gcp/deploy/errors';
 import { gatherFacts } from '../../gcp/deploy/facts';
-import { isNotFound } from '../../gcp/deploy/gcloud';
+import { isNotFound, spawnGcloud } from '../../gcp/deploy/gcloud';
 import { networkResources, platformsOffNetwork, VM_NETWORK } from '../../gcp/deploy/network';
 import {
   cachedGcloud,
@@ -38,7 +38,6 @@ import {
 import type { CliContext } from '../context';
 import { checkConfig } from './config-check';
 import { placeholderFacts, queueResource, jobResource } from './expected';
-import { gcloudAt } from './gcloud';
 import { judgeJob, jobView } from './job-check';
 import { pingWebhook } from './ping';
 import { judgeQueue } from './queue-check';
@@ -80,7 +79,7 @@ export function gcpChecks(ctx: CliContext, fetchFn: typeof fetch) {
   const region = config.region;
   const deployFix = `npm run deploy -- --config ${ctx.configPath}`;
   const ports: ReadPorts = {
-    gcloud: cachedGcloud(gcloudAt(ctx.gcloud, ctx.env)),
+    gcloud: cachedGcloud(spawnGcloud({ binary: ctx.gcloud, env: { ...process.env, ...ctx.env } })),
     project,
     region,
     ...NO_CLIENTS,

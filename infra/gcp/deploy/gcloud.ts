@@ -11,26 +11,43 @@ export interface GcloudResult {
 export type Gcloud = (args: readonly string[]) => Promise<GcloudResult>;
 
 export interface SpawnGcloudOptions {
+  /** The gcloud to run; default `gcloud` from PATH (vmci doctor's tests pass a fake one). */
+  binary?: string;
   /** The environment gcloud runs in (its PATH decides which gcloud); default this process's. */
   env?: NodeJS.ProcessEnv;
   /** Called with each argv before it runs (the CLI's --verbose, tests). */
   onCall?: (args: readonly string[]) => void;
 }
 
-/** Runs `gcloud` from PATH, never with a prompt. */
+/** Runs gcloud, never with a prompt. */
 export function spawnGcloud(options: SpawnGcloudOptions = {}): Gcloud {
-  const env = { ...(options.env ?? process.env), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' };
-  return (args) =>
-    new Promise((resolve) => {
-      options.onCall?.(args);
-      const child = spawn('gcloud', [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', (error) => resolve({ code: 127, stdout, stderr: String(error) }));
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  return (args) => {
+    options.onCall?.(args);
+    return runProgram(options.binary ?? 'gcloud', args, options.env ?? process.env);
+  };
+}
+
+/**
+ * Runs a program (gcloud, git) without a shell and without gcloud's prompts;
+ * its output is returned, never printed (it may hold a secret).
+ */
+export function runProgram(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<GcloudResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, [...args], {
+      env: { ...env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => resolve({ code: 127, stdout, stderr: String(error) }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
 }
 
 /** Whether a failed gcloud call says the thing it asked about does not exist. */
