@@ -22,6 +22,7 @@ import { PassThroughClient } from 'google-auth-library';
 import { createMemoryProvisioner } from '../../shared/compute/memory';
 import { parseConfig, type VmciConfig } from '../../shared/config';
 import { requestId, VM_TEST_ID_METADATA_KEY, vmLabels, vmName } from '../../shared/domain/naming';
+import { newTestRecord } from '../../shared/domain/new-test';
 import type { TerminalStatus, TestRecord, TestStatus } from '../../shared/domain/test';
 import { createMemoryLookupPort } from '../../shared/github/memory-lookups';
 import { createMemoryStatusPort } from '../../shared/github/memory-statuses';
@@ -156,45 +157,22 @@ function benchConfig(): VmciConfig {
 const ago = (now: Date, minutes: number) => new Date(now.getTime() - minutes * MINUTE);
 
 function base(id: string, platform: string, status: TestStatus, now: Date): TestRecord {
-  const createdAt = ago(now, 60);
-  return {
-    id,
+  const input = {
     repo: 'Codertocat/Hello-World',
     sha: 'a'.repeat(40),
     ref: 'refs/heads/master',
     cloneUrl: 'https://github.com/Codertocat/Hello-World.git',
     author: 'Codertocat',
     title: null,
-    trigger: 'push',
+    trigger: 'push' as const,
     pr: null,
     run: 1,
-    headUpdatedAt: null,
     repoPublic: true,
     platform,
-    status,
-    stage: null,
-    waitReason: null,
-    waitingSince: null,
-    message: status,
-    attempts: 0,
-    enqueueGeneration: 0,
-    createdAt,
-    updatedAt: createdAt,
-    queuedAt: null,
-    startedAt: null,
-    timeToStartMs: null,
-    finishedAt: null,
-    deadlineAt: null,
-    leaseExpiresAt: null,
-    instance: null,
-    result: null,
-    failures: null,
-    tokenHash: null,
-    deletion: null,
-    githubStatus: null,
-    statusCheckAt: null,
-    timeline: [{ at: createdAt, status: 'pending', message: 'Created' }],
   };
+  // A test as the webhook creates it, an hour ago, then named and moved as the scenario needs.
+  const created = newTestRecord(input, { status: 'pending', message: 'Created' }, ago(now, 60));
+  return { ...created, id, status, message: status };
 }
 
 /** An ended test of the history: VM deleted, final status posted, nothing due. */
