@@ -36,8 +36,8 @@ export interface QueryShape {
   readonly orderBy: { readonly field: string; readonly direction: 'asc' | 'desc' };
 }
 
-/** Every query the adapter runs. Each needs a composite index (equality fields, then orderBy). */
-export const QUERY_SHAPES = {
+/** The queries of a fixed shape. */
+const FIXED_SHAPES = {
   byStatus: {
     collection: 'tests',
     equals: [{ field: 'status', op: '==' }],
@@ -126,62 +126,31 @@ export const QUERY_SHAPES = {
     ],
     orderBy: { field: 'createdAt', direction: 'desc' },
   },
-  // The recent-tests listing (status page, `vmci tests`): every combination of
-  // its three equality filters, newest first.
-  recent: {
-    collection: 'tests',
-    equals: [],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByRepo: {
-    collection: 'tests',
-    equals: [{ field: 'repo', op: '==' }],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByPlatform: {
-    collection: 'tests',
-    equals: [{ field: 'platform', op: '==' }],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByStatus: {
-    collection: 'tests',
-    equals: [{ field: 'status', op: '==' }],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByRepoPlatform: {
-    collection: 'tests',
-    equals: [
-      { field: 'repo', op: '==' },
-      { field: 'platform', op: '==' },
-    ],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByRepoStatus: {
-    collection: 'tests',
-    equals: [
-      { field: 'repo', op: '==' },
-      { field: 'status', op: '==' },
-    ],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByPlatformStatus: {
-    collection: 'tests',
-    equals: [
-      { field: 'platform', op: '==' },
-      { field: 'status', op: '==' },
-    ],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
-  recentByRepoPlatformStatus: {
-    collection: 'tests',
-    equals: [
-      { field: 'repo', op: '==' },
-      { field: 'platform', op: '==' },
-      { field: 'status', op: '==' },
-    ],
-    orderBy: { field: 'createdAt', direction: 'desc' },
-  },
 } as const satisfies Record<string, QueryShape>;
+
+/** The recent-tests listing's filters (status page, `vmci tests`), in the order a shape applies them. */
+export const RECENT_FILTERS = ['repo', 'platform', 'status'] as const;
+export type RecentField = (typeof RECENT_FILTERS)[number];
+
+/** The recent listing's query for the filters used (any subset of RECENT_FILTERS), newest first. */
+export function recentShape(used: readonly RecentField[]): QueryShape {
+  return {
+    collection: 'tests',
+    equals: used.map((field) => ({ field, op: '==' as const })),
+    orderBy: { field: 'createdAt', direction: 'desc' },
+  };
+}
+
+/** One recent-listing shape per subset of its filters: 8, one index each (none without a filter). */
+const RECENT_SHAPES: Record<string, QueryShape> = Object.fromEntries(
+  RECENT_FILTERS.reduce<RecentField[][]>(
+    (subsets, field) => [...subsets, ...subsets.map((subset) => [...subset, field])],
+    [[]],
+  ).map((used) => [`recent(${used.join(',')})`, recentShape(used)]),
+);
+
+/** Every query the adapter runs. Each needs a composite index (equality fields, then orderBy). */
+export const QUERY_SHAPES = { ...FIXED_SHAPES, ...RECENT_SHAPES };
 
 /** Runs `shape` with one value per equality filter, an optional `< below` on the sort field, and a limit. */
 export async function runShape<T>(

@@ -33,18 +33,14 @@ import {
 import {
   DEFAULT_COLLECTIONS,
   QUERY_SHAPES,
+  RECENT_FILTERS,
+  recentShape,
   runShape,
   type QueryShape,
   type StoreCollections,
 } from './firestore-queries';
 import { createKeyedLock } from './keyed-lock';
-import {
-  DEADLINE_STATUSES,
-  type RecentFilter,
-  type SlotOutcome,
-  type TestStore,
-  type TransitionResult,
-} from './port';
+import { DEADLINE_STATUSES, type SlotOutcome, type TestStore, type TransitionResult } from './port';
 import {
   assertCreateBatch,
   assertLeaseName,
@@ -214,8 +210,9 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
 
     async listRecent(filter, opts) {
       const limit = listLimit(opts.limit);
-      const { shape, values } = recentShape(filter);
-      return query(shape, values, { limit, below: opts.createdBefore });
+      const used = RECENT_FILTERS.filter((field) => filter[field] !== undefined);
+      const values = used.map((field) => filter[field]);
+      return query(recentShape(used), values, { limit, below: opts.createdBefore });
     },
 
     async countByStatus(platform, status) {
@@ -462,18 +459,6 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       );
     },
   };
-}
-
-/** The recent-listing shape for the filters given, and its values in the shape's order. */
-function recentShape(filter: RecentFilter): { shape: QueryShape; values: unknown[] } {
-  const used = (['repo', 'platform', 'status'] as const).filter((f) => filter[f] !== undefined);
-  const name = used.length === 0 ? 'recent' : `recentBy${used.map(capitalized).join('')}`;
-  const shape = (QUERY_SHAPES as Record<string, QueryShape>)[name]!;
-  return { shape, values: used.map((f) => filter[f]) };
-}
-
-function capitalized(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function assertPlatformId(platform: string): void {
