@@ -4,20 +4,12 @@
 // documents they read. The sweeps are the domain functions
 // (shared/sweeps/sweep-*.ts) over the Firestore adapter on the emulator; the
 // queue, Compute and GitHub are the memory doubles, since the emulator is the
-// point. Reads are counted at the @google-cloud/firestore client (countReads).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// point. Reads are counted at the @google-cloud/firestore client (./firestore-ops.ts).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  DocumentReference,
-  DocumentSnapshot,
-  Firestore,
-  Query,
-  QuerySnapshot,
-  Transaction,
-} from '@google-cloud/firestore';
+import { Firestore } from '@google-cloud/firestore';
 import { PassThroughClient } from 'google-auth-library';
 import { createMemoryProvisioner } from '../../shared/compute/memory';
 import { parseConfig, type VmciConfig } from '../../shared/config';
@@ -36,6 +28,12 @@ import type { SweepExpiredDeps } from '../../shared/sweeps/deps';
 import { sweepExpired } from '../../shared/sweeps/sweep-expired';
 import { sweepPending } from '../../shared/sweeps/sweep-pending';
 import { clearEmulatorProject, ensureFirestoreEmulator } from '../local/firestore-emulator';
+import {
+  countFirestoreOps,
+  FIRESTORE_OPS_NOTE,
+  type FirestoreOpsCounter,
+  type OpsCounts,
+} from './firestore-ops';
 import type { BenchContext, Figure, Scenario, ScenarioResult } from './scenario';
 
 const ROOT = join(__dirname, '..', '..');
@@ -47,96 +45,6 @@ const MINUTE = 60_000;
 const ENDED: readonly TerminalStatus[] = ['passed', 'failed', 'error', 'timed_out', 'canceled'];
 /** reads ≤ 2 × candidates (issue 16, item 2). */
 const READ_TARGET = 2;
-
-// --- counting reads at the client ---------------------------------------------------
-
-/** Documents read through the Firestore client while counting is on. */
-export interface ReadCounter {
-  /** Documents returned: each query's docs, each document get (found or not), in or out of transactions. */
-  documents: number;
-  /** Queries run (a query with no result still costs one read on Firestore's bill). */
-  queries: number;
-  /** Document gets (DocumentReference.get, Transaction.get of a document, getAll: per document). */
-  gets: number;
-  /** Aggregation queries (count()), one read each. */
-  aggregations: number;
-}
-
-export interface CountingHandle {
-  readonly counts: ReadCounter;
-  /** Counts only between start() and stop(); reset() zeroes. */
-  start(): void;
-  stop(): void;
-  reset(): void;
-  /** Puts the client's methods back. */
-  restore(): void;
-}
-
-const READ_NOTE =
-  'Documents read are counted at the @google-cloud/firestore client, by patching ' +
-  'Query.get, DocumentReference.get, Transaction.get, Transaction.getAll, Firestore.getAll ' +
-  'and AggregateQuery.get for the run: each query adds the documents it returned, each ' +
-  'document get adds 1 (found or not), each count() adds 1; a call made inside another ' +
-  'counted call (the client implements DocumentReference.get with getAll) is not counted ' +
-  'twice; a transaction that retries counts its reads again, as Firestore bills them. ' +
-  "A query that returns nothing adds 0 documents here (Firestore's bill charges it 1): " +
-  'queries are shown apart.';
-
-/**
- * Patches the Firestore client's read methods (for every instance) to count
- * what they return. Only one handle at a time; restore() when done.
- */
-export function countReads(): CountingHandle {
-  const counts: ReadCounter = { documents: 0, queries: 0, gets: 0, aggregations: 0 };
-  const inside = new AsyncLocalStorage<true>();
-  let on = false;
-  const restores: (() => void)[] = [];
-
-  const tally = (result: unknown) => {
-    if (result instanceof QuerySnapshot) {
-      counts.queries += 1;
-      counts.documents += result.size;
-    } else if (result instanceof DocumentSnapshot) {
-      counts.gets += 1;
-      counts.documents += 1;
-    } else if (Array.isArray(result)) {
-      for (const item of result) tally(item);
-    }
-  };
-  const patch = (proto: object, method: string, aggregate = false) => {
-    const target = proto as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const original = target[method]!;
-    target[method] = function (this: unknown, ...args: unknown[]) {
-      if (!on || inside.getStore()) return original.apply(this, args);
-      return inside.run(true, async () => {
-        const result = await original.apply(this, args);
-        if (on && aggregate) {
-          counts.aggregations += 1;
-          counts.documents += 1;
-        } else if (on) tally(result);
-        return result;
-      });
-    };
-    restores.push(() => (target[method] = original));
-  };
-  patch(Query.prototype, 'get');
-  patch(DocumentReference.prototype, 'get');
-  patch(Transaction.prototype, 'get');
-  patch(Transaction.prototype, 'getAll');
-  patch(Firestore.prototype, 'getAll');
-  // Not exported by the package: reached through an instance.
-  const probe = new Firestore({ projectId: 'vmci-bench-probe' });
-  patch(Object.getPrototypeOf(probe.collection('c').count()) as object, 'get', true);
-  void probe.terminate();
-
-  return {
-    counts,
-    start: () => (on = true),
-    stop: () => (on = false),
-    reset: () => Object.assign(counts, { documents: 0, queries: 0, gets: 0, aggregations: 0 }),
-    restore: () => restores.splice(0).forEach((undo) => undo()),
-  };
-}
 
 // --- the records --------------------------------------------------------------------
 
@@ -290,8 +198,8 @@ interface RunFigures {
   candidates: number;
   pendingMs: number;
   expiredMs: number;
-  pending: ReadCounter;
-  expired: ReadCounter;
+  pending: OpsCounts;
+  expired: OpsCounts;
   acted: number;
   errors: number;
 }
@@ -345,7 +253,7 @@ async function deleteDocs(
 async function measureRun(
   db: Firestore,
   store: TestStore,
-  counter: CountingHandle,
+  counter: FirestoreOpsCounter,
   config: VmciConfig,
   count: number,
   label: string,
@@ -479,7 +387,7 @@ function toResult(stored: number, f: RunFigures): ScenarioResult {
     mode: `${stored.toLocaleString('en-US')} stored, ${f.candidates} candidates`,
     figures,
     notes: [
-      READ_NOTE,
+      FIRESTORE_OPS_NOTE,
       `Candidates: an even mix of queued tests whose task was lost, pending tests past the grace with free slots, running tests past their deadline (slot held, VM present), ended tests whose VM deletion is due, ended tests whose final status is due again; ${f.acted} actions taken, ${f.errors} errors logged.`,
       "The sweeps are the domain functions over the Firestore adapter on the emulator; the queue, Compute and GitHub are memory doubles. The emulator has no real indexes, so its time grows with the documents stored where Firestore's would not.",
     ],
@@ -501,7 +409,7 @@ export function createSweepsScenario(options: SweepsScenarioOptions = {}): Scena
         ignoreUndefinedProperties: true,
         authClient: new PassThroughClient(),
       });
-      const counter = countReads();
+      const counter = countFirestoreOps();
       try {
         const config = benchConfig();
         const platforms = Object.keys(config.platforms);
