@@ -128,7 +128,40 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
 
   const claimed = await claim(deps, test, platform, request, now);
   if (!claimed.ok) return claimed.outcome;
-  let current = claimed.test;
+  // The first claim shows that the test started (the webhook leaves a queued
+  // test's status to it: shared/webhook/apply.ts), posted while the VM is made
+  // and done before the next status is. A later claim keeps the line that said
+  // why the last attempt did not start.
+  const shown = claimed.test.attempts === 1 ? publishTestStatus(deps, claimed.test) : undefined;
+  try {
+    return await startVm(
+      deps,
+      test,
+      claimed.test,
+      platform,
+      access.metadata,
+      request,
+      deadline,
+      shown,
+    );
+  } finally {
+    await shown;
+  }
+}
+
+/** After the claim: adopt the VM an earlier attempt made, or create one. */
+async function startVm(
+  deps: RunTestDeps,
+  test: TestRecord,
+  claimed: TestRecord,
+  platform: PlatformConfig,
+  accessMetadata: Record<string, string>,
+  request: RunTestRequest,
+  deadline: RunDeadline,
+  shown: Promise<unknown> | undefined,
+): Promise<RunTestOutcome> {
+  const log = deps.log.child({ testId: test.id });
+  let current = claimed;
   // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
   if (test.instance) {
     const found = await deps.vms.getVm(test.instance.name, test.instance.zone, {
@@ -143,10 +176,12 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
         code: found.error.code,
         detail: found.error.detail,
       });
+      await shown;
       return afterFailure(deps, current, found.error, request, log, { vmMayExist: true });
     }
     if (found.found && !isOffOrGoingOff(found.vm)) {
       log.info('Adopting the VM of an earlier attempt', { instance: test.instance.name });
+      await shown;
       return markRunning(deps, current, test.instance, true, deadline);
     }
     if (found.found) {
@@ -168,6 +203,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     startupScript = deps.startupScript(platform);
   } catch (error) {
     log.error('Startup script unreadable', { error, path: platform.startupScript });
+    await shown;
     return fail(deps, current, STARTUP_SCRIPT_MISSING, log);
   }
 
@@ -177,7 +213,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     current.id,
     vmName(current.platform, current.id, current.attempts),
   );
-  const metadata = { ...vmMetadata(deps, current, platform, token), ...access.metadata };
+  const metadata = { ...vmMetadata(deps, current, platform, token), ...accessMetadata };
   const deployment = deploymentLabel(deps.config.publicUrl);
   let order = placementOrder(platform);
   const tried: Placement[] = [];
@@ -228,6 +264,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     const created = await deps.vms.createVm(spec, {
       budgetMs: timeLeftMs(deadline, deps.now()),
     });
+    await shown;
     if (created.ok) return markRunning(deps, current, created.vm, created.adopted, deadline);
     lastError = created.error;
     log.warn('VM creation failed', {
@@ -243,6 +280,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
   }
   // Out of time before any creation: nothing was started, so no VM was made.
   const error = lastError ?? outOfTimeError(timeLeftMs(deadline, deps.now()), deadline.minCreateMs);
+  await shown;
   return afterFailure(deps, current, error, request, log, {
     // The operation did not finish: the VM may still come up.
     vmMayExist: error.code === GCP_ERROR_CODES.timeout,

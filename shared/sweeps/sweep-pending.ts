@@ -1,5 +1,6 @@
 // sweepPending (DESIGN §3.3), every minute: no test stays without a way to
-// run. It gives a new task to queued tests whose task is gone and to claims
+// run. It gives a new task to queued tests whose task is gone (and shows a
+// queued test whose task waits on GitHub), a new task to claims
 // whose handler died, wakes tests that waited for a maintenance that is over,
 // and queues pending tests into free slots, oldest first. Each step reads at
 // most `sweeps.pendingBatch` tests (per platform where it goes by platform);
@@ -70,6 +71,12 @@ async function requeueLostTasks(deps: SweepPendingDeps): Promise<StepCounts> {
       testId: test.id,
       generation: test.enqueueGeneration,
     });
+    if (task === 'exists') {
+      // Its task waits (a full queue, a dispatch rate): the test shows it is
+      // queued, as nobody posted yet (the webhook leaves that to the claim).
+      await publishTestStatus(deps, test);
+      return 'skipped';
+    }
     if (task !== 'missing') return taskKnown(deps, test, task);
     const queued = await enqueueTest(deps, test, { from: ['queued'] });
     if (!queued.queued) return queued.reason === 'moved' ? 'skipped' : 'failed';

@@ -1,16 +1,20 @@
 // Carries out a handled webhook's plan: store the new tests in one atomic
-// write, record an approval, cancel what the event supersedes (tests of older
-// heads only: order.ts), move waiting tests on, enqueue what may run, and show
-// every change on GitHub. Nothing is enqueued before the supersede, so a head
-// that turns out to be older never starts. Each step is idempotent, so a
-// redelivered event (or a retry after a crash) changes nothing more.
+// write (those that may run already queued), record an approval, cancel what
+// the event supersedes (tests of older heads only: order.ts), move waiting
+// tests on, create the tasks, and show the other changes on GitHub. Nothing
+// is enqueued before the supersede, so a head that turns out to be older
+// never starts. A test this queues gets its first status from runTest's claim
+// ("Starting a VM"), or from the pending sweep if it is still queued a minute
+// later: a post here would race that claim for the test's document. Each step
+// is idempotent, so a redelivered event (or a retry after a crash) changes
+// nothing more.
 // Only a failure to write (tests, an approval) throws: they are then not safe anywhere.
 import { settleBuildWaits, type SettleDeps } from '../builds/settle';
 import { PR_CLOSED } from '../domain/messages';
 import type { TestRecord } from '../domain/test';
 import { publishTestStatus, type PublishDeps } from '../github/publish';
 import type { Logger } from '../log';
-import { enqueueTest } from '../queue/enqueue-test';
+import { enqueueTest, ensureTask, queuedOnCreation } from '../queue/enqueue-test';
 import type { TaskQueue } from '../queue/port';
 import type { GitHubLookupPort } from '../github/lookups';
 import type { TestStore } from '../store/port';
@@ -53,11 +57,12 @@ export async function applyWebhookPlan(
   if (plan.approve) await deps.store.recordApproval(plan.approve);
   // Before the commit's tests are read, so that a test stored meanwhile finds it (settle.ts).
   const build = plan.build && (await deps.store.recordBuild(plan.build));
-  const { created } = await deps.store.createTests(plan.create);
+  const toCreate = plan.create.map(queuedOnCreation);
+  const { created } = await deps.store.createTests(toCreate);
   const createdSet = new Set(created);
   // A redelivery finds its tests already there: carry on from where they are.
   let current = await Promise.all(
-    plan.create.map((test) => (createdSet.has(test.id) ? test : deps.store.getTest(test.id))),
+    toCreate.map((test) => (createdSet.has(test.id) ? test : deps.store.getTest(test.id))),
   );
   if (plan.rerunClosed) current = await rerunClosedTests(deps, plan.create);
   const touched = new Map<string, TestRecord>();
@@ -112,15 +117,30 @@ export async function applyWebhookPlan(
     }
   }
 
+  const publish = (tests: TestRecord[]) =>
+    Promise.all(tests.map((test) => publishTestStatus(deps, test)));
+  // A replaced run shares its commit status with its new run: shown before the
+  // new run has a task, so the new run's status is the one that stays.
+  await publish([...touched.values()].filter((test) => replaced.has(test.id)));
+  for (const id of replaced) touched.delete(id);
+
   const notQueued: string[] = [];
-  const enqueuePending = (tests: readonly TestRecord[]) =>
+  /** Queued by this delivery: runTest's claim posts their status. */
+  const queued = new Set<string>();
+  const startReady = (tests: readonly TestRecord[]) =>
     Promise.all(
       tests
-        .filter((test) => test.status === 'pending')
+        .filter((test) => test.status === 'pending' || test.status === 'queued')
         .map(async (test) => {
-          const result = await enqueueTest(deps, test);
-          if (result.queued) touched.set(test.id, result.test);
-          else if (result.reason === 'queue_failed') notQueued.push(test.id);
+          const result =
+            test.status === 'queued' ? await ensureTask(deps, test) : await enqueueTest(deps, test);
+          if (result.queued) {
+            touched.set(test.id, result.test);
+            queued.add(test.id);
+          } else if (result.reason === 'queue_failed') {
+            notQueued.push(test.id);
+            touched.set(test.id, result.current);
+          }
           // Queued (or ended) by another writer meanwhile, who posts its status.
           else touched.delete(test.id);
         }),
@@ -136,21 +156,16 @@ export async function applyWebhookPlan(
           .listBySha(build.repo, build.sha)
           .then((tests) => settleBuildWaits(deps, tests, { ask: 'never', known: build }))
       : settleBuildWaits(deps, ready, { ask: 'if-unknown' }),
-    enqueuePending(ready),
+    startReady(ready),
   ]);
   for (const test of settled) {
     released.push(test.id);
     touched.set(test.id, test);
   }
-  await enqueuePending(settled);
+  await startReady(settled);
 
   // Statuses last, from each test's newest record; a failed post never fails the event.
-  // A replaced run shares its commit status with its new run: posted first, so the new run's shows.
-  const publish = (tests: TestRecord[]) =>
-    Promise.all(tests.map((test) => publishTestStatus(deps, test)));
-  const statuses = [...touched.values()];
-  await publish(statuses.filter((test) => replaced.has(test.id)));
-  await publish(statuses.filter((test) => !replaced.has(test.id)));
+  await publish([...touched.values()].filter((test) => !queued.has(test.id)));
 
   return { tests: current.flatMap((t) => (t ? [t.id] : [])), canceled, released, notQueued };
 }

@@ -1,11 +1,16 @@
-// enqueueTest on the in-memory store and queue: the task and the `queued`
-// move happen together or the test stays as it was; retries and races never
+// enqueueTest on the in-memory store and queue: the `queued` record first, then the task;
+// a failed task puts the test back; retries and races never
 // make a second task.
 import { taskId } from '../../shared/domain/naming';
 import { TESTS_QUEUED } from '../../shared/domain/messages';
 import type { TestRecord } from '../../shared/domain/test';
 import { createLogger, type Logger } from '../../shared/log';
-import { enqueueTest, type EnqueueTestDeps } from '../../shared/queue/enqueue-test';
+import {
+  enqueueTest,
+  ensureTask,
+  queuedOnCreation,
+  type EnqueueTestDeps,
+} from '../../shared/queue/enqueue-test';
 import { createMemoryQueue, type MemoryQueue } from '../../shared/queue/memory';
 import type { TaskQueue } from '../../shared/queue/port';
 import { createMemoryStore } from '../../shared/store/memory';
@@ -71,20 +76,29 @@ describe('enqueueTest', () => {
     ]);
   });
 
-  it('leaves the test as it was when the queue fails, logs it, and the retry uses the same generation', async () => {
+  it('puts the test back where it was when the queue fails, logs it, and the retry takes the next generation', async () => {
     const { deps, queue, store, test, logs } = await setup();
     queue.failNext(1, { retriable: true, code: 'UNAVAILABLE', detail: 'connection refused' });
 
     const failed = await enqueueTest(deps, test);
 
+    const back = await store.getTest(ID);
     expect(failed).toEqual({
       queued: false,
       reason: 'queue_failed',
       retriable: true,
       code: 'UNAVAILABLE',
       detail: 'connection refused',
+      current: back,
     });
-    expect(await store.getTest(ID)).toEqual(test);
+    // Where it was, under generation 1, whose task name is never used.
+    expect(back).toMatchObject({
+      status: 'pending',
+      message: test.message,
+      queuedAt: null,
+      enqueueGeneration: 1,
+    });
+    expect(back?.timeline.map((e) => e.status)).toEqual(['pending', 'queued', 'pending']);
     expect(queue.tasks()).toEqual([]);
     const warning = logs.find((entry) => entry.severity === 'WARNING');
     expect(warning).toMatchObject({
@@ -92,11 +106,13 @@ describe('enqueueTest', () => {
       code: 'UNAVAILABLE',
       retriable: true,
       generation: 1,
+      status: 'pending',
     });
 
-    // The sweep's later call: same record, same generation.
-    const retried = await enqueueTest(deps, test);
-    expect(retried).toMatchObject({ queued: true, taskName: taskName(queue, 1), created: true });
+    // The sweep's later call, from the record as it is now.
+    const retried = await enqueueTest(deps, back as TestRecord);
+    expect(retried).toMatchObject({ queued: true, taskName: taskName(queue, 2), created: true });
+    expect(queue.tasks().map((t) => t.generation)).toEqual([2]);
   });
 
   it('reports a queue failure that retrying will not fix', async () => {
@@ -104,47 +120,85 @@ describe('enqueueTest', () => {
     queue.failNext(1, { retriable: false, code: 'NOT_FOUND' });
     const result = await enqueueTest(deps, test);
     expect(result).toMatchObject({ queued: false, reason: 'queue_failed', retriable: false });
-    expect(await store.getTest(ID)).toEqual(test);
+    expect(await store.getTest(ID)).toMatchObject({ status: 'pending', enqueueGeneration: 1 });
   });
 
-  it('after a crash between the task and the move, the retry finds the task and only moves the test', async () => {
+  it('records the test queued before its task exists, so the task finds it queued from its first delivery', async () => {
     const { deps, queue, store, test } = await setup();
-    // The first attempt's task exists; the move never happened.
-    await queue.enqueue({ testId: ID, generation: 1 });
+    const seen: Array<string | undefined> = [];
+    const watching: TaskQueue = {
+      enqueue: async (request) => {
+        seen.push((await store.getTest(ID))?.status);
+        return queue.enqueue(request);
+      },
+      taskState: (request) => queue.taskState(request),
+    };
 
-    const result = await enqueueTest(deps, test);
+    const result = await enqueueTest({ ...deps, queue: watching }, test);
 
-    expect(result).toMatchObject({ queued: true, taskName: taskName(queue, 1), created: false });
-    expect(queue.tasks().map((t) => t.name)).toEqual([taskName(queue, 1)]);
-    expect(await store.getTest(ID)).toMatchObject({ status: 'queued', enqueueGeneration: 1 });
+    expect(result).toMatchObject({ queued: true, taskName: taskName(queue, 1) });
+    expect(seen).toEqual(['queued']);
   });
 
-  it('reports a test canceled while its task was being created as moved, and leaves it canceled', async () => {
+  it('after a crash between the move and the task, the queued test has no task: the lost-task sweep sees it missing', async () => {
     const { deps, queue, store, test } = await setup();
-    // The cancel lands between the queue's answer and the move.
+    const crashing: TaskQueue = {
+      enqueue: () => Promise.reject(new Error('process killed')),
+      taskState: (request) => queue.taskState(request),
+    };
+
+    await expect(enqueueTest({ ...deps, queue: crashing }, test)).rejects.toThrow('process killed');
+
+    const stored = await store.getTest(ID);
+    expect(stored).toMatchObject({ status: 'queued', enqueueGeneration: 1 });
+    expect(await queue.taskState({ testId: ID, generation: 1 })).toBe('missing');
+  });
+
+  it('a test canceled while its task is created stays canceled, and its task finds nothing to run', async () => {
+    const { deps, queue, store, test } = await setup();
+    // The cancel lands between the move and the queue's answer.
     const racing: TaskQueue = {
       enqueue: async (request) => {
-        const result = await queue.enqueue(request);
         await store.transition(ID, {
-          from: ['pending'],
+          from: ['queued'],
           to: 'canceled',
           at: NOW,
           message: 'PR closed',
         });
-        return result;
+        return queue.enqueue(request);
       },
       taskState: (request) => queue.taskState(request),
     };
 
     const result = await enqueueTest({ ...deps, queue: racing }, test);
 
+    expect(result).toMatchObject({ queued: true, taskName: taskName(queue, 1) });
+    expect(await store.getTest(ID)).toMatchObject({ status: 'canceled', enqueueGeneration: 1 });
+  });
+
+  it('a test canceled while a failed enqueue puts it back stays canceled', async () => {
+    const { deps, queue, store, test } = await setup();
+    const failing: TaskQueue = {
+      enqueue: async () => {
+        await store.transition(ID, {
+          from: ['queued'],
+          to: 'canceled',
+          at: NOW,
+          message: 'PR closed',
+        });
+        return { ok: false, retriable: true, code: 'UNAVAILABLE', detail: 'down' };
+      },
+      taskState: (request) => queue.taskState(request),
+    };
+
+    const result = await enqueueTest({ ...deps, queue: failing }, test);
+
     expect(result).toMatchObject({
       queued: false,
-      reason: 'moved',
-      detail: 'test is canceled',
+      reason: 'queue_failed',
       current: { status: 'canceled' },
     });
-    expect(await store.getTest(ID)).toMatchObject({ status: 'canceled', enqueueGeneration: 0 });
+    expect(await store.getTest(ID)).toMatchObject({ status: 'canceled' });
   });
 
   it('does not create a task for a record that is not in a `from` status', async () => {
@@ -197,5 +251,53 @@ describe('enqueueTest', () => {
       enqueueGeneration: 2,
       queuedAt: NOW,
     });
+  });
+});
+
+describe('a new test stored queued (queuedOnCreation, ensureTask)', () => {
+  const fresh = () =>
+    pendingTest({
+      timeline: [{ at: T0, status: 'pending', message: TESTS_QUEUED }],
+      message: TESTS_QUEUED,
+    });
+
+  it('a ready new test is stored queued under generation 1, one timeline entry; others as they are', () => {
+    const queued = queuedOnCreation(fresh());
+    expect(queued).toMatchObject({ status: 'queued', enqueueGeneration: 1, queuedAt: T0 });
+    expect(queued.timeline).toEqual([{ at: T0, status: 'queued', message: TESTS_QUEUED }]);
+    const waiting = pendingTest({ status: 'waiting', waitReason: 'approval' });
+    expect(queuedOnCreation(waiting)).toBe(waiting);
+    const again = pendingTest({ enqueueGeneration: 2 });
+    expect(queuedOnCreation(again)).toBe(again);
+  });
+
+  it('creates the task of its generation once, however often it is asked', async () => {
+    const queued = queuedOnCreation(fresh());
+    const { deps, queue, store } = await setup(queued);
+
+    const first = await ensureTask(deps, queued);
+    const second = await ensureTask(deps, queued);
+
+    expect(first).toMatchObject({ queued: true, taskName: taskName(queue, 1), created: true });
+    expect(second).toMatchObject({ queued: true, taskName: taskName(queue, 1), created: false });
+    expect(queue.tasks().map((t) => t.name)).toEqual([taskName(queue, 1)]);
+    expect(await store.getTest(ID)).toEqual(queued);
+  });
+
+  it('a queue failure puts the test back to pending for the sweep', async () => {
+    const queued = queuedOnCreation(fresh());
+    const { deps, queue, store } = await setup(queued);
+    queue.failNext(1, { retriable: true, code: 'UNAVAILABLE', detail: 'connection refused' });
+
+    const result = await ensureTask(deps, queued);
+
+    const stored = await store.getTest(ID);
+    expect(result).toMatchObject({ queued: false, reason: 'queue_failed', current: stored });
+    expect(stored).toMatchObject({
+      status: 'pending',
+      message: TESTS_QUEUED,
+      enqueueGeneration: 1,
+    });
+    expect(queue.tasks()).toEqual([]);
   });
 });

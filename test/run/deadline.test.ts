@@ -11,7 +11,12 @@ import {
   type InstancesApi,
   type ZoneOperationsApi,
 } from '../../shared/compute/compute-engine';
-import { GCP_MESSAGES, STATUS_LINE_MAX, VM_STARTED } from '../../shared/domain/messages';
+import {
+  GCP_MESSAGES,
+  STARTING_VM,
+  STATUS_LINE_MAX,
+  VM_STARTED,
+} from '../../shared/domain/messages';
 import { vmName } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import {
@@ -145,7 +150,7 @@ describe('runTest: one deadline per delivery', () => {
     });
     expect(await h.store.slotHolders('linux')).toEqual([]);
     expect(h.vms.vms()).toEqual([]);
-    expect(descriptions(h, test)).toEqual([`pending: ${ZONE_MESSAGE}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${ZONE_MESSAGE}`]);
     expect(ZONE_MESSAGE.length).toBeLessThanOrEqual(STATUS_LINE_MAX);
     const why = h.logs.lines.find((l) => l.message === NO_TIME_LOG);
     expect(why).toMatchObject({
@@ -181,7 +186,11 @@ describe('runTest: one deadline per delivery', () => {
     expect(running).toMatchObject({ status: 'running', attempts: 2, instance: { zone: ZONE_A } });
     expect(h.vms.vms().map((vm) => vm.name)).toEqual([vmName('linux', test.id, 2)]);
     expect(await h.store.slotHolders('linux')).toEqual([test.id]);
-    expect(descriptions(h, test)).toEqual([`pending: ${ZONE_MESSAGE}`, `pending: ${VM_STARTED}`]);
+    expect(descriptions(h, test)).toEqual([
+      `pending: ${STARTING_VM}`,
+      `pending: ${ZONE_MESSAGE}`,
+      `pending: ${VM_STARTED}`,
+    ]);
   });
 
   it('a zone slower than what is left: its creation gets only the rest, and the next delivery adopts the VM it made', async () => {
@@ -271,7 +280,10 @@ describe('runTest: one deadline per delivery', () => {
       instance: null,
     });
     expect(await h.store.slotHolders('linux')).toEqual([]);
-    expect(descriptions(h, test)).toEqual([`pending: ${NO_TIME_TO_START}`]);
+    expect(descriptions(h, test)).toEqual([
+      `pending: ${STARTING_VM}`,
+      `pending: ${NO_TIME_TO_START}`,
+    ]);
     expect(h.logs.text()).toContain(NO_TIME_LOG);
   });
 

@@ -90,7 +90,7 @@ describe('runTest: a VM for a queued test', () => {
       expect.objectContaining({ name: after.instance!.name, zone: ZONE_A, provisioning: 'SPOT' }),
     ]);
     expect(await h.store.slotHolders('linux')).toEqual([test.id]);
-    expect(descriptions(h, test)).toEqual([`pending: ${VM_STARTED}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${VM_STARTED}`]);
     expect(after.timeline.map((e) => [e.status, e.message])).toEqual([
       ['queued', 'Tests queued'],
       ['starting', STARTING_VM],
@@ -183,7 +183,7 @@ describe('runTest: zones and Spot (DESIGN §4, stockouts)', () => {
     expect(h.vms.vms().map((vm) => vm.zone)).toEqual([ZONE_B]);
     expect(h.vms.insertCalls()).toBe(2);
     // The stockout was never shown to people: it was handled at once.
-    expect(descriptions(h, test)).toEqual([`pending: ${VM_STARTED}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${VM_STARTED}`]);
     expect(h.logs.text()).toContain(code === 'STOCKOUT_503' ? 'HTTP 503' : code);
   });
 
@@ -267,14 +267,14 @@ describe('runTest: zones and Spot (DESIGN §4, stockouts)', () => {
     });
     expect(await h.store.slotHolders('linux')).toEqual([]);
     expect(h.vms.vms()).toEqual([]);
-    expect(descriptions(h, test)).toEqual([`pending: ${ZONE_MESSAGE}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${ZONE_MESSAGE}`]);
 
     h.vms.injectFault({ code: 'ZONE_RESOURCE_POOL_EXHAUSTED', count: 3 });
     const second = await h.run(test.id, 1);
 
     expect(second.http).toBe(503);
     expect(await h.get(test.id)).toMatchObject({ status: 'queued', attempts: 2 });
-    expect(descriptions(h, test)).toEqual([`pending: ${ZONE_MESSAGE}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${ZONE_MESSAGE}`]);
     expect(await h.store.slotHolders('linux')).toEqual([]);
 
     // Capacity is back: the next delivery starts it, with a VM name of its own attempt.
@@ -283,7 +283,11 @@ describe('runTest: zones and Spot (DESIGN §4, stockouts)', () => {
     const running = await h.get(test.id);
     expect(running).toMatchObject({ status: 'running', attempts: 3 });
     expect(running.instance!.name).toBe(vmName('linux', test.id, 3));
-    expect(descriptions(h, test)).toEqual([`pending: ${ZONE_MESSAGE}`, `pending: ${VM_STARTED}`]);
+    expect(descriptions(h, test)).toEqual([
+      `pending: ${STARTING_VM}`,
+      `pending: ${ZONE_MESSAGE}`,
+      `pending: ${VM_STARTED}`,
+    ]);
   });
 });
 
@@ -308,7 +312,7 @@ describe('runTest: errors retried later (DESIGN §4)', () => {
       expect(await h.store.slotHolders('linux')).toEqual([]);
       expect(h.vms.insertCalls()).toBe(1);
       expect(h.vms.vms()).toEqual([]);
-      expect(descriptions(h, test)).toEqual([`pending: ${message}`]);
+      expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${message}`]);
     },
   );
 
@@ -325,7 +329,10 @@ describe('runTest: errors retried later (DESIGN §4)', () => {
     expect(held.leaseExpiresAt!.getTime()).toBeLessThanOrEqual(h.clock());
     expect(await h.store.slotHolders('linux')).toEqual([test.id]);
     expect(h.vms.vms()).toHaveLength(1);
-    expect(descriptions(h, test)).toEqual([`pending: ${GCP_MESSAGES.timedOut}`]);
+    expect(descriptions(h, test)).toEqual([
+      `pending: ${STARTING_VM}`,
+      `pending: ${GCP_MESSAGES.timedOut}`,
+    ]);
 
     const second = await h.run(test.id, 1);
 
@@ -378,7 +385,7 @@ describe('runTest: errors retried later (DESIGN §4)', () => {
       expect(after).toMatchObject({ status: 'error', message, finishedAt: new Date(h.clock()) });
       expect(after.message).not.toMatch(/retried/);
       expect(await h.store.slotHolders('linux')).toEqual([]);
-      expect(descriptions(h, test)).toEqual([`error: ${message}`]);
+      expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `error: ${message}`]);
       expect(h.vms.vms()).toEqual([]);
     },
   );
@@ -418,7 +425,7 @@ describe('runTest: errors that end the test (DESIGN §4)', () => {
     expect(await h.store.slotHolders('linux')).toEqual([]);
     expect(h.vms.insertCalls()).toBe(1);
     expect(h.vms.vms()).toEqual([]);
-    expect(descriptions(h, test)).toEqual([`error: ${message}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `error: ${message}`]);
     // The raw API text is for the logs only.
     expect(message).not.toMatch(/us-central1|projects\//);
     expect(h.logs.text()).toContain(ZONE_A);
@@ -441,7 +448,10 @@ describe('runTest: errors that end the test (DESIGN §4)', () => {
     });
     expect(h.vms.insertCalls()).toBe(0);
     expect(await h.store.slotHolders('linux')).toEqual([]);
-    expect(descriptions(h, test)).toEqual([`error: ${STARTUP_SCRIPT_MISSING}`]);
+    expect(descriptions(h, test)).toEqual([
+      `pending: ${STARTING_VM}`,
+      `error: ${STARTUP_SCRIPT_MISSING}`,
+    ]);
   });
 
   it('a platform that is no longer configured ends the test', async () => {
@@ -626,7 +636,7 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     const after = await h.get(test.id);
     expect(after).toMatchObject({ status: 'running', attempts: 1 });
     expect(await h.store.slotHolders('linux')).toEqual([test.id]);
-    expect(descriptions(h, test)).toEqual([`pending: ${VM_STARTED}`]);
+    expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${VM_STARTED}`]);
   });
 
   it('a cancel while the VM starts: the VM it made is deleted at once, and noted done', async () => {
@@ -792,6 +802,7 @@ describe('runTest: slots (DESIGN §3.5)', () => {
     expect(await h.store.slotHolders('linux')).toEqual([second.id]);
     expect(descriptions(h, second)).toEqual([
       'pending: Waiting for a free linux VM slot',
+      `pending: ${STARTING_VM}`,
       `pending: ${VM_STARTED}`,
     ]);
   });

@@ -89,7 +89,7 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
       expect((await h.store.getTest('q1'))?.enqueueGeneration).toBe(4);
     });
 
-    it('whose task still exists are left alone', async () => {
+    it('whose task still exists get no new task; a status nobody posted yet is posted, once', async () => {
       const before = queuedTest('q1', { enqueueGeneration: 2 });
       const h = await setup([before]);
       await h.queue.enqueue({ testId: 'q1', generation: 2 });
@@ -97,9 +97,17 @@ describe.each(storeKinds('vmci-sweeps-pending'))('sweepPending ($name)', ({ make
       const summary = await sweepPending(h.deps);
 
       expect(summary.lostTasks).toEqual(counts({ found: 1, skipped: 1 }));
-      expect(await h.store.getTest('q1')).toEqual(before);
+      // The webhook leaves a queued test's first status to runTest's claim; a
+      // task that waits this long (a full queue) is shown queued by the sweep.
+      const after = await h.store.getTest('q1');
+      expect(after).toEqual({ ...before, githubStatus: expect.anything() });
+      expect(after?.githubStatus).toMatchObject({ state: 'pending', description: before.message });
       expect(taskGenerations(h.queue)).toEqual({ q1: [2] });
-      expect(h.statuses.posts()).toEqual([]);
+      expect(h.statuses.posts().map((p) => p.description)).toEqual([before.message]);
+
+      h.clock.advance(2 * QUEUED_GRACE_MS);
+      await sweepPending(h.deps);
+      expect(h.statuses.posts()).toHaveLength(1);
     });
 
     it('queued more recently than QUEUED_GRACE_MS: the queue is not even asked', async () => {

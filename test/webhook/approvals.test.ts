@@ -91,9 +91,9 @@ describe('an approval covers the head commit it was given for', () => {
 
     expect(sync).toMatchObject({ status: 202, body: { tests: ids(B), released: [] } });
     expect(await shown(h, B)).toEqual(running);
-    // It started approved: it never waited.
+    // It started approved: it never waited, and was stored queued.
     const [linux] = await h.store.listBySha(REPO, B);
-    expect(linux?.timeline.map((e) => e.status)).toEqual(['pending', 'queued']);
+    expect(linux?.timeline.map((e) => e.status)).toEqual(['queued']);
   });
 
   it('a reopen of an approved head starts approved', async () => {

@@ -70,6 +70,15 @@ describe('a maintainer’s /retest', () => {
     const h = harness();
     await forkPr(h);
     const { commentId, event } = retest(h, '/retest linux', { delivery: 'd-retest' });
+    const postedAtEnqueue: string[][] = [];
+    const enqueue = h.queue.enqueue.bind(h.queue);
+    h.deps.queue = {
+      ...h.queue,
+      enqueue: (request) => {
+        postedAtEnqueue.push(h.statuses.posts().map((p) => p.description));
+        return enqueue(request);
+      },
+    };
 
     const answer = await handleWebhookEvent(h.deps, event());
 
@@ -114,13 +123,15 @@ describe('a maintainer’s /retest', () => {
     expect(taskIds(h)).toEqual([idOf('linux', 2)]);
     expect(reactionsTo(h, commentId)).toEqual(['rocket']);
     expect(replies(h)).toEqual([]);
-    // ci/linux shows the new run, posted after run 1's cancel.
+    // ci/linux: run 1's cancel is posted before run 2 has a task, so run 2's
+    // first status (posted by runTest's claim) is the one that stays.
     const linux = h.statuses.statuses(REPO, HEAD).filter((s) => s.context === 'ci/linux');
-    expect(linux[0]).toMatchObject({ state: 'pending', description: TESTS_QUEUED });
-    expect(linux[1]).toMatchObject({
+    expect(linux[0]).toMatchObject({
       state: 'error',
       description: 'Superseded by run 2 (/retest)',
     });
+    expect(postedAtEnqueue).toEqual([expect.arrayContaining(['Superseded by run 2 (/retest)'])]);
+    expect(h.statuses.posts().map((p) => p.description)).not.toContain(TESTS_QUEUED);
   });
 
   it('a redelivery, and a replay of the same bytes, answer as before: no run, no reaction, no GitHub call', async () => {
