@@ -7,7 +7,8 @@
 // pushes are sent) and for the whole way. Cloud Tasks, GitHub and Compute calls
 // are counted from the stand-ins. Only the functions a test goes through are
 // mounted (webhook, runTest, progress, status): the sweeps run on a schedule,
-// not per test; their reads are the sweeps scenario's.
+// not per test; their reads are the sweeps scenario's. The notes list where each
+// read and write goes: the store method and its caller, per test.
 import type { LocalCloudOptions } from '../local/cloud';
 import type { FunctionName } from '../local/functions';
 import { startBenchCloud } from './cloud';
@@ -16,6 +17,8 @@ import {
   countFirestoreOps,
   describeByCollection,
   FIRESTORE_OPS_NOTE,
+  describeBySite,
+  type CollectionOps,
   type OpsCounts,
 } from './firestore-ops';
 import { manySlots, testsOf } from './pipeline';
@@ -46,22 +49,24 @@ export interface CostOptions {
 const isRunning = (test: TestRecord) => test.timeline.some((entry) => entry.status === 'running');
 const hasEnded = (test: TestRecord) => isTerminal(test.status);
 
-/** Every collection's Firestore counts minus another's (what came after a snapshot). */
+/** Firestore counts minus an earlier snapshot of them (what came after it). */
 function minus(total: OpsCounts, part: OpsCounts): OpsCounts {
-  const diff = <T extends object>(a: T, b: T): T =>
+  const diff = <T extends object>(a: T, b: T | undefined): T =>
     Object.fromEntries(
       Object.entries(a).map(([k, v]) => [
         k,
-        typeof v === 'number' ? v - ((b as Record<string, number>)[k] ?? 0) : v,
+        typeof v === 'number' ? v - ((b as Record<string, number> | undefined)?.[k] ?? 0) : v,
       ]),
     ) as T;
-  const byCollection = Object.fromEntries(
-    Object.entries(total.byCollection).map(([name, ops]) => [
-      name,
-      part.byCollection[name] ? diff(ops, part.byCollection[name]) : { ...ops },
-    ]),
-  );
-  return { ...diff(total, part), byCollection };
+  const diffMap = (a: Record<string, CollectionOps>, b: Record<string, CollectionOps> = {}) =>
+    Object.fromEntries(Object.entries(a).map(([name, ops]) => [name, diff(ops, b[name])]));
+  return {
+    ...diff(total, part),
+    byCollection: diffMap(total.byCollection, part.byCollection),
+    bySite: Object.fromEntries(
+      Object.entries(total.bySite).map(([site, ops]) => [site, diffMap(ops, part.bySite[site])]),
+    ),
+  };
 }
 
 /** Waits until the counts stop moving for quietMs (what follows the last move finishes). */
@@ -83,7 +88,7 @@ export async function runCostScenario(
   const pushes = ctx.short ? 5 : 20;
   const until = options.until ?? 'running';
   // Counting starts before the cloud: its functions' copy of the client is patched as it loads.
-  const counter = countFirestoreOps();
+  const counter = countFirestoreOps({ sites: true });
   let bench: Awaited<ReturnType<typeof startBenchCloud>> | undefined;
   try {
     bench = await startBenchCloud({
@@ -193,6 +198,8 @@ export async function runCostScenario(
         `after the webhook (runTest, progress, status) reads per test: ${describeByCollection(after, 'reads', expected)}`,
         `after the webhook writes per test: ${describeByCollection(after, 'writes', expected)}`,
         `Firestore commits that failed (aborted, precondition): ${total.failedCommits}`,
+        ...describeBySite(webhook, expected).map((line) => `per test, webhook: ${line}`),
+        ...describeBySite(after, expected).map((line) => `per test, after the webhook: ${line}`),
         'reads are billed reads: documents returned, plus one per query that returned none',
         FIRESTORE_OPS_NOTE,
         'Cloud Tasks, GitHub and Compute calls are counted from their stand-ins',

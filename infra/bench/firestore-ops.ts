@@ -16,12 +16,23 @@
 // commit writes counts once (a set and an update of one document in one commit
 // are one write), deletes included, with its path and the commit time. A commit
 // that fails writes nothing and counts only as a failed commit.
+// With `sites`, each operation is also put down to where the project's code asked
+// for it: the store method and its first caller outside shared/store (from the
+// stack where a read, a transaction, a batch commit or a document write starts;
+// what runs inside a transaction belongs to the transaction's site).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { join, relative, sep } from 'node:path';
 import * as firestoreModule from '@google-cloud/firestore';
 
 type FirestoreModule = Pick<
   typeof firestoreModule,
-  'Firestore' | 'Query' | 'DocumentReference' | 'Transaction' | 'QuerySnapshot' | 'DocumentSnapshot'
+  | 'Firestore'
+  | 'Query'
+  | 'DocumentReference'
+  | 'Transaction'
+  | 'WriteBatch'
+  | 'QuerySnapshot'
+  | 'DocumentSnapshot'
 >;
 
 /** The operations on one collection (or all of them). */
@@ -51,6 +62,8 @@ export interface OpsCounts extends CollectionOps {
   failedCommits: number;
   /** By the document's top-level collection ("tests" for tests/abc and tests/abc/sub/x). */
   byCollection: Record<string, CollectionOps>;
+  /** With `sites`: by call site, then by collection. */
+  bySite: Record<string, Record<string, CollectionOps>>;
 }
 
 /** One document written by one commit. */
@@ -107,6 +120,7 @@ const emptyCounts = (): OpsCounts => ({
   commits: 0,
   failedCommits: 0,
   byCollection: {},
+  bySite: {},
 });
 
 /** Copies of the client module the counters patch (one per Jest module registry). */
@@ -157,24 +171,73 @@ interface WriteProto {
   transform?: { document?: string } | null;
 }
 
+const ROOT = join(__dirname, '..', '..') + sep;
+const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):\d+\)?$/;
+
+/**
+ * Where the project's code asked for an operation, from the current stack:
+ * "getDelivery ← handleWebhookEvent (shared/webhook/handle-event.ts:67)".
+ */
+export function callSite(stack: string = captureStack()): string {
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .flatMap((line) => {
+      const match = FRAME.exec(line);
+      if (!match) return [];
+      const [, fn, file = '', lineNo] = match;
+      if (!file.startsWith(ROOT) || file.includes(`${sep}node_modules${sep}`)) return [];
+      const rel = relative(ROOT, file).split(sep).join('/');
+      if (rel.startsWith('infra/bench/')) return [];
+      // "Object.get [as getDelivery]" → "getDelivery"; "Object.acquireSlot" → "acquireSlot".
+      const name = /\[as ([^\]]+)\]/.exec(fn ?? '')?.[1] ?? (fn ?? '').replace(/^.*\./, '');
+      return [{ fn: name || '<anonymous>', rel, lineNo }];
+    });
+  const store = frames.find((f) => f.rel.startsWith('shared/store/'));
+  const caller = frames.find((f) => !f.rel.startsWith('shared/store/'));
+  const where = caller ? `${caller.fn} (${caller.rel}:${caller.lineNo})` : '?';
+  return store ? `${store.fn} ← ${where}` : where;
+}
+
+function captureStack(): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  try {
+    return new Error().stack ?? '';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+export interface CountOptions {
+  /** Put each operation down to its call site too (counts.bySite); costs a stack per call. */
+  sites?: boolean;
+}
+
 /**
  * Patches every copy of the Firestore client (for every instance) to count
  * reads and writes. One counter at a time; restore() when done.
  */
-export function countFirestoreOps(): FirestoreOpsCounter {
+export function countFirestoreOps(options: CountOptions = {}): FirestoreOpsCounter {
   if (active) throw new Error('a Firestore counter is already running: restore() it first');
   const counts = emptyCounts();
   const writeLog: WriteEvent[] = [];
   const inside = new AsyncLocalStorage<true>();
+  const siteOf = new AsyncLocalStorage<string>();
+  const sites = options.sites ?? false;
   const ignored = new WeakSet<object>();
   let on = false;
   const restores: (() => void)[] = [];
 
   const collection = (name: string): CollectionOps => (counts.byCollection[name] ??= emptyOps());
-  const add = (name: string, field: keyof CollectionOps, n = 1) => {
+  const add = (name: string, field: keyof CollectionOps, n = 1, site = siteOf.getStore()) => {
     counts[field] += n;
     collection(name)[field] += n;
+    if (site !== undefined) ((counts.bySite[site] ??= {})[name] ??= emptyOps())[field] += n;
   };
+  /** Runs `run` with the call site known, unless one is already (an outer call's). */
+  const withSite = <T>(run: () => T): T =>
+    !sites || siteOf.getStore() !== undefined ? run() : siteOf.run(callSite(), run);
 
   const patchModule = (mod: FirestoreModule) => {
     const { Firestore, QuerySnapshot, DocumentSnapshot } = mod;
@@ -217,14 +280,26 @@ export function countFirestoreOps(): FirestoreOpsCounter {
         if (!on || inside.getStore()) return original.apply(this, args);
         const client = clientOf(this);
         if (client && ignored.has(client)) return original.apply(this, args);
-        return inside.run(true, async () => {
-          const result = await original.apply(this, args);
-          if (on && aggregate) {
-            add(queryCollection((this as { query?: unknown }).query), 'aggregations');
-            counts.documents += 1;
-          } else if (on) tally(result, args, false);
-          return result;
-        });
+        return withSite(() =>
+          inside.run(true, async () => {
+            const result = await original.apply(this, args);
+            if (on && aggregate) {
+              add(queryCollection((this as { query?: unknown }).query), 'aggregations');
+              counts.documents += 1;
+            } else if (on) tally(result, args, false);
+            return result;
+          }),
+        );
+      };
+      restores.push(() => (target[method] = original));
+    };
+    /** Where writes start: only the call site is taken (the commit request counts). */
+    const patchSite = (proto: object, method: string) => {
+      const target = proto as Record<string, (...args: unknown[]) => unknown>;
+      const original = target[method]!;
+      target[method] = function (this: unknown, ...args: unknown[]) {
+        if (!on || !sites) return original.apply(this, args);
+        return withSite(() => original.apply(this, args));
       };
       restores.push(() => (target[method] = original));
     };
@@ -234,6 +309,11 @@ export function countFirestoreOps(): FirestoreOpsCounter {
     patchRead(mod.Transaction.prototype, 'getAll');
     patchRead(Firestore.prototype, 'getAll');
     patchRead(aggregateProto, 'get', true);
+    patchSite(Firestore.prototype, 'runTransaction');
+    patchSite(mod.WriteBatch.prototype, 'commit');
+    for (const method of ['create', 'set', 'update', 'delete']) {
+      patchSite(mod.DocumentReference.prototype, method);
+    }
 
     const proto = Firestore.prototype as unknown as Record<
       string,
@@ -245,9 +325,10 @@ export function countFirestoreOps(): FirestoreOpsCounter {
       if (!on || (method !== 'commit' && method !== 'batchWrite') || ignored.has(this)) {
         return result;
       }
+      const site = sites ? (siteOf.getStore() ?? callSite()) : undefined;
       return result.then(
         (response) => {
-          recordCommit(method, body, response);
+          recordCommit(method, body, response, site);
           return response;
         },
         (error: unknown) => {
@@ -259,7 +340,12 @@ export function countFirestoreOps(): FirestoreOpsCounter {
     restores.push(() => (proto.request = request));
   };
 
-  const recordCommit = (method: string, body: unknown, response: unknown) => {
+  const recordCommit = (
+    method: string,
+    body: unknown,
+    response: unknown,
+    site: string | undefined,
+  ) => {
     const writes = ((body as { writes?: WriteProto[] }).writes ?? []) as WriteProto[];
     const answer = response as {
       commitTime?: unknown;
@@ -279,8 +365,8 @@ export function countFirestoreOps(): FirestoreOpsCounter {
       seen.add(path);
       wrote = true;
       const top = topCollection(path);
-      add(top, 'writes');
-      if (write.delete) add(top, 'deletes');
+      add(top, 'writes', 1, site);
+      if (write.delete) add(top, 'deletes', 1, site);
       writeLog.push({
         path,
         at: commitAt ?? timestampMs(answer.writeResults?.[i]?.updateTime) ?? Date.now(),
@@ -387,4 +473,32 @@ export function describeByCollection(
       return `${name} ${n(total)} (${detail})`;
     });
   return parts.length ? parts.join('; ') : 'none';
+}
+
+/**
+ * One line per call site, most operations first, divided by `per`:
+ * "getDelivery ← handleWebhookEvent (shared/webhook/handle-event.ts:67): deliveries gets 1".
+ */
+export function describeBySite(counts: OpsCounts, per: number): string[] {
+  const n = (value: number) => (value / per).toFixed(2).replace(/\.?0+$/, '') || '0';
+  return Object.entries(counts.bySite)
+    .map(([site, byCollection]) => {
+      let total = 0;
+      const parts = Object.entries(byCollection).flatMap(([name, ops]) => {
+        total += billedReads(ops) + ops.writes;
+        const kinds: [string, number][] = [
+          ['query docs', ops.queryDocs],
+          ['empty queries', ops.emptyQueries],
+          ['gets', ops.gets],
+          ['aggregations', ops.aggregations],
+          ['writes', ops.writes - ops.deletes],
+          ['deletes', ops.deletes],
+        ];
+        return kinds.filter(([, v]) => v > 0).map(([kind, v]) => `${name} ${kind} ${n(v)}`);
+      });
+      return { line: `${site}: ${parts.join(', ')}`, total };
+    })
+    .filter((s) => s.total > 0)
+    .sort((a, b) => b.total - a.total || a.line.localeCompare(b.line))
+    .map((s) => s.line);
 }

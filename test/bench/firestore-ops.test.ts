@@ -4,6 +4,7 @@
 // transaction, nothing of an ignored client, and clients of another copy of
 // the module (a Jest-isolated registry) once that copy is added.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { FieldValue, Firestore } from '@google-cloud/firestore';
 import type * as FirestoreModule from '@google-cloud/firestore';
 import { PassThroughClient } from 'google-auth-library';
@@ -14,13 +15,18 @@ import {
 import {
   addFirestoreModule,
   billedReads,
+  callSite,
   countFirestoreOps,
   describeByCollection,
+  describeBySite,
   documentPath,
   hottestDocuments,
   topCollection,
+  type CountOptions,
   type FirestoreOpsCounter,
+  type OpsCounts,
 } from '../../infra/bench/firestore-ops';
+import { createFirestoreStore } from '../../shared/store/firestore';
 
 jest.setTimeout(60_000);
 
@@ -42,11 +48,17 @@ afterAll(async () => {
   await Promise.all(clients.map((db) => db.terminate()));
 });
 
-async function counting<T>(run: (counter: FirestoreOpsCounter) => Promise<T>): Promise<T> {
-  const counter = countFirestoreOps();
+let lastCounts: OpsCounts | undefined;
+
+async function counting<T>(
+  run: (counter: FirestoreOpsCounter) => Promise<T>,
+  options: CountOptions = {},
+): Promise<T> {
+  const counter = countFirestoreOps(options);
   try {
     return await run(counter);
   } finally {
+    lastCounts = structuredClone(counter.counts);
     counter.restore();
   }
 }
@@ -247,6 +259,69 @@ describe('which clients', () => {
     });
     // Restored, that copy too.
     expect(isolated!.Query.prototype.get).toBe(originalGet);
+  });
+});
+
+describe('call sites', () => {
+  it('puts each read and write down to the store method and its caller', async () => {
+    const db = client();
+    const store = createFirestoreStore({ db });
+    await counting(async (counter) => {
+      counter.start();
+      await store.getDelivery('nothing-here');
+      await db.runTransaction(async (tx) => {
+        await tx.get(db.doc('sited/a'));
+        tx.set(db.doc('sited/a'), { a: 1 });
+      });
+      await db.doc('sited/b').set({ b: 1 });
+      expect(counter.counts.bySite).toEqual({});
+    });
+    await counting(
+      async (counter) => {
+        counter.start();
+        await store.getDelivery('nothing-here');
+        await db.runTransaction(async (tx) => {
+          await tx.get(db.doc('sited/a'));
+          tx.set(db.doc('sited/a'), { a: 1 });
+        });
+        await db.doc('sited/b').set({ b: 1 });
+      },
+      { sites: true },
+    );
+    const sites = Object.keys(lastCounts!.bySite);
+    expect(sites).toHaveLength(3);
+    expect(sites[0]).toMatch(/^getDelivery ← .* \(test\/bench\/firestore-ops\.test\.ts:\d+\)$/);
+    expect(lastCounts!.bySite[sites[0]!]).toEqual({
+      deliveries: expect.objectContaining({ gets: 1 }),
+    });
+    // The transaction's read and write belong to where it was run.
+    expect(lastCounts!.bySite[sites[1]!]).toEqual({
+      sited: expect.objectContaining({ gets: 1, writes: 1 }),
+    });
+    expect(lastCounts!.bySite[sites[2]!]).toEqual({
+      sited: expect.objectContaining({ writes: 1 }),
+    });
+    expect(describeBySite(lastCounts!, 1)).toEqual([
+      `${sites[1]}: sited gets 1, sited writes 1`,
+      `${sites[0]}: deliveries gets 1`,
+      `${sites[2]}: sited writes 1`,
+    ]);
+  });
+
+  it('reads a stack: the store frame, then the first caller outside the store', () => {
+    const root = join(__dirname, '..', '..');
+    const stack = [
+      'Error',
+      `    at DocumentReference.get (${root}/infra/bench/firestore-ops.ts:1:1)`,
+      `    at Object.acquireSlot (${root}/shared/store/firestore.ts:420:20)`,
+      `    at async Object.run (${root}/shared/store/keyed-lock.ts:32:16)`,
+      `    at async runTest (${root}/shared/run/run-test.ts:88:5)`,
+      `    at async x (${root}/node_modules/y/z.js:1:1)`,
+    ].join('\n');
+    expect(callSite(stack)).toBe('acquireSlot ← runTest (shared/run/run-test.ts:88)');
+    expect(callSite(`Error\n    at ${root}/functions/webhook/handler.ts:47:14`)).toBe(
+      '<anonymous> (functions/webhook/handler.ts:47)',
+    );
   });
 });
 
