@@ -388,6 +388,7 @@ function toResult(stored: number, f: RunFigures): ScenarioResult {
     figures,
     notes: [
       FIRESTORE_OPS_NOTE,
+      '"documents read" here are the documents returned: a query that returned nothing adds 0 (Firestore bills it one read); the queries are shown apart.',
       `Candidates: an even mix of queued tests whose task was lost, pending tests past the grace with free slots, running tests past their deadline (slot held, VM present), ended tests whose VM deletion is due, ended tests whose final status is due again; ${f.acted} actions taken, ${f.errors} errors logged.`,
       "The sweeps are the domain functions over the Firestore adapter on the emulator; the queue, Compute and GitHub are memory doubles. The emulator has no real indexes, so its time grows with the documents stored where Firestore's would not.",
     ],
