@@ -100,15 +100,16 @@ describe('/retest through the local cloud (linux and windows)', () => {
     expect(windows).toMatchObject({ run: 1, status: 'queued' });
     expect(reactions(id)).toEqual([[BOT, 'rocket']]);
     expect(replies()).toEqual([]);
-    // GitHub was asked for the PR; ci/linux shows run 2.
+    // GitHub was asked for the PR; ci/linux shows run 1's end, posted before run 2
+    // had a task, so run 2's first status (runTest's claim; the queue is paused here) follows it.
     expect(cloud.github.calls().map((c) => `${c.method} ${c.path}`)).toContain(
       `GET /repos/${REPO}/pulls/${PR_NUMBER}`,
     );
     expect(latestStatuses(cloud, sha)['ci/linux']).toEqual({
-      state: 'pending',
+      state: 'error',
       context: 'ci/linux',
-      description: TESTS_QUEUED,
-      target_url: statusPageOf(cloud, runOf(sha, 'linux', 2)),
+      description: 'Superseded by run 2 (/retest)',
+      target_url: statusPageOf(cloud, runOf(sha, 'linux', 1)),
     });
 
     const before = await snapshot(env);

@@ -83,7 +83,6 @@ function expectQueued(tests: readonly TestRecord[]): void {
       message: TESTS_QUEUED,
       waitReason: null,
       enqueueGeneration: 1,
-      githubStatus: { state: 'pending', description: TESTS_QUEUED },
     });
     expect(test.queuedAt).toBeInstanceOf(Date);
   }
@@ -125,7 +124,7 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
     expect(await snapshot(env)).toEqual(NOTHING);
   });
 
-  it('push to a configured branch: one queued test per platform, its task and its pending status', async () => {
+  it('push to a configured branch: one test per platform, stored queued, and its task; no GitHub call before runTest', async () => {
     const { cloud } = env;
     const sha = shaOf('push');
     const ids = idsOf(sha);
@@ -153,7 +152,6 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         instance: null,
       });
       expect(test.timeline.map((entry) => [entry.status, entry.message])).toEqual([
-        ['pending', TESTS_QUEUED],
         ['queued', TESTS_QUEUED],
       ]);
     });
@@ -169,17 +167,10 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
       });
     }
 
-    expect(cloud.github.calls()).toHaveLength(2);
-    expect(statusesPosted(cloud, sha)).toEqual(
-      expect.arrayContaining(
-        PLATFORMS.map((platform, i) => ({
-          state: 'pending',
-          context: `ci/${platform}`,
-          description: TESTS_QUEUED,
-          target_url: statusPageOf(cloud, ids[i]!),
-        })),
-      ),
-    );
+    // Their first status comes from runTest's claim ("Starting a VM"), not from
+    // the webhook; the queue is paused here, so GitHub has heard nothing.
+    expect(tests.map((test) => test.githubStatus)).toEqual([null, null]);
+    expect(cloud.github.calls()).toEqual([]);
 
     const listed = await fetch(`${cloud.url}/status/tests?repo=${REPO}&sha=${sha}`);
     expect(listed.status).toBe(200);
@@ -315,11 +306,9 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         });
       }
       expectTasksFor(cloud, ids);
-      expectLatestStatuses(cloud, sha, {
-        linux: { state: 'pending', description: TESTS_QUEUED, id: ids[0]! },
-        windows: { state: 'pending', description: TESTS_QUEUED, id: ids[1]! },
-      });
-      expect(cloud.github.calls()).toHaveLength(2);
+      // runTest's claim posts their first status (the queue is paused here).
+      expect(latestStatuses(cloud, sha)).toEqual({});
+      expect(cloud.github.calls()).toEqual([]);
     });
 
     it.each(['NONE', 'CONTRIBUTOR', 'FIRST_TIME_CONTRIBUTOR'])(
@@ -384,15 +373,16 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         expect(labeled.body).toEqual(handled(labeled.delivery, { released: ids }));
         expectQueued(await testsOf(env, ids));
         expectTasksFor(cloud, ids);
+        // The wait stays on GitHub until runTest's claim posts "Starting a VM"
+        // (the queue is paused here).
         expectLatestStatuses(cloud, sha, {
-          linux: { state: 'pending', description: TESTS_QUEUED, id: ids[0]! },
-          windows: { state: 'pending', description: TESTS_QUEUED, id: ids[1]! },
+          linux: { state: 'pending', description: WAITING_FOR_APPROVAL, id: ids[0]! },
+          windows: { state: 'pending', description: WAITING_FOR_APPROVAL, id: ids[1]! },
         });
-        // The two new statuses, and the question whether the sender (the owner) may approve.
+        // The two waits, and the question whether the sender (the owner) may approve.
         expect(cloud.github.calls().map((c) => `${c.method} ${c.path}`)).toEqual([
           ...Array(2).fill(`POST /repos/${REPO}/statuses/${sha}`),
           `GET /repos/${REPO}/collaborators/Codertocat/permission`,
-          ...Array(2).fill(`POST /repos/${REPO}/statuses/${sha}`),
         ]);
       },
     );
@@ -426,11 +416,8 @@ describe('webhook events (config/vmci.local.yaml, one blocked user)', () => {
         linux: { state: 'error', description: superseded, id: oldIds[0]! },
         windows: { state: 'error', description: superseded, id: oldIds[1]! },
       });
-      expectLatestStatuses(cloud, newSha, {
-        linux: { state: 'pending', description: TESTS_QUEUED, id: newIds[0]! },
-        windows: { state: 'pending', description: TESTS_QUEUED, id: newIds[1]! },
-      });
-      expect(cloud.github.calls()).toHaveLength(6);
+      expect(latestStatuses(cloud, newSha)).toEqual({});
+      expect(cloud.github.calls()).toHaveLength(2);
     });
 
     it('closed: every live test of the PR is canceled ("PR closed"); finished ones stay as they are', async () => {
@@ -646,8 +633,9 @@ describe('webhook events with supersede: none', () => {
     expect(res.body).toEqual(handled(res.delivery, { tests: newIds }));
     expectQueued(await testsOf(env, [...oldIds, ...newIds]));
     expectTasksFor(cloud, [...oldIds, ...newIds]);
-    expect(statusesPosted(cloud, oldSha).map((s) => s.state)).toEqual(['pending', 'pending']);
-    expect(cloud.github.calls()).toHaveLength(4);
+    // Nothing superseded, and queued tests hear from runTest's claim: no GitHub call.
+    expect(statusesPosted(cloud, oldSha)).toEqual([]);
+    expect(cloud.github.calls()).toEqual([]);
   });
 });
 
@@ -677,9 +665,9 @@ describe('webhook events with linux built by a workflow', () => {
     });
     expectQueued([windowsTest!]);
     expectTasksFor(cloud, [windows]);
+    // windows is queued: its first status comes from runTest's claim.
     expectLatestStatuses(cloud, sha, {
       linux: { state: 'pending', description: WAITING_FOR_BUILD, id: linux },
-      windows: { state: 'pending', description: TESTS_QUEUED, id: windows },
     });
     return { linux, windows };
   }
@@ -700,13 +688,13 @@ describe('webhook events with linux built by a workflow', () => {
     expect(res.body).toEqual(handled(res.delivery, { released: [linux] }));
     expectQueued(await testsOf(env, [linux]));
     expectTasksFor(cloud, [linux, windows]);
+    // The wait shows until runTest's claim posts "Starting a VM".
     expectLatestStatuses(cloud, sha, {
-      linux: { state: 'pending', description: TESTS_QUEUED, id: linux },
-      windows: { state: 'pending', description: TESTS_QUEUED, id: windows },
+      linux: { state: 'pending', description: WAITING_FOR_BUILD, id: linux },
     });
     const after = await snapshot(env);
     expect(after.documents[`tests/${windows}`]).toBe(before.documents[`tests/${windows}`]);
-    expect(after.githubCalls).toBe(before.githubCalls + 1);
+    expect(after.githubCalls).toBe(before.githubCalls);
   });
 
   it('push, then the build workflow fails: linux fails, windows is untouched', async () => {
@@ -734,7 +722,6 @@ describe('webhook events with linux built by a workflow', () => {
     expectTasksFor(cloud, [windows]);
     expectLatestStatuses(cloud, sha, {
       linux: { state: 'failure', description: BUILD_WORKFLOW_FAILED, id: linux },
-      windows: { state: 'pending', description: TESTS_QUEUED, id: windows },
     });
     const after = await snapshot(env);
     expect(after.documents[`tests/${windows}`]).toBe(before.documents[`tests/${windows}`]);
@@ -791,8 +778,8 @@ describe('webhook events with windows in maintenance', () => {
       enqueueGeneration: 0,
     });
     expectTasksFor(cloud, [linux]);
+    // linux is queued: its first status comes from runTest's claim.
     expectLatestStatuses(cloud, sha, {
-      linux: { state: 'pending', description: TESTS_QUEUED, id: linux },
       windows: { state: 'pending', description: inMaintenance, id: windows },
     });
   });

@@ -26,28 +26,40 @@ describe('fuzz (seeded, short)', () => {
     const cloud = target!;
     const { payload } = examplePayload('push');
     const body = JSON.stringify({ ...payload, after: 'f'.repeat(40) });
-    const post = (signature?: string) =>
+    const post = (event: string, text: string, signature?: string) =>
       fetch(`${cloud.url}/webhook`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'x-github-event': 'push',
+          'x-github-event': event,
           'x-github-delivery': randomUUID(),
           ...(signature ? { 'x-hub-signature-256': signature } : {}),
         },
-        body,
+        body: text,
       });
+    const sign = (text: string) =>
+      `sha256=${createHmac('sha256', cloud.secret).update(text).digest('hex')}`;
 
     const before = await cloud.snapshot();
-    expect((await post()).status).toBe(401);
+    expect((await post('push', body)).status).toBe(401);
     expect(snapshotChanges(before, await cloud.snapshot())).toEqual([]);
-    const signature = `sha256=${createHmac('sha256', cloud.secret).update(body).digest('hex')}`;
-    expect((await post(signature)).status).toBe(202);
+    expect((await post('push', body, sign(body))).status).toBe(202);
     const changes = snapshotChanges(before, await cloud.snapshot());
-    // Its tests and delivery in Firestore, its tasks, its statuses on GitHub.
+    // Its tests and delivery in Firestore, its tasks (its statuses come from runTest's claim).
     expect(changes.filter((c) => c.startsWith('document '))).not.toHaveLength(0);
     expect(changes.filter((c) => c.startsWith('task '))).not.toHaveLength(0);
-    expect(changes).toContainEqual(expect.stringMatching(/GitHub calls$/));
+
+    // A stranger's PR waits for approval, and that status is posted by the webhook.
+    const { payload: opened } = examplePayload('pull_request.opened');
+    const pr = opened as { pull_request: { author_association: string; head: { sha: string } } };
+    pr.pull_request.author_association = 'NONE';
+    pr.pull_request.head.sha = 'e'.repeat(40);
+    const prBody = JSON.stringify(pr);
+    const beforePr = await cloud.snapshot();
+    expect((await post('pull_request', prBody, sign(prBody))).status).toBe(202);
+    expect(snapshotChanges(beforePr, await cloud.snapshot())).toContainEqual(
+      expect.stringMatching(/GitHub calls$/),
+    );
   });
 
   it(`${REQUESTS} requests: no 5xx, no HTML, no missing answer, no change by an invalid one`, async () => {
