@@ -95,6 +95,9 @@ export function signatureMatches(secret: string, raw: Buffer, signature: string)
 
 /** The signed body, parsed and handled. */
 async function handleSigned(req: Request, raw: Buffer, deps: WebhookDeps): Promise<WebhookAnswer> {
+  // Maintenance as operators switched it (`vmci maintenance`), read per event
+  // (only for signed bodies), while the body is parsed.
+  const switched = currentConfig(deps);
   const text = utf8Text(raw);
   const body = text === undefined ? undefined : payloadOf(req, text);
   if (body === undefined) return { status: 400, body: { error: NOT_JSON } };
@@ -106,8 +109,7 @@ async function handleSigned(req: Request, raw: Buffer, deps: WebhookDeps): Promi
     };
   }
   const bodyDigest = createHash('sha256').update(raw).digest('hex');
-  // Maintenance as operators switched it (`vmci maintenance`), read per event.
-  const config = await currentConfig(deps);
+  const config = await switched;
   return handleWebhookEvent({ ...deps, config }, parsed.event, { bodyDigest });
 }
 

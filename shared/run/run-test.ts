@@ -126,7 +126,9 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
     return retry(`GitHub did not answer: ${access.retry}`, test);
   }
 
-  const claimed = await claim(deps, test, platform, request, now);
+  // A first attempt records the VM it will make in the claim itself (one write less before the insert).
+  const intent = test.instance ? undefined : firstIntent(deps, test, platform);
+  const claimed = await claim(deps, test, platform, request, now, intent);
   if (!claimed.ok) return claimed.outcome;
   // The first claim shows that the test started (the webhook leaves a queued
   // test's status to it: shared/webhook/apply.ts), posted while the VM is made
@@ -143,6 +145,7 @@ export async function runTest(deps: RunTestDeps, request: RunTestRequest): Promi
       request,
       deadline,
       shown,
+      intent?.instance,
     );
   } finally {
     await shown;
@@ -159,6 +162,8 @@ async function startVm(
   request: RunTestRequest,
   deadline: RunDeadline,
   shown: Promise<unknown> | undefined,
+  /** The VM the claim recorded already (the first placement's). */
+  claimedIntent?: TestInstance,
 ): Promise<RunTestOutcome> {
   const log = deps.log.child({ testId: test.id });
   let current = claimed;
@@ -251,15 +256,17 @@ async function startVm(
       provisioning: spec.provisioning,
     };
     // The intent first: a crash after the insert leaves a VM the next attempt adopts.
-    const intent = await deps.store.transition(current.id, {
-      from: ['starting'],
-      to: 'starting',
-      at: deps.now(),
-      message: STARTING_VM,
-      patch: { instance, tokenHash: hashVmToken(token) },
-    });
-    if (!intent.ok) return done(`moved while starting (${intent.reason})`);
-    current = intent.test;
+    if (!sameInstance(claimedIntent, instance) || tried.length > 0) {
+      const intent = await deps.store.transition(current.id, {
+        from: ['starting'],
+        to: 'starting',
+        at: deps.now(),
+        message: STARTING_VM,
+        patch: { instance, tokenHash: hashVmToken(token) },
+      });
+      if (!intent.ok) return done(`moved while starting (${intent.reason})`);
+      current = intent.test;
+    }
 
     const created = await deps.vms.createVm(spec, {
       budgetMs: timeLeftMs(deadline, deps.now()),
@@ -290,6 +297,24 @@ async function startVm(
 
 type Claim = { ok: true; test: TestRecord } | { ok: false; outcome: RunTestOutcome };
 
+/** The VM a claim records before the insert: its first placement, and the hash of its token. */
+type ClaimIntent = { instance: TestInstance; tokenHash: string };
+
+function firstIntent(deps: RunTestDeps, test: TestRecord, platform: PlatformConfig): ClaimIntent {
+  const [placement] = placementOrder(platform);
+  const name = vmName(test.platform, test.id, test.attempts + 1);
+  return {
+    instance: { name, zone: placement!.zone, provisioning: placement!.provisioning },
+    tokenHash: hashVmToken(deriveVmToken(deps.tokenSecret, test.id, name)),
+  };
+}
+
+function sameInstance(a: TestInstance | undefined, b: TestInstance): boolean {
+  return (
+    a !== undefined && a.name === b.name && a.zone === b.zone && a.provisioning === b.provisioning
+  );
+}
+
 /**
  * queued (or starting with an expired lease) → starting, with a slot, in one
  * CAS; a pending test is queued again first.
@@ -300,6 +325,7 @@ async function claim(
   platform: PlatformConfig,
   request: RunTestRequest,
   now: Date,
+  intent?: ClaimIntent,
 ): Promise<Claim> {
   let test = read;
   if (test.status === 'pending') {
@@ -330,6 +356,8 @@ async function claim(
       // answers a reused requestId with its first (failed) operation.
       attempts: test.attempts + 1,
       leaseExpiresAt: new Date(now.getTime() + deps.leaseMs),
+      // Named by the attempt this claim makes: valid only if it is still the one read.
+      ...(intent && test.attempts === read.attempts ? intent : {}),
     },
     // Of racing takers of the same claim (the status alone cannot tell a
     // starting test taken over from one just claimed), only the first wins.

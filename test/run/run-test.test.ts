@@ -93,7 +93,7 @@ describe('runTest: a VM for a queued test', () => {
     expect(descriptions(h, test)).toEqual([`pending: ${STARTING_VM}`, `pending: ${VM_STARTED}`]);
     expect(after.timeline.map((e) => [e.status, e.message])).toEqual([
       ['queued', 'Tests queued'],
-      ['starting', STARTING_VM],
+      // The claim recorded the VM it was about to make: one write before the insert.
       ['starting', STARTING_VM],
       ['running', VM_STARTED],
     ]);
