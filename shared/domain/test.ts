@@ -170,6 +170,13 @@ export interface TestRecord {
    * the test is live.
    */
   statusCheckAt: Date | null;
+  /**
+   * Which shard of its platform's capacity slots the test holds a slot in
+   * (store/rules.ts SLOT_SHARDS); absent while it holds none. Only the store
+   * sets it, in the transaction that takes or gives back the slot, so that a
+   * release touches that shard alone.
+   */
+  slotShard?: number;
   timeline: TimelineEntry[];
 }
 

@@ -49,13 +49,15 @@ export function testToDoc(test: TestRecord): DocumentData {
  * Trusts the document's shape: only this adapter writes it, through testToDoc.
  * A field added since reads as null on an older document (headUpdatedAt,
  * repoPublic, statusCheckAt, failures, title), or as the best it can tell: an older waiting test has
- * waited at least since its last update.
+ * waited at least since its last update. `slotShard` is kept only as a number
+ * (absent: the test holds no slot, or is older than shards).
  */
 export function testFromDoc(snap: DocumentSnapshot): TestRecord {
-  const fields = fromFirestore(snap.data()) as Omit<TestRecord, 'id'>;
+  const { slotShard, ...fields } = fromFirestore(snap.data()) as Omit<TestRecord, 'id'>;
   const legacyWaitingSince = fields.status === 'waiting' ? fields.updatedAt : null;
   return {
     ...fields,
+    ...(typeof slotShard === 'number' ? { slotShard } : {}),
     headUpdatedAt: fields.headUpdatedAt ?? null,
     repoPublic: fields.repoPublic ?? null,
     waitingSince: fields.waitingSince === undefined ? legacyWaitingSince : fields.waitingSince,
@@ -110,9 +112,17 @@ export function deliveryFromDoc(snap: DocumentSnapshot): DeliveryRecord {
   };
 }
 
-/** `capacity/{platform}`: `{ platform, holders: { [testId]: Timestamp } }`. */
-export function capacityToDoc(platform: string, holders: Holders): DocumentData {
-  return { platform, holders: toFirestore(holders) };
+/**
+ * The id of one shard of a platform's slots: `{platform}~{shard}` (a platform
+ * name never has a `~`: config PLATFORM_NAME), in the capacity collection.
+ */
+export function capacityShardId(platform: string, shard: number): string {
+  return `${platform}~${shard}`;
+}
+
+/** `capacity/{platform}~{shard}`: `{ platform, shard, holders: { [testId]: Timestamp } }`. */
+export function capacityToDoc(platform: string, shard: number, holders: Holders): DocumentData {
+  return { platform, shard, holders: toFirestore(holders) };
 }
 
 export function holdersFromDoc(snap: DocumentSnapshot): Holders {

@@ -1,23 +1,36 @@
 // The store on Firestore. Every change is a transaction (or a create()
-// precondition); slots live in one document per platform, `capacity/{platform}`,
-// changed only in transactions. Queries are built only from QUERY_SHAPES
-// (firestore-queries.ts), whose composite indexes infra/gcp/firestore.indexes.json declares.
+// precondition). A platform's slots are spread over SLOT_SHARDS documents,
+// `capacity/{platform}~{k}`, each with its share of maxConcurrent (rules.ts
+// shardCap), changed only in transactions: a claim is one transaction on the
+// test and one shard, so claims on one platform do not all queue on one
+// document (Firestore sustains about one write a second per document), and
+// the cap stays exact because each shard is checked against its own share.
+// The test records its shard (`slotShard`) in the same transaction, so a
+// release reads and writes that shard alone. Queries are built only from
+// QUERY_SHAPES (firestore-queries.ts), whose composite indexes
+// infra/gcp/firestore.indexes.json declares.
 //
 // Transactions that touch the same document from this process are queued
-// in-process first (a keyed lock): Firestore's answer to two transactions that
-// read and then write the same document is a lock wait, then ABORTED and a
-// retry with back-off (about 2 s per conflict on the emulator). The lock only
-// avoids that cost within one instance; the transactions alone keep the
-// guarantees between instances.
-import type { Firestore } from '@google-cloud/firestore';
+// in-process first (a keyed lock, per test and per shard): Firestore's answer
+// to two transactions that read and then write the same document is a lock
+// wait, then ABORTED and a retry with back-off (about 2 s per conflict on the
+// emulator). The lock only avoids that cost within one instance; the
+// transactions alone keep the guarantees between instances.
+import {
+  FieldValue,
+  type DocumentReference,
+  type Firestore,
+  type Transaction,
+} from '@google-cloud/firestore';
 import { mergeBuild } from '../builds/record';
 import { approvalId, buildId, isValidFirestoreId } from '../domain/naming';
-import { TERMINAL_STATUSES, type TestStatus } from '../domain/test';
+import { TERMINAL_STATUSES, type TestRecord, type TestStatus } from '../domain/test';
 import {
   approvalFromDoc,
   approvalToDoc,
   buildFromDoc,
   buildToDoc,
+  capacityShardId,
   capacityToDoc,
   deliveryFromDoc,
   deliveryToDoc,
@@ -40,8 +53,16 @@ import {
   type StoreCollections,
 } from './firestore-queries';
 import { createKeyedLock } from './keyed-lock';
-import { DEADLINE_STATUSES, type SlotOutcome, type TestStore, type TransitionResult } from './port';
 import {
+  DEADLINE_STATUSES,
+  type SlotOutcome,
+  type SlotResult,
+  type TestStore,
+  type TransitionRequest,
+  type TransitionResult,
+} from './port';
+import {
+  ALL_SHARDS,
   assertCreateBatch,
   assertLeaseName,
   assertListByStatusOptions,
@@ -56,8 +77,16 @@ import {
   planAcquire,
   planReconcile,
   planRelease,
+  planShardedAcquire,
   planTransition,
+  recordedShard,
+  shardCap,
+  shardProbeOrder,
+  shardsHolding,
+  shardsToRelease,
   statusCheckAfterPost,
+  withSlotShard,
+  type Holders,
 } from './rules';
 
 /**
@@ -87,8 +116,180 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
   const platforms = db.collection(names.platforms);
   const lock = createKeyedLock();
   const testKey = (id: string) => `test:${id}`;
-  const slotKey = (platform: string) => `capacity:${platform}`;
   const leaseKey = (name: string) => `lease:${name}`;
+  const shardRef = (platform: string, shard: number) =>
+    capacity.doc(capacityShardId(platform, shard));
+  const shardKeys = (platform: string, shards: readonly (number | null | undefined)[]) =>
+    shards.filter(isShard).map((shard) => `capacity:${capacityShardId(platform, shard)}`);
+
+  /** `platform`'s `shards`, read in one call (in `tx`, or outside a transaction), by shard. */
+  const readShards = async (
+    tx: Transaction | null,
+    platform: string,
+    shards: readonly number[],
+  ): Promise<Map<number, Holders>> => {
+    const unique = [...new Set(shards)];
+    if (unique.length === 0) return new Map();
+    const refs = unique.map((shard) => shardRef(platform, shard));
+    const snaps = tx ? await tx.getAll(...refs) : await db.getAll(...refs);
+    return new Map(unique.map((shard, i) => [shard, holdersFromDoc(snaps[i]!)]));
+  };
+
+  const writeShard = (tx: Transaction, platform: string, shard: number, holders: Holders) =>
+    tx.set(shardRef(platform, shard), capacityToDoc(platform, shard, holders));
+
+  /**
+   * One try of a claim on `shard` (null: no shard has a share), in `tx`: a
+   * slot the test is known to hold is kept; otherwise `shard` gives one if it
+   * has room under its cap. Reads the shard the test records and `shard`.
+   * A test that tells nothing (no such test, another platform) may hold a slot
+   * in any shard: every shard is read, and the claim decided on all of them.
+   */
+  const claimIn = async (
+    tx: Transaction,
+    platform: string,
+    testId: string,
+    recorded: ReturnType<typeof recordedShard>,
+    shard: number | null,
+    maxConcurrent: number,
+    at: Date,
+  ): Promise<{ shard: number; alreadyHeld: boolean } | Full> => {
+    if (!recorded.known) {
+      const all = await readShards(tx, platform, ALL_SHARDS);
+      const shards = ALL_SHARDS.map((k) => all.get(k)!);
+      const plan = planShardedAcquire(shards, recorded, testId, maxConcurrent, at);
+      if (!plan.acquired) return { full: true, count: null, total: plan.count };
+      if (!plan.alreadyHeld) writeShard(tx, platform, plan.shard, plan.holders);
+      return { shard: plan.shard, alreadyHeld: plan.alreadyHeld };
+    }
+    const read = await readShards(tx, platform, [recorded.shard, shard].filter(isShard));
+    if (recorded.shard !== null && testId in read.get(recorded.shard)!) {
+      return { shard: recorded.shard, alreadyHeld: true };
+    }
+    if (shard === null) return { full: true, count: null };
+    const plan = planAcquire(read.get(shard)!, testId, shardCap(maxConcurrent, shard), at);
+    if (!plan.acquired) return { full: true, count: plan.count };
+    if (!plan.alreadyHeld) writeShard(tx, platform, shard, plan.holders);
+    return { shard, alreadyHeld: plan.alreadyHeld };
+  };
+
+  /** Gives back `testId`'s slot in whichever of `shards` holds it, in `tx`: whether one did. */
+  const releaseIn = async (
+    tx: Transaction,
+    platform: string,
+    testId: string,
+    shards: readonly number[],
+  ): Promise<boolean> => {
+    let released = false;
+    for (const [shard, holders] of await readShards(tx, platform, shards)) {
+      const plan = planRelease(holders, testId);
+      if (plan.released) writeShard(tx, platform, shard, plan.holders);
+      released ||= plan.released;
+    }
+    return released;
+  };
+
+  /**
+   * A claim over the shards in `order`: the first in a transaction (a free
+   * preferred shard costs the claim no other read); when it is full, every
+   * other shard is read outside a transaction, and those with room are tried
+   * in order, each in its own transaction that checks again. The first answer
+   * that is not "full" is returned; all full: the platform's holders as last
+   * seen, with the last full try.
+   */
+  const probe = async <R extends object>(
+    platform: string,
+    order: readonly number[],
+    maxConcurrent: number,
+    attempt: (shard: number | null) => Promise<R | Full>,
+  ): Promise<R | { allFull: true; holders: number; last: Full }> => {
+    const first = order[0] ?? null;
+    let last = await attempt(first);
+    if (!isFull(last)) return last;
+    if (last.total !== undefined) return { allFull: true, holders: last.total, last };
+    const counts = new Map<number, number>();
+    if (first !== null && last.count !== null) counts.set(first, last.count);
+    const rest = ALL_SHARDS.filter((shard) => !counts.has(shard));
+    for (const [shard, holders] of await readShards(null, platform, rest)) {
+      counts.set(shard, Object.keys(holders).length);
+    }
+    for (const shard of order.slice(1)) {
+      if (counts.get(shard)! >= shardCap(maxConcurrent, shard)) continue;
+      const result = await attempt(shard);
+      if (!isFull(result)) return result;
+      last = result;
+      if (result.total !== undefined) return { allFull: true, holders: result.total, last };
+      if (result.count !== null) counts.set(shard, result.count);
+    }
+    const holders = [...counts.values()].reduce((sum, count) => sum + count, 0);
+    return { allFull: true, holders, last };
+  };
+
+  type SlotStep = (
+    tx: Transaction,
+    current: TestRecord,
+  ) => Promise<{ slot: SlotOutcome; slotShard: number | null } | Full>;
+
+  /** The transition's transaction, with the slot step (if any) between the checks and the write. */
+  const moveTest = (
+    ref: DocumentReference,
+    move: TransitionRequest,
+    keys: string[],
+    step?: SlotStep,
+  ): Promise<TransitionResult | Full> =>
+    lock.run(keys, () =>
+      db.runTransaction(
+        async (tx): Promise<TransitionResult | Full> => {
+          const snap = await tx.get(ref);
+          if (!snap.exists) return { ok: false, reason: 'not_found' };
+          const current = testFromDoc(snap);
+          const plan = planTransition(current, move);
+          if (!plan.ok) return plan;
+          let next = plan.next;
+          let slot: SlotOutcome | undefined;
+          if (step) {
+            const taken = await step(tx, current);
+            if (isFull(taken)) return { ...taken, current };
+            slot = taken.slot;
+            next = withSlotShard(next, taken.slotShard);
+          }
+          tx.set(ref, testToDoc(next));
+          return { ok: true, test: next, previous: current, ...(slot ? { slot } : {}) };
+        },
+        { maxAttempts: TRANSACTION_ATTEMPTS },
+      ),
+    );
+
+  /** A transition that takes the test's slot: one transaction on the test and one shard at a time. */
+  const claimMove = async (
+    seen: TestRecord,
+    move: TransitionRequest,
+    maxConcurrent: number,
+  ): Promise<TransitionResult> => {
+    const { id, platform } = seen;
+    const ref = tests.doc(id);
+    const claimed = await probe<TransitionResult>(
+      platform,
+      shardProbeOrder(id, maxConcurrent),
+      maxConcurrent,
+      (shard) =>
+        moveTest(
+          ref,
+          move,
+          [testKey(id), ...shardKeys(platform, [shard, seen.slotShard])],
+          async (tx, current) => {
+            const recorded = recordedShard(current, platform);
+            const taken = await claimIn(tx, platform, id, recorded, shard, maxConcurrent, move.at);
+            if (isFull(taken)) return taken;
+            const slot = { op: 'acquire' as const, ...taken };
+            return { slot, slotShard: taken.shard };
+          },
+        ),
+    );
+    if (!('allFull' in claimed)) return claimed;
+    const current = claimed.last.current!;
+    return { ok: false, reason: 'no_capacity', current, holders: claimed.holders };
+  };
 
   const query = (
     shape: QueryShape,
@@ -243,48 +444,24 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     async transition(id, move) {
       if (move.slot?.op === 'acquire') assertMaxConcurrent(move.slot.maxConcurrent);
       const ref = tests.doc(id);
-      const keys = [testKey(id)];
-      if (move.slot) {
-        // The platform never changes, so it may be read before the transaction, to pick the lock.
-        const before = await ref.get();
-        if (!before.exists) return { ok: false, reason: 'not_found' };
-        keys.push(slotKey(testFromDoc(before).platform));
-      }
-      return lock.run(keys, () =>
-        db.runTransaction(
-          async (tx): Promise<TransitionResult> => {
-            const snap = await tx.get(ref);
-            if (!snap.exists) return { ok: false, reason: 'not_found' };
-            const current = testFromDoc(snap);
-            const plan = planTransition(current, move);
-            if (!plan.ok) return plan;
-            let slot: SlotOutcome | undefined;
-            if (move.slot) {
-              const slotRef = capacity.doc(current.platform);
-              const holders = holdersFromDoc(await tx.get(slotRef));
-              if (move.slot.op === 'acquire') {
-                const acquire = planAcquire(holders, id, move.slot.maxConcurrent, move.at);
-                if (!acquire.acquired) {
-                  return { ok: false, reason: 'no_capacity', current, holders: acquire.count };
-                }
-                if (!acquire.alreadyHeld) {
-                  tx.set(slotRef, capacityToDoc(current.platform, acquire.holders));
-                }
-                slot = { op: 'acquire', holders: acquire.count, alreadyHeld: acquire.alreadyHeld };
-              } else {
-                const release = planRelease(holders, id);
-                if (release.released) {
-                  tx.set(slotRef, capacityToDoc(current.platform, release.holders));
-                }
-                slot = { op: 'release', holders: release.count, released: release.released };
-              }
-            }
-            tx.set(ref, testToDoc(plan.next));
-            return { ok: true, test: plan.next, previous: current, ...(slot ? { slot } : {}) };
-          },
-          { maxAttempts: TRANSACTION_ATTEMPTS },
-        ),
-      );
+      if (!move.slot) return settled(await moveTest(ref, move, [testKey(id)]));
+      // The platform never changes, and the shard the test holds changes only with
+      // its slot: read before the transaction, they pick the locks and the shards.
+      const before = await ref.get();
+      if (!before.exists) return { ok: false, reason: 'not_found' };
+      const seen = testFromDoc(before);
+      if (move.slot.op === 'acquire') return claimMove(seen, move, move.slot.maxConcurrent);
+      const { platform } = seen;
+      const keys = [
+        testKey(id),
+        ...shardKeys(platform, shardsToRelease(recordedShard(seen, platform))),
+      ];
+      const released = await moveTest(ref, move, keys, async (tx, current) => {
+        const shards = shardsToRelease(recordedShard(current, platform));
+        const released = await releaseIn(tx, platform, id, shards);
+        return { slot: { op: 'release', released }, slotShard: null };
+      });
+      return settled(released);
     },
 
     async listByStatus(status, opts) {
@@ -371,53 +548,110 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
 
     async acquireSlot(platform, testId, maxConcurrent, at) {
       assertMaxConcurrent(maxConcurrent);
-      const ref = capacity.doc(platform);
-      return lock.run([slotKey(platform)], async () => {
-        // Reads are strongly consistent: one that finds the platform full, or the slot
-        // already held, is a true answer as of that moment. Only a free slot needs a transaction.
-        const seen = planAcquire(holdersFromDoc(await ref.get()), testId, maxConcurrent, at);
-        if (!seen.acquired) return { acquired: false, holders: seen.count };
-        if (seen.alreadyHeld) return { acquired: true, holders: seen.count, alreadyHeld: true };
-        return db.runTransaction(
-          async (tx) => {
-            const plan = planAcquire(holdersFromDoc(await tx.get(ref)), testId, maxConcurrent, at);
-            if (!plan.acquired) return { acquired: false as const, holders: plan.count };
-            if (!plan.alreadyHeld) tx.set(ref, capacityToDoc(platform, plan.holders));
-            return { acquired: true as const, holders: plan.count, alreadyHeld: plan.alreadyHeld };
-          },
-          { maxAttempts: TRANSACTION_ATTEMPTS },
-        );
-      });
+      const ref = tests.doc(testId);
+      // Read first to pick the locks: the shards this claim may touch.
+      const before = await ref.get();
+      const seen = recordedShard(before.exists ? testFromDoc(before) : null, platform);
+      if (!seen.known) {
+        // No test of this platform: its slot may be in any shard, so every shard is
+        // read. Reads are strongly consistent: one that finds the slot held, or every
+        // shard full, is a true answer as of that moment. Only a free slot needs a
+        // transaction (which reads every shard again).
+        const all = await readShards(null, platform, ALL_SHARDS);
+        const shards = ALL_SHARDS.map((shard) => all.get(shard)!);
+        const plan = planShardedAcquire(shards, seen, testId, maxConcurrent, at);
+        if (!plan.acquired) return { acquired: false, holders: plan.count };
+        if (plan.alreadyHeld) return { acquired: true, alreadyHeld: true, shard: plan.shard };
+      }
+      const result = await probe<SlotResult>(
+        platform,
+        shardProbeOrder(testId, maxConcurrent),
+        maxConcurrent,
+        (shard) =>
+          lock.run(
+            [
+              testKey(testId),
+              ...shardKeys(platform, seen.known ? [shard, seen.shard] : ALL_SHARDS),
+            ],
+            () =>
+              db.runTransaction(
+                async (tx): Promise<SlotResult | Full> => {
+                  const snap = await tx.get(ref);
+                  const recorded = recordedShard(snap.exists ? testFromDoc(snap) : null, platform);
+                  const taken = await claimIn(
+                    tx,
+                    platform,
+                    testId,
+                    recorded,
+                    shard,
+                    maxConcurrent,
+                    at,
+                  );
+                  if (isFull(taken)) return taken;
+                  // A test on this platform records its shard, as a transition's claim does.
+                  if (recorded.known && recorded.shard !== taken.shard) {
+                    tx.update(ref, { slotShard: taken.shard });
+                  }
+                  return { acquired: true as const, ...taken };
+                },
+                { maxAttempts: TRANSACTION_ATTEMPTS },
+              ),
+          ),
+      );
+      return 'allFull' in result ? { acquired: false, holders: result.holders } : result;
     },
 
     async releaseSlot(platform, testId) {
-      const ref = capacity.doc(platform);
-      return lock.run([slotKey(platform)], async () => {
-        const seen = planRelease(holdersFromDoc(await ref.get()), testId);
-        if (!seen.released) return { released: false, holders: seen.count };
-        return db.runTransaction(
+      const ref = tests.doc(testId);
+      const before = await ref.get();
+      const seen = recordedShard(before.exists ? testFromDoc(before) : null, platform);
+      // No test of this platform: the shards that hold the slot are found by a read
+      // (strongly consistent: none holds it, a true answer as of that moment).
+      let holding = ALL_SHARDS;
+      if (!seen.known) {
+        const all = await readShards(null, platform, ALL_SHARDS);
+        holding = shardsHolding(
+          ALL_SHARDS.map((shard) => all.get(shard)!),
+          testId,
+        );
+        if (holding.length === 0) return { released: false };
+      }
+      const keys = seen.known ? shardsToRelease(seen) : holding;
+      return lock.run([testKey(testId), ...shardKeys(platform, keys)], () =>
+        db.runTransaction(
           async (tx) => {
-            const plan = planRelease(holdersFromDoc(await tx.get(ref)), testId);
-            if (plan.released) tx.set(ref, capacityToDoc(platform, plan.holders));
-            return { released: plan.released, holders: plan.count };
+            const snap = await tx.get(ref);
+            const recorded = recordedShard(snap.exists ? testFromDoc(snap) : null, platform);
+            const where = recorded.known ? shardsToRelease(recorded) : holding;
+            const released = await releaseIn(tx, platform, testId, where);
+            if (recorded.known && recorded.shard !== null) {
+              tx.update(ref, { slotShard: FieldValue.delete() });
+            }
+            return { released };
           },
           { maxAttempts: TRANSACTION_ATTEMPTS },
-        );
-      });
+        ),
+      );
     },
 
     async reconcileSlot(platform, testId, at) {
-      const testRef = tests.doc(testId);
-      const slotRef = capacity.doc(platform);
-      return lock.run([testKey(testId), slotKey(platform)], () =>
+      const ref = tests.doc(testId);
+      const shardRefs = ALL_SHARDS.map((shard) => shardRef(platform, shard));
+      return lock.run([testKey(testId), ...shardKeys(platform, ALL_SHARDS)], () =>
         db.runTransaction(
           async (tx) => {
-            // Both reads in the transaction: a move that ends the test (and frees
-            // its slot) between them would otherwise be undone by a restore.
-            const [testSnap, slotSnap] = await tx.getAll(testRef, slotRef);
+            // The test and every shard in one read of the transaction: a move that
+            // ends the test (and frees its slot) meanwhile would otherwise be undone
+            // by a restore.
+            const [testSnap, ...shardSnaps] = await tx.getAll(ref, ...shardRefs);
             const test = testSnap!.exists ? testFromDoc(testSnap!) : null;
-            const plan = planReconcile(holdersFromDoc(slotSnap!), platform, testId, test, at);
-            if (plan.change !== 'none') tx.set(slotRef, capacityToDoc(platform, plan.holders));
+            const shards = shardSnaps.map(holdersFromDoc);
+            const plan = planReconcile(shards, platform, testId, test, at);
+            for (const [shard, holders] of plan.writes) writeShard(tx, platform, shard, holders);
+            const recorded = recordedShard(test, platform);
+            if (recorded.known && recorded.shard !== plan.slotShard) {
+              tx.update(ref, { slotShard: plan.slotShard ?? FieldValue.delete() });
+            }
             return { change: plan.change, holders: plan.count };
           },
           { maxAttempts: TRANSACTION_ATTEMPTS },
@@ -426,7 +660,8 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     },
 
     async slotHolders(platform) {
-      return Object.keys(holdersFromDoc(await capacity.doc(platform).get())).sort();
+      const shards = await readShards(null, platform, ALL_SHARDS);
+      return [...shards.values()].flatMap((holders) => Object.keys(holders)).sort();
     },
 
     async takeLease(name, holder, at, until) {
@@ -459,6 +694,30 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       );
     },
   };
+}
+
+/** A claim's try on a shard that was full (`count` its holders, when read): nothing was written. */
+interface Full {
+  full: true;
+  count: number | null;
+  /** Every shard was read in the try, and all were full: the platform's holders. */
+  total?: number;
+  /** The test as the transaction read it (a transition's claim). */
+  current?: TestRecord;
+}
+
+function isFull(value: object): value is Full {
+  return 'full' in value;
+}
+
+function isShard(shard: number | null | undefined): shard is number {
+  return typeof shard === 'number';
+}
+
+/** A transition's answer: a claim's "full" never reaches here (claimMove turns it into no_capacity). */
+function settled(result: TransitionResult | Full): TransitionResult {
+  if (isFull(result)) throw new Error('a slot step that takes no slot cannot be full');
+  return result;
 }
 
 function assertPlatformId(platform: string): void {

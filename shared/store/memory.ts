@@ -1,6 +1,8 @@
 // The in-memory double of the store, with the Firestore adapter's semantics:
 // records are cloned on the way in and out, and every change runs alone (one
 // lock for the whole store), so concurrent calls behave like transactions.
+// Slots are sharded as on Firestore (rules.ts SLOT_SHARDS, shardCap): the
+// same shard is taken, refused or given back as there.
 import { mergeBuild, type BuildRecord } from '../builds/record';
 import { approvalId, buildId } from '../domain/naming';
 import { isTerminal, type TestRecord } from '../domain/test';
@@ -29,11 +31,15 @@ import {
   normalizeApproval,
   normalizeBuild,
   normalizeDelivery,
-  planAcquire,
+  ALL_SHARDS,
   planReconcile,
   planRelease,
+  planShardedAcquire,
   planTransition,
+  recordedShard,
+  shardsToRelease,
   statusCheckAfterPost,
+  withSlotShard,
   type Holders,
 } from './rules';
 
@@ -66,7 +72,8 @@ export function createMemoryStore(): TestStore {
   const deliveries = new Map<string, DeliveryRecord>();
   const approvals = new Map<string, ApprovalRecord>();
   const builds = new Map<string, BuildRecord>();
-  const capacity = new Map<string, Holders>();
+  /** Each platform's shards, SLOT_SHARDS of them. */
+  const capacity = new Map<string, Holders[]>();
   const leases = new Map<string, Lease>();
   const switches = new Map<string, PlatformSwitch>();
   const lock = createKeyedLock();
@@ -88,7 +95,34 @@ export function createMemoryStore(): TestStore {
   ): Promise<TestRecord[]> =>
     Promise.resolve([...tests.values()].filter(keep).sort(sort).slice(0, limit).map(clone));
 
-  const holdersOf = (platform: string): Holders => capacity.get(platform) ?? {};
+  /** A copy of `platform`'s shards. */
+  const shardsOf = (platform: string): Holders[] =>
+    ALL_SHARDS.map((shard) => ({ ...capacity.get(platform)?.[shard] }));
+  const setShard = (platform: string, shard: number, holders: Holders): void => {
+    const shards = capacity.get(platform) ?? ALL_SHARDS.map(() => ({}));
+    shards[shard] = holders;
+    capacity.set(platform, shards);
+  };
+  /** Gives back `testId`'s slot in whichever of `shards` holds it: whether one did. */
+  const releaseIn = (
+    platform: string,
+    holders: readonly Holders[],
+    testId: string,
+    shards: readonly number[],
+  ): boolean => {
+    let released = false;
+    for (const shard of shards) {
+      const plan = planRelease(holders[shard] ?? {}, testId);
+      if (plan.released) setShard(platform, shard, plan.holders);
+      released ||= plan.released;
+    }
+    return released;
+  };
+  /** Notes `shard` as the test's slot (null: none), without touching anything else of it. */
+  const recordShard = (testId: string, shard: number | null): void => {
+    const test = tests.get(testId);
+    if (test) tests.set(testId, withSlotShard(test, shard));
+  };
 
   return {
     async createTests(input) {
@@ -245,28 +279,39 @@ export function createMemoryStore(): TestStore {
       const copy = clone(move);
       const read = () => {
         const stored = tests.get(id);
-        return stored && { stored: clone(stored), holders: { ...holdersOf(stored.platform) } };
+        return stored && { stored: clone(stored), shards: shardsOf(stored.platform) };
       };
       return transact(read, (snapshot): TransitionResult => {
         if (!snapshot) return { ok: false, reason: 'not_found' };
-        const { stored, holders } = snapshot;
+        const { stored, shards } = snapshot;
+        const { platform } = stored;
         const plan = planTransition(stored, copy);
         if (!plan.ok) return plan;
+        let next = plan.next;
         let slot: SlotOutcome | undefined;
         if (copy.slot?.op === 'acquire') {
-          const acquire = planAcquire(holders, id, copy.slot.maxConcurrent, copy.at);
+          const recorded = recordedShard(stored, platform);
+          const acquire = planShardedAcquire(
+            shards,
+            recorded,
+            id,
+            copy.slot.maxConcurrent,
+            copy.at,
+          );
           if (!acquire.acquired) {
             return { ok: false, reason: 'no_capacity', current: stored, holders: acquire.count };
           }
-          capacity.set(stored.platform, acquire.holders);
-          slot = { op: 'acquire', holders: acquire.count, alreadyHeld: acquire.alreadyHeld };
+          setShard(platform, acquire.shard, acquire.holders);
+          next = withSlotShard(next, acquire.shard);
+          slot = { op: 'acquire', alreadyHeld: acquire.alreadyHeld, shard: acquire.shard };
         } else if (copy.slot?.op === 'release') {
-          const release = planRelease(holders, id);
-          capacity.set(stored.platform, release.holders);
-          slot = { op: 'release', holders: release.count, released: release.released };
+          const where = shardsToRelease(recordedShard(stored, platform));
+          const released = releaseIn(platform, shards, id, where);
+          next = withSlotShard(next, null);
+          slot = { op: 'release', released };
         }
-        tests.set(id, clone(plan.next));
-        return { ok: true, test: plan.next, previous: stored, ...(slot ? { slot } : {}) };
+        tests.set(id, clone(next));
+        return { ok: true, test: next, previous: stored, ...(slot ? { slot } : {}) };
       });
     },
 
@@ -359,24 +404,33 @@ export function createMemoryStore(): TestStore {
 
     async acquireSlot(platform, testId, maxConcurrent, at) {
       assertMaxConcurrent(maxConcurrent);
+      const when = new Date(at);
       return transact(
-        () => holdersOf(platform),
-        (holders) => {
-          const plan = planAcquire(holders, testId, maxConcurrent, new Date(at));
+        () => ({
+          recorded: recordedShard(tests.get(testId) ?? null, platform),
+          shards: shardsOf(platform),
+        }),
+        ({ recorded, shards }) => {
+          const plan = planShardedAcquire(shards, recorded, testId, maxConcurrent, when);
           if (!plan.acquired) return { acquired: false, holders: plan.count };
-          capacity.set(platform, plan.holders);
-          return { acquired: true, holders: plan.count, alreadyHeld: plan.alreadyHeld };
+          setShard(platform, plan.shard, plan.holders);
+          // A test on this platform records its shard, as a transition's claim does.
+          if (recorded.known && recorded.shard !== plan.shard) recordShard(testId, plan.shard);
+          return { acquired: true, alreadyHeld: plan.alreadyHeld, shard: plan.shard };
         },
       );
     },
 
     async releaseSlot(platform, testId) {
       return transact(
-        () => holdersOf(platform),
-        (holders) => {
-          const plan = planRelease(holders, testId);
-          capacity.set(platform, plan.holders);
-          return { released: plan.released, holders: plan.count };
+        () => ({
+          recorded: recordedShard(tests.get(testId) ?? null, platform),
+          shards: shardsOf(platform),
+        }),
+        ({ recorded, shards }) => {
+          const released = releaseIn(platform, shards, testId, shardsToRelease(recorded));
+          if (recorded.known && recorded.shard !== null) recordShard(testId, null);
+          return { released };
         },
       );
     },
@@ -384,17 +438,22 @@ export function createMemoryStore(): TestStore {
     async reconcileSlot(platform, testId, at) {
       const when = new Date(at);
       return transact(
-        () => ({ test: tests.get(testId) ?? null, holders: holdersOf(platform) }),
-        ({ test, holders }) => {
-          const plan = planReconcile(holders, platform, testId, test, when);
-          if (plan.change !== 'none') capacity.set(platform, plan.holders);
+        () => ({ test: tests.get(testId) ?? null, shards: shardsOf(platform) }),
+        ({ test, shards }) => {
+          const plan = planReconcile(shards, platform, testId, test, when);
+          for (const [shard, holders] of plan.writes) setShard(platform, shard, holders);
+          const recorded = recordedShard(test, platform);
+          if (recorded.known && recorded.shard !== plan.slotShard)
+            recordShard(testId, plan.slotShard);
           return { change: plan.change, holders: plan.count };
         },
       );
     },
 
     async slotHolders(platform) {
-      return Object.keys(holdersOf(platform)).sort();
+      return shardsOf(platform)
+        .flatMap((holders) => Object.keys(holders))
+        .sort();
     },
 
     async takeLease(name, holder, at, until) {

@@ -65,6 +65,8 @@ export type FixedField =
   | 'githubStatus'
   | 'waitingSince'
   | 'statusCheckAt'
+  // Owned by the store: the shard of the slot the test holds.
+  | 'slotShard'
   | 'timeline';
 
 // A new TestRecord field must be classified as patchable or fixed before this compiles.
@@ -75,10 +77,14 @@ export type TestPatch = Partial<Pick<TestRecord, PatchableField>>;
 
 export type SlotRequest = { op: 'acquire'; maxConcurrent: number } | { op: 'release' };
 
-/** What a transition did to its platform's slots; `holders` counts them after the change. */
+/**
+ * What a transition did to its platform's slots: the shard whose slot the test
+ * holds (acquire), or whether it gave one back (release). Neither counts the
+ * platform's holders: that would read every shard, and a claim reads one
+ * (slotHolders counts them).
+ */
 export type SlotOutcome =
-  | { op: 'acquire'; holders: number; alreadyHeld: boolean }
-  | { op: 'release'; holders: number; released: boolean };
+  { op: 'acquire'; alreadyHeld: boolean; shard: number } | { op: 'release'; released: boolean };
 
 export interface TransitionRequest {
   /** The statuses the writer expects the test to be in (compare-and-set). */
@@ -111,10 +117,12 @@ export type TransitionResult =
   | { ok: true; test: TestRecord; previous: TestRecord; slot?: SlotOutcome }
   | { ok: false; reason: 'not_found' }
   | { ok: false; reason: 'unexpected_status' | 'terminal' | 'not_allowed'; current: TestRecord }
+  /** Every shard was full: `holders` counts the platform's holders, as the claim saw them. */
   | { ok: false; reason: 'no_capacity'; current: TestRecord; holders: number };
 
+/** A slot taken (or kept) in `shard`, or none free: `holders` counts the platform's holders. */
 export type SlotResult =
-  { acquired: true; holders: number; alreadyHeld: boolean } | { acquired: false; holders: number };
+  { acquired: true; alreadyHeld: boolean; shard: number } | { acquired: false; holders: number };
 
 export interface DeliveryRecord {
   /**
@@ -214,7 +222,8 @@ export interface TestStore {
    * Compare-and-set in one transaction: checks the move (checkMove), applies the
    * patch, sets status, message, stage and updatedAt, appends to the timeline
    * (keeping the last TIMELINE_LIMIT entries), and takes or releases the test's
-   * platform slot. If the slot cannot be taken nothing changes: `no_capacity`.
+   * platform slot (noting its shard in the test's `slotShard`, or clearing it).
+   * If the slot cannot be taken nothing changes: `no_capacity`.
    * It also keeps `waitingSince` (set when a wait for a new reason begins, kept
    * while the same wait goes on, cleared on leaving `waiting`) and, on a move
    * to a terminal status, sets `statusCheckAt` to firstStatusCheck(at).
@@ -303,23 +312,32 @@ export interface TestStore {
    */
   recordBuild(record: BuildRecord): Promise<BuildRecord>;
   getBuild(repo: string, sha: string, workflow: string): Promise<BuildRecord | null>;
-  /** Takes one of `platform`'s slots for `testId`; a holder asking again keeps its one slot. */
+  /**
+   * Takes one of `platform`'s slots for `testId`; a holder asking again keeps
+   * its one slot. The slots are spread over SLOT_SHARDS shards, each with its
+   * share of `maxConcurrent` (shardCap): the test's preferred shard is tried
+   * first, then the others; only when all are full is the slot refused. A test
+   * that exists on `platform` records the shard (`slotShard`) in the same
+   * transaction, as a transition's claim does.
+   */
   acquireSlot(
     platform: string,
     testId: string,
     maxConcurrent: number,
     at: Date,
   ): Promise<SlotResult>;
-  releaseSlot(platform: string, testId: string): Promise<{ released: boolean; holders: number }>;
+  /** Gives back `testId`'s slot of `platform`, if it holds one (and clears the test's `slotShard`). */
+  releaseSlot(platform: string, testId: string): Promise<{ released: boolean }>;
   /**
    * Makes `platform`'s slots agree with the test, reading both in one
    * transaction: the test should hold a slot iff it exists, is on `platform`
    * and its status holds one (holdsSlot). A slot it holds but should not is
    * released; one it should hold but does not is restored (taken at `at`, even
-   * past maxConcurrent: the test is already running).
+   * past maxConcurrent: the test is already running, into the shard with the
+   * fewest holders). Reads every shard; keeps the test's `slotShard` right.
    */
   reconcileSlot(platform: string, testId: string, at: Date): Promise<ReconcileResult>;
-  /** Test ids holding `platform`'s slots, sorted. */
+  /** Test ids holding `platform`'s slots, in every shard, sorted. */
   slotHolders(platform: string): Promise<string[]>;
   /**
    * Takes the lease `name` for `holder` until `until`, in one transaction:

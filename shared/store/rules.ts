@@ -138,26 +138,159 @@ export function isStatusCheckDue(test: Pick<TestRecord, 'statusCheckAt'>, now: D
   return at !== null && at.getTime() < now.getTime();
 }
 
-/** A platform's slot holders: test id → when it took the slot. */
+/** A platform's slot holders in one shard: test id → when it took the slot. */
 export type Holders = Record<string, Date>;
 
+/**
+ * How many shards (documents) each platform's slots are spread over, so that
+ * claims on one platform are not all transactions on one document (Firestore
+ * sustains about one write a second per document). Fixed, not derived from
+ * maxConcurrent: a change of maxConcurrent changes the shards' caps but never
+ * moves a holder to another layout.
+ */
+export const SLOT_SHARDS = 16;
+
+/** The shards of a platform, 0 to SLOT_SHARDS - 1. */
+export const ALL_SHARDS: readonly number[] = Array.from({ length: SLOT_SHARDS }, (_, k) => k);
+
+/**
+ * Shard `shard`'s share of `maxConcurrent`: floor(M / S), one more for the
+ * first M % S shards. The shares sum to M exactly, and each share only grows
+ * with M, so writers that disagree on M for a while (a configuration change
+ * rolling out) hold at most the larger M between them: each shard is checked
+ * against its own cap in its own transaction, which keeps the platform at or
+ * under M under any race (DESIGN §3.5).
+ */
+export function shardCap(maxConcurrent: number, shard: number): number {
+  const base = Math.floor(maxConcurrent / SLOT_SHARDS);
+  return base + (shard < maxConcurrent % SLOT_SHARDS ? 1 : 0);
+}
+
+/** The shards with a share of `maxConcurrent` (cap > 0): the first min(M, SLOT_SHARDS). */
+export function usableShards(maxConcurrent: number): number {
+  return Math.min(maxConcurrent, SLOT_SHARDS);
+}
+
+/** FNV-1a (32 bits) of the id's UTF-16 code units: stable across processes and releases. */
+export function slotHash(testId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < testId.length; i++) {
+    hash ^= testId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * The shards a claim of `testId` tries, in order: its preferred shard (a
+ * stable hash over the usable shards, so that claims spread over them), then
+ * the next usable ones around. Empty when maxConcurrent is 0.
+ */
+export function shardProbeOrder(testId: string, maxConcurrent: number): number[] {
+  const usable = usableShards(maxConcurrent);
+  if (usable === 0) return [];
+  const first = slotHash(testId) % usable;
+  return Array.from({ length: usable }, (_, i) => (first + i) % usable);
+}
+
+/**
+ * Where a restored slot goes (reconcile does not know maxConcurrent): the
+ * shard with the fewest holders, the lowest of them on a tie. Caps only fall
+ * from shard to shard (shardCap), so whenever some shard has room for the
+ * current maxConcurrent, this one has: the restored holder takes free room if
+ * there is any, as it would have counted against the one cap before sharding.
+ */
+export function restoreShard(counts: readonly number[]): number {
+  let best = 0;
+  counts.forEach((count, k) => {
+    if (count < counts[best]!) best = k;
+  });
+  return best;
+}
+
+/**
+ * What the test as read tells of where its slot of `platform` is. A test on
+ * that platform records the shard of its slot (`slotShard`, written in the
+ * transaction that takes the slot; none: it holds none, or, for a test written
+ * before shards, unknown). A test that does not exist, or runs on another
+ * platform, tells nothing: its holders must be looked for in every shard.
+ */
+export function recordedShard(
+  test: Pick<TestRecord, 'platform' | 'slotShard'> | null,
+  platform: string,
+): { known: true; shard: number | null } | { known: false } {
+  if (test === null || test.platform !== platform) return { known: false };
+  return { known: true, shard: typeof test.slotShard === 'number' ? test.slotShard : null };
+}
+
+/** The test with its `slotShard` set to `shard`, or without one (null). */
+export function withSlotShard(test: TestRecord, shard: number | null): TestRecord {
+  const { slotShard: _previous, ...rest } = test;
+  return shard === null ? rest : { ...rest, slotShard: shard };
+}
+
+/** The shards that hold `testId`, lowest first. */
+export function shardsHolding(shards: readonly Holders[], testId: string): number[] {
+  return ALL_SHARDS.filter((k) => testId in (shards[k] ?? {}));
+}
+
+export function countHolders(shards: readonly Holders[]): number {
+  return shards.reduce((sum, holders) => sum + Object.keys(holders).length, 0);
+}
+
+/** A claim on one shard, against that shard's cap; a holder asking again keeps its slot. */
 export function planAcquire(
   holders: Holders,
   testId: string,
-  maxConcurrent: number,
+  cap: number,
   at: Date,
 ):
   | { acquired: true; alreadyHeld: boolean; holders: Holders; count: number }
   | { acquired: false; count: number } {
   const count = Object.keys(holders).length;
   if (testId in holders) return { acquired: true, alreadyHeld: true, holders, count };
-  if (count >= maxConcurrent) return { acquired: false, count };
+  if (count >= cap) return { acquired: false, count };
   return {
     acquired: true,
     alreadyHeld: false,
     holders: { ...holders, [testId]: at },
     count: count + 1,
   };
+}
+
+/**
+ * A claim with every shard of the platform in view (the in-memory store; the
+ * Firestore adapter reaches the same answer reading one shard at a time): a
+ * slot the test is known to hold is kept; otherwise the first shard in probe
+ * order with room takes it; none has room: refused, with the platform's total.
+ * A test on the platform that records no shard holds none (only the store puts
+ * a test in a shard, and it records it in the same transaction).
+ */
+export function planShardedAcquire(
+  shards: readonly Holders[],
+  recorded: ReturnType<typeof recordedShard>,
+  testId: string,
+  maxConcurrent: number,
+  at: Date,
+):
+  | { acquired: true; alreadyHeld: boolean; shard: number; holders: Holders }
+  | { acquired: false; count: number } {
+  const held = recorded.known
+    ? recorded.shard !== null && testId in (shards[recorded.shard] ?? {})
+      ? [recorded.shard]
+      : []
+    : shardsHolding(shards, testId);
+  if (held[0] !== undefined) {
+    const shard = held[0];
+    return { acquired: true, alreadyHeld: true, shard, holders: shards[shard] ?? {} };
+  }
+  for (const shard of shardProbeOrder(testId, maxConcurrent)) {
+    const plan = planAcquire(shards[shard] ?? {}, testId, shardCap(maxConcurrent, shard), at);
+    if (plan.acquired) {
+      return { acquired: true, alreadyHeld: plan.alreadyHeld, shard, holders: plan.holders };
+    }
+  }
+  return { acquired: false, count: countHolders(shards) };
 }
 
 export function planRelease(
@@ -171,28 +304,59 @@ export function planRelease(
 }
 
 /**
+ * The shards a release of `testId` reads: the one the test records; every
+ * shard when it records none (a test stored before shards) or tells nothing.
+ */
+export function shardsToRelease(recorded: ReturnType<typeof recordedShard>): readonly number[] {
+  return recorded.known && recorded.shard !== null ? [recorded.shard] : ALL_SHARDS;
+}
+
+/**
  * Whether `testId` should hold one of `platform`'s slots, given the test as
- * read (null when it does not exist), and the holders after making it so.
+ * read (null when it does not exist) and every shard of the platform, and
+ * what to write to make it so: the shards that change, the platform's holders
+ * after, and the shard the test's slot is in then (null: none).
+ *
+ * A slot is restored past the caps (the test already runs): into
+ * restoreShard's choice. A slot held twice (it cannot be, save by a test
+ * written before shards) keeps the shard the test records, and the other is
+ * released. A lower maxConcurrent never evicts holders: after a decrease the
+ * total may stay above it until holders end.
  */
 export function planReconcile(
-  holders: Holders,
+  shards: readonly Holders[],
   platform: string,
   testId: string,
-  test: Pick<TestRecord, 'platform' | 'status'> | null,
+  test: Pick<TestRecord, 'platform' | 'status' | 'slotShard'> | null,
   at: Date,
-): { change: 'released' | 'restored' | 'none'; holders: Holders; count: number } {
+): {
+  change: 'released' | 'restored' | 'none';
+  writes: Map<number, Holders>;
+  count: number;
+  slotShard: number | null;
+} {
   const should = test !== null && test.platform === platform && holdsSlot(test.status);
-  const held = testId in holders;
-  if (held && !should) {
-    const release = planRelease(holders, testId);
-    return { change: 'released', holders: release.holders, count: release.count };
-  }
-  if (!held && should) {
+  const held = shardsHolding(shards, testId);
+  const writes = new Map<number, Holders>();
+  const count = countHolders(shards);
+  if (held.length === 0) {
+    if (!should) return { change: 'none', writes, count, slotShard: null };
     // maxConcurrent is not asked: the test already runs, whether the count allows it or not.
-    const restored = { ...holders, [testId]: at };
-    return { change: 'restored', holders: restored, count: Object.keys(restored).length };
+    const shard = restoreShard(ALL_SHARDS.map((k) => Object.keys(shards[k] ?? {}).length));
+    writes.set(shard, { ...shards[shard], [testId]: at });
+    return { change: 'restored', writes, count: count + 1, slotShard: shard };
   }
-  return { change: 'none', holders, count: Object.keys(holders).length };
+  const recorded = recordedShard(test, platform);
+  const keep = !should
+    ? null
+    : recorded.known && recorded.shard !== null && held.includes(recorded.shard)
+      ? recorded.shard
+      : held[0]!;
+  for (const shard of held) {
+    if (shard !== keep) writes.set(shard, planRelease(shards[shard] ?? {}, testId).holders);
+  }
+  const change = writes.size > 0 ? 'released' : 'none';
+  return { change, writes, count: count - writes.size, slotShard: keep };
 }
 
 export function assertMaxConcurrent(maxConcurrent: number): void {

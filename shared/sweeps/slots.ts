@@ -2,7 +2,11 @@
 // test that is not starting or running is given back, and a starting or
 // running test without its slot gets it back, so the count the cap is checked
 // against is the count of VMs in use. The store decides each one in a
-// transaction with the test, so a claim racing this sweep is never undone.
+// transaction with the test and every shard of the platform's slots, so a
+// claim racing this sweep is never undone. A lowered maxConcurrent evicts no
+// holder: after a decrease the platform may hold more than it until holders end.
+// The shards' caps sum to maxConcurrent, so fewer holders than maxConcurrent
+// means some shard has room: `freed` below is room a claim can take.
 import { MAX_LIST_LIMIT } from '../store/port';
 import { startNextPending } from '../tests/after-end';
 import { addCounts, noCounts, type StepCounts, type SweepExpiredDeps } from './deps';

@@ -28,7 +28,8 @@ import {
 import { deploymentLabel, testLabel, vmLabels, vmName } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { silentLogger } from '../../shared/log';
-import { capacityToDoc } from '../../shared/store/firestore-convert';
+import { capacityShardId, capacityToDoc } from '../../shared/store/firestore-convert';
+import { ALL_SHARDS, shardCap } from '../../shared/store/rules';
 import type { SweepExpiredSummary } from '../../shared/sweeps/sweep-expired';
 import { QUEUED_GRACE_MS, type SweepPendingSummary } from '../../shared/sweeps/sweep-pending';
 import { cancelTest } from '../../shared/tests/cancel';
@@ -469,13 +470,21 @@ describe('the sweeps, with VMs that run nothing', () => {
       const [linuxTest, windowsTest] = await runningPush(h, 'slots');
       const pending = await storeTest(h, 'slots-pending', 'linux');
       const ghost = idOf(shaOf('sweeps/ghost'), 'linux');
-      // linux: a slot held for a test that does not exist, so the pending test finds
-      // the platform full; windows: its running test's slot is missing.
+      // linux: a slot held for a test that does not exist, in the shard its running
+      // test leaves free (2 slots: shards 0 and 1, one each), so the pending test
+      // finds the platform full; windows: its running test's slot is missing.
       const capacity = h.db.collection('capacity');
+      const linuxShard = (await h.store.getTest(linuxTest!.id))?.slotShard;
+      const ghostShard = ALL_SHARDS.find((k) => shardCap(2, k) > 0 && k !== linuxShard)!;
       await capacity
-        .doc('linux')
-        .set(capacityToDoc('linux', { [linuxTest!.id]: new Date(), [ghost]: new Date() }));
-      await capacity.doc('windows').set(capacityToDoc('windows', {}));
+        .doc(capacityShardId('linux', ghostShard))
+        .set(capacityToDoc('linux', ghostShard, { [ghost]: new Date() }));
+      expect(await h.store.slotHolders('linux')).toEqual([linuxTest!.id, ghost].sort());
+      const windowsShard = (await h.store.getTest(windowsTest!.id))!.slotShard!;
+      await capacity
+        .doc(capacityShardId('windows', windowsShard))
+        .set(capacityToDoc('windows', windowsShard, {}));
+      expect(await h.store.slotHolders('windows')).toEqual([]);
 
       const run = await runSweep(h, 'sweepExpired');
 

@@ -205,7 +205,7 @@ describe('the Firestore store’s documents', () => {
     );
   });
 
-  it('a restored slot is held from the time given to reconcileSlot', async () => {
+  it('a restored slot is held from the time given to reconcileSlot, in the first emptiest shard, noted on the test', async () => {
     await store.createTests([testRecord({ id: 'lost', status: 'running', platform: 'macos' })]);
 
     expect(await store.reconcileSlot('macos', 'lost', at(7))).toEqual({
@@ -213,17 +213,78 @@ describe('the Firestore store’s documents', () => {
       holders: 1,
     });
 
-    const doc = (await fs.db.collection('capacity').doc('macos').get()).data()!;
-    expect(doc).toEqual({ platform: 'macos', holders: { lost: Timestamp.fromDate(at(7)) } });
+    const doc = (await fs.db.collection('capacity').doc('macos~0').get()).data()!;
+    expect(doc).toEqual({
+      platform: 'macos',
+      shard: 0,
+      holders: { lost: Timestamp.fromDate(at(7)) },
+    });
+    expect((await fs.db.collection('tests').doc('lost').get()).get('slotShard')).toBe(0);
   });
 
-  it('keeps a platform’s slots in capacity/{platform} as test id → Timestamp', async () => {
-    await store.acquireSlot('linux', 't1', 2, at(1));
-    await store.acquireSlot('linux', 't2', 2, at(2));
-    await store.releaseSlot('linux', 't1');
+  it('keeps a platform’s slots in capacity/{platform}~{shard} as test id → Timestamp, the shard noted on the test', async () => {
+    await store.createTests([testRecord({ id: 's1' }), testRecord({ id: 's2' })]);
+    const s1 = await store.acquireSlot('linux', 's1', 2, at(1));
+    const s2 = await store.acquireSlot('linux', 's2', 2, at(2));
+    if (!s1.acquired || !s2.acquired) throw new Error('no slot');
+    expect((await fs.db.collection('tests').doc('s1').get()).get('slotShard')).toBe(s1.shard);
+    await store.releaseSlot('linux', 's1');
 
-    const doc = (await fs.db.collection('capacity').doc('linux').get()).data()!;
+    const docs = await fs.db.collection('capacity').where('platform', '==', 'linux').get();
 
-    expect(doc).toEqual({ platform: 'linux', holders: { t2: Timestamp.fromDate(at(2)) } });
+    // maxConcurrent 2: shards 0 and 1, one slot each.
+    expect([s1.shard, s2.shard].sort()).toEqual([0, 1]);
+    expect(Object.fromEntries(docs.docs.map((d) => [d.id, d.data()]))).toEqual({
+      [`linux~${s1.shard}`]: { platform: 'linux', shard: s1.shard, holders: {} },
+      [`linux~${s2.shard}`]: {
+        platform: 'linux',
+        shard: s2.shard,
+        holders: { s2: Timestamp.fromDate(at(2)) },
+      },
+    });
+    expect((await fs.db.collection('tests').doc('s1').get()).data()).not.toHaveProperty(
+      'slotShard',
+    );
+    expect((await fs.db.collection('tests').doc('s2').get()).get('slotShard')).toBe(s2.shard);
+  });
+
+  it('a claim writes the test, with its shard, and that shard in one commit; the end clears both', async () => {
+    const claims = createFirestoreStore({ db: fs.db, collections: { tests: 'claim-tests' } });
+    await claims.createTests([testRecord({ id: 'c1', platform: 'claims' })]);
+
+    const claimed = await claims.transition('c1', {
+      from: ['queued'],
+      to: 'starting',
+      at: at(1),
+      message: 'Starting a VM',
+      slot: { op: 'acquire', maxConcurrent: 40 },
+    });
+    if (!claimed.ok || claimed.slot?.op !== 'acquire') throw new Error('not claimed');
+    const { shard } = claimed.slot;
+
+    const test = await fs.db.collection('claim-tests').doc('c1').get();
+    const slots = await fs.db.collection('capacity').doc(`claims~${shard}`).get();
+    expect(test.get('slotShard')).toBe(shard);
+    expect(slots.data()).toEqual({
+      platform: 'claims',
+      shard,
+      holders: { c1: Timestamp.fromDate(at(1)) },
+    });
+    // Written by one commit: the same update time.
+    expect(test.updateTime!.isEqual(slots.updateTime!)).toBe(true);
+
+    await claims.transition('c1', {
+      from: ['starting'],
+      to: 'error',
+      at: at(2),
+      message: 'VM creation failed. Please contact the administrator.',
+      slot: { op: 'release' },
+    });
+    expect((await fs.db.collection('claim-tests').doc('c1').get()).data()).not.toHaveProperty(
+      'slotShard',
+    );
+    expect(
+      (await fs.db.collection('capacity').doc(`claims~${shard}`).get()).get('holders'),
+    ).toEqual({});
   });
 });

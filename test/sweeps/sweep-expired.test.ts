@@ -278,12 +278,19 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       await h.seedVm(later, { createdAt: at(1) });
       await h.seedVm(edge, { createdAt: at(1) });
       await holdSlots(h.store, 'linux', 'later', 'edge');
+      // As stored with their slots (each notes its slot's shard).
+      const [laterHeld, edgeHeld] = await Promise.all([
+        h.store.getTest('later'),
+        h.store.getTest('edge'),
+      ]);
+      expect(laterHeld).toEqual({ ...later, slotShard: expect.any(Number) });
+      expect(edgeHeld).toEqual({ ...edge, slotShard: expect.any(Number) });
 
       const summary = await sweepExpired(h.deps);
 
       expect(summary.timedOut).toEqual(counts({}));
-      expect(await h.store.getTest('later')).toEqual(later);
-      expect(await h.store.getTest('edge')).toEqual(edge);
+      expect(await h.store.getTest('later')).toEqual(laterHeld);
+      expect(await h.store.getTest('edge')).toEqual(edgeHeld);
       expect(h.statuses.posts()).toEqual([]);
     });
 
@@ -407,6 +414,8 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       const running = runningTest('r1', { updatedAt: at(1), deadlineAt: at(90) });
       const h = await setup([running]);
       await holdSlots(h.store, 'linux', 'r1');
+      const held = await h.store.getTest('r1');
+      expect(held).toEqual({ ...running, slotShard: expect.any(Number) });
       h.vms.failNext('listVms', UNAVAILABLE);
 
       const summary = await sweepExpired(h.deps);
@@ -416,7 +425,7 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
         orphans: counts({ errors: 1 }),
         lost: counts({}),
       });
-      expect(await h.store.getTest('r1')).toEqual(running);
+      expect(await h.store.getTest('r1')).toEqual(held);
       expect(h.vms.getCalls()).toEqual([]);
     });
   });
@@ -517,24 +526,28 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       const before = runningTest('r1', { deadlineAt: at(90), updatedAt: at(29) });
       const h = await setup([before]);
       await holdSlots(h.store, 'linux', 'r1');
+      const held = await h.store.getTest('r1');
+      expect(held).toEqual({ ...before, slotShard: expect.any(Number) });
 
       const summary = await sweepExpired(h.deps);
 
       expect(summary.vms.lost).toEqual(counts({}));
       expect(h.vms.getCalls()).toEqual([]);
-      expect(await h.store.getTest('r1')).toEqual(before);
+      expect(await h.store.getTest('r1')).toEqual(held);
     });
 
     it('Compute cannot say whether the VM exists: an error, the test left running', async () => {
       const before = runningTest('r1', { deadlineAt: at(90), updatedAt: at(1) });
       const h = await setup([before]);
       await holdSlots(h.store, 'linux', 'r1');
+      const held = await h.store.getTest('r1');
+      expect(held).toEqual({ ...before, slotShard: expect.any(Number) });
       h.vms.failNext('getVm', UNAVAILABLE);
 
       const summary = await sweepExpired(h.deps);
 
       expect(summary.vms.lost).toEqual(counts({ found: 1, errors: 1 }));
-      expect(await h.store.getTest('r1')).toEqual(before);
+      expect(await h.store.getTest('r1')).toEqual(held);
     });
 
     it('a running test whose VM is outside the listed zones: asked for, found, kept', async () => {
@@ -546,12 +559,14 @@ describe.each(storeKinds('vmci-sweeps-expired'))('sweepExpired ($name)', ({ make
       });
       const h = await setup([before]);
       await holdSlots(h.store, 'linux', 'r1');
+      const held = await h.store.getTest('r1');
+      expect(held).toEqual({ ...before, slotShard: expect.any(Number) });
       await h.seedVm(before, { createdAt: at(1), zone: 'us-east1-b' });
 
       const summary = await sweepExpired(h.deps);
 
       expect(summary.vms.lost).toEqual(counts({ found: 1, skipped: 1 }));
-      expect(await h.store.getTest('r1')).toEqual(before);
+      expect(await h.store.getTest('r1')).toEqual(held);
     });
   });
 
