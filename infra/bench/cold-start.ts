@@ -1,5 +1,8 @@
 // Cold start of webhook and runTest: process start → first answer (infra/build/cold-start.ts,
-// also `npm run bench:cold-start`), median of 5, from source and as bundled; short: 1 run, source only.
+// also `npm run bench:cold-start`), median of 5, from source and as bundled; short: 1 run,
+// source only. Two answers, each in processes of its own: the 401 to an unsigned POST, and
+// the answer to the first real request (a signed push; a task with its OIDC token), which
+// is what GitHub and Cloud Tasks wait for. The targets apply to the latter.
 import { measureColdStarts } from '../build/cold-start';
 import type { Figure, Scenario } from './scenario';
 
@@ -14,20 +17,29 @@ export const coldStartScenario: Scenario = {
       bundles: !ctx.short,
       onRun: (done, total) => ctx.progress('cold start: processes', done, total),
     });
-    const figures: Figure[] = results.map((r) => ({
-      name: `${r.function} (${r.how}): median`,
-      value: r.median,
-      unit: 'ms',
-      ...(TARGET_MS[r.function] !== undefined
-        ? { target: { op: '<=' as const, value: TARGET_MS[r.function]! } }
-        : {}),
-    }));
+    const figures: Figure[] = results.flatMap((r) => {
+      const target = TARGET_MS[r.function];
+      return [
+        {
+          name: `${r.function} (${r.how}): unsigned 401, median`,
+          value: r.unsigned.median,
+          unit: 'ms',
+        },
+        {
+          name: `${r.function} (${r.how}): first signed answer, median`,
+          value: r.signed.median,
+          unit: 'ms',
+          ...(target !== undefined ? { target: { op: '<=' as const, value: target } } : {}),
+        },
+      ];
+    });
     return [
       {
         scenario: 'cold-start',
         figures,
         notes: [
-          `process start → first answer (a 401 to an unsigned POST), ${runs} run(s) each, one process at a time`,
+          `process start → first answer, ${runs} run(s) each, one process at a time, against the local cloud`,
+          'unsigned: the 401 the door answers before any Google call; signed: a real push signed with the webhook secret (webhook), a queued task with its OIDC token (runTest), answered 2xx',
         ],
       },
     ];

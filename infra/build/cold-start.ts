@@ -1,61 +1,95 @@
-// npm run bench:cold-start [-- --runs 5]: how long a function takes from
-// process start to its first answer, run from source as today (`node -r
-// @swc-node/register functions/<name>/index.ts`) and as built (`node index.js`
-// in its bundle from `npm run build`). Each start is timed to the first HTTP
-// answer to an unsigned POST (a 401: the door answers before any Google call),
-// one process at a time; the table shows the median of the runs.
+// npm run bench:cold-start [-- --runs 5] [--only webhook] [--bundles <dir>]: how long a
+// function takes from process start to its first answer, run from source as today
+// (`node -r @swc-node/register functions/<name>/index.ts`) and as built (`node
+// index.js` in its bundle from `npm run build`, built here first unless --bundles
+// names a folder `npm run build` wrote). Two answers are timed, each in a process
+// of its own, one process at a time:
+//   - unsigned: a POST without a signature or token, answered 401 by the door
+//     before any Google call (what earlier figures measured);
+//   - signed: what the function is really started for. For webhook, a real push
+//     (@octokit/webhooks-examples) of a new commit signed with the webhook secret,
+//     which must be answered 2xx: its tests stored in Firestore and their tasks
+//     created. For runTest, a task the webhook queued, delivered as Cloud Tasks
+//     does (with its OIDC token), which must be answered 200: the test claimed
+//     and its VM requested. A function that loads what it needs only after it
+//     listens gains nothing on this figure.
+// The functions run against a local cloud started here (the Firestore emulator,
+// the Tasks, Compute and GitHub stand-ins; its queue paused so that nothing else
+// calls runTest); the table shows the median of the runs.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FunctionName } from '../local/functions';
-import { buildFunctions, BUNDLE_CONFIG, DEFAULT_CONFIG, ROOT } from './build-functions';
+import { buildFunctions, DEFAULT_CONFIG, ROOT } from './build-functions';
 import { freePort } from '../local/firestore-emulator';
+import { examplePayload } from '../local/send-webhook';
+import { startBenchCloud, type BenchCloud } from '../bench/cloud';
+import { mintLocalToken } from '../../shared/auth/local-token';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 
-const FUNCTIONS: readonly FunctionName[] = ['webhook', 'runTest'];
+export const COLD_START_FUNCTIONS: readonly FunctionName[] = ['webhook', 'runTest'];
+
+/** What the started process is first asked. */
+export type Probe = 'unsigned' | 'signed';
+export const PROBES: readonly Probe[] = ['unsigned', 'signed'];
 
 interface Variant {
   label: string;
+  name: FunctionName;
+  how: 'source' | 'bundle';
   args: string[];
   cwd: string;
-  config: string;
 }
 
-/** Milliseconds from spawn to the first answer. */
-async function coldStart(variant: Variant): Promise<number> {
+/** One HTTP request, sent again until the process listens. */
+interface Request {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Whether the answer is the one expected (anything else fails the measurement). */
+  expect: (status: number) => boolean;
+}
+
+/** Milliseconds from spawn to the answer of `request`, in a fresh process. */
+async function coldStart(
+  variant: Variant,
+  env: Record<string, string>,
+  request: Request,
+): Promise<number> {
   const port = await freePort();
   let output = '';
   const started = performance.now();
   const child = spawn(process.execPath, variant.args, {
     cwd: variant.cwd,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      VMCI_CONFIG: variant.config,
-      GITHUB_WEBHOOK_SECRET: 'cold-start-secret',
-      GITHUB_TOKEN: 'cold-start-token',
-      VMCI_TOKEN_KEY: 'cold-start-token-key-0123456789abcdef',
-    },
+    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8000)));
+  child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8000)));
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${variant.label} exited: ${output}`);
+      let res: Response;
       try {
-        await fetch(`http://127.0.0.1:${port}/`, {
+        res = await fetch(`http://127.0.0.1:${port}${request.path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{}',
+          headers: request.headers,
+          body: request.body,
         });
-        return performance.now() - started;
       } catch {
         if (performance.now() - started > 60_000) throw new Error(`${variant.label}: no answer`);
         await new Promise((resolve) => setTimeout(resolve, 5));
+        continue;
       }
+      const ms = performance.now() - started;
+      const text = await res.text();
+      if (!request.expect(res.status)) {
+        throw new Error(`${variant.label}: unexpected answer ${res.status} ${text}\n${output}`);
+      }
+      return ms;
     }
   } finally {
     const exited = once(child, 'exit');
@@ -70,91 +104,223 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export interface ColdStartTimes {
-  label: string;
-  function: FunctionName;
-  how: 'source' | 'bundle';
+export interface Timing {
   /** Milliseconds of each run, in order. */
   runs: number[];
   median: number;
 }
 
+export interface ColdStartTimes {
+  label: string;
+  function: FunctionName;
+  how: 'source' | 'bundle';
+  /** Process start → the 401 to an unsigned POST. */
+  unsigned: Timing;
+  /** Process start → the answer to the first real, signed request (see the top of this file). */
+  signed: Timing;
+}
+
+const { payload: PUSH } = examplePayload('push');
+
+function freshSha(): string {
+  return createHash('sha1').update(randomBytes(16)).digest('hex');
+}
+
+/** A signed push of a new commit, with the headers GitHub (and sendWebhook) sends. */
+function signedPush(secret: string): Request {
+  const body = JSON.stringify({ ...structuredClone(PUSH), after: freshSha() });
+  return {
+    path: '/',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'GitHub-Hookshot/local',
+      'x-github-event': 'push',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+    },
+    body,
+    expect: (status) => status >= 200 && status < 300,
+  };
+}
+
 /**
- * Cold starts of webhook and runTest, `runs` times each, round-robin; from
- * source only, or also as built (`npm run build`'s bundles, built here first).
+ * A runTest task as Cloud Tasks delivers it: a push sent to the cloud's own
+ * webhook queues tests (the queue is paused), and one of their tasks is taken
+ * with the headers and OIDC token the Tasks stand-in would attach.
  */
-export async function measureColdStarts(
-  options: { runs?: number; bundles?: boolean; onRun?: (done: number, total: number) => void } = {},
-): Promise<ColdStartTimes[]> {
+async function queuedTask(bench: BenchCloud, used: Set<string>): Promise<Request> {
+  const { cloud } = bench;
+  const push = signedPush(cloud.webhookSecret);
+  const res = await fetch(`${cloud.url}/webhook`, {
+    method: 'POST',
+    headers: push.headers,
+    body: push.body,
+  });
+  if (!res.ok) throw new Error(`the cloud's webhook answered ${res.status}: ${await res.text()}`);
+  const task = cloud.tasks.tasks().find((t) => !used.has(t.name));
+  if (!task) throw new Error('the push queued no task');
+  used.add(task.name);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(task.headers)) {
+    if (!/^(authorization|content-length|host|user-agent)$/i.test(name)) headers[name] = value;
+  }
+  headers['User-Agent'] = 'Google-Cloud-Tasks';
+  headers['X-CloudTasks-QueueName'] = task.queue.split('/').pop()!;
+  headers['X-CloudTasks-TaskName'] = task.id;
+  headers['X-CloudTasks-TaskRetryCount'] = '0';
+  headers['X-CloudTasks-TaskExecutionCount'] = '0';
+  headers['X-CloudTasks-TaskETA'] = (task.scheduleTime.getTime() / 1000).toFixed(6);
+  if (!task.oidcToken) throw new Error('the queued task has no OIDC token');
+  const token = mintLocalToken(cloud.localTokenSecret, {
+    kind: 'oidc',
+    email: task.oidcToken.serviceAccountEmail,
+    aud: task.oidcToken.audience ?? task.url,
+  });
+  headers.Authorization = `Bearer ${token}`;
+  return { path: '/', headers, body: task.body.toString('utf8'), expect: (s) => s === 200 };
+}
+
+const UNSIGNED: Request = {
+  path: '/',
+  headers: { 'content-type': 'application/json' },
+  body: '{}',
+  expect: (status) => status === 401,
+};
+
+export interface ColdStartOptions {
+  runs?: number;
+  /** Also measure the bundles (default true). */
+  bundles?: boolean;
+  /** A folder `npm run build` wrote, measured instead of building one here. */
+  bundleDir?: string;
+  /** Only these functions (default webhook and runTest). */
+  functions?: readonly FunctionName[];
+  /** Measure from source too (default true). */
+  source?: boolean;
+  onRun?: (done: number, total: number) => void;
+}
+
+/**
+ * Cold starts of webhook and runTest, `runs` times each and for each probe,
+ * round-robin; from source, and as built (`npm run build`'s bundles).
+ */
+export async function measureColdStarts(options: ColdStartOptions = {}): Promise<ColdStartTimes[]> {
   const runs = options.runs ?? 5;
   const bundles = options.bundles ?? true;
-  const out = mkdtempSync(join(tmpdir(), 'vmci-cold-start-'));
+  const names = options.functions ?? COLD_START_FUNCTIONS;
+  const out = options.bundleDir
+    ? resolve(options.bundleDir)
+    : bundles
+      ? mkdtempSync(join(tmpdir(), 'vmci-cold-start-'))
+      : undefined;
+  const bench = await startBenchCloud({
+    functions: ['webhook'],
+    // Every run adds tests: slots must never run out.
+    configure: (config) => ({
+      ...config,
+      platforms: Object.fromEntries(
+        Object.entries(config.platforms).map(([name, p]) => [name, { ...p, maxConcurrent: 1000 }]),
+      ),
+    }),
+  });
   try {
-    if (bundles)
-      await buildFunctions({ outDir: out, config: DEFAULT_CONFIG, functions: FUNCTIONS });
-    const variants = FUNCTIONS.flatMap(
-      (name): (Variant & { name: FunctionName; how: 'source' | 'bundle' })[] => {
-        const source = {
+    bench.cloud.tasks.pause();
+    if (out && !options.bundleDir) {
+      await buildFunctions({ outDir: out, config: DEFAULT_CONFIG, functions: names });
+    }
+    const variants: Variant[] = names.flatMap((name): Variant[] => {
+      const list: Variant[] = [];
+      if (options.source ?? true) {
+        list.push({
           name,
-          how: 'source' as const,
+          how: 'source',
           label: `${name}, from source (swc-node)`,
           args: ['-r', '@swc-node/register', join('functions', name, 'index.ts')],
           cwd: ROOT,
-          config: DEFAULT_CONFIG,
-        };
-        if (!bundles) return [source];
-        symlinkSync(join(ROOT, 'node_modules'), join(out, name, 'node_modules'), 'dir');
-        return [
-          source,
-          {
-            name,
-            how: 'bundle' as const,
-            label: `${name}, bundle (node index.js)`,
-            args: ['index.js'],
-            cwd: join(out, name),
-            config: BUNDLE_CONFIG,
-          },
-        ];
-      },
+        });
+      }
+      if (out) {
+        const modules = join(out, name, 'node_modules');
+        if (!existsSync(modules)) symlinkSync(join(ROOT, 'node_modules'), modules, 'dir');
+        list.push({
+          name,
+          how: 'bundle',
+          label: `${name}, bundle (node index.js)`,
+          args: ['index.js'],
+          cwd: join(out, name),
+        });
+      }
+      return list;
+    });
+    const env = { ...bench.cloud.env };
+    const times = new Map(
+      variants.map((v) => [v, { unsigned: [] as number[], signed: [] as number[] }]),
     );
-    const times = new Map<Variant, number[]>(variants.map((v) => [v, []]));
-    const total = runs * variants.length;
+    const used = new Set<string>();
+    const total = runs * variants.length * PROBES.length;
     let done = 0;
     // Round-robin, so that a busy moment of the machine falls on every variant alike.
     for (let run = 0; run < runs; run += 1) {
       for (const variant of variants) {
-        times.get(variant)!.push(await coldStart(variant));
-        done += 1;
-        options.onRun?.(done, total);
+        for (const probe of PROBES) {
+          const request =
+            probe === 'unsigned'
+              ? UNSIGNED
+              : variant.name === 'webhook'
+                ? signedPush(env.GITHUB_WEBHOOK_SECRET!)
+                : variant.name === 'runTest'
+                  ? await queuedTask(bench, used)
+                  : UNSIGNED;
+          times.get(variant)![probe].push(await coldStart(variant, env, request));
+          done += 1;
+          options.onRun?.(done, total);
+        }
       }
     }
     return variants.map((variant) => {
-      const ms = times.get(variant)!;
+      const t = times.get(variant)!;
       return {
         label: variant.label,
         function: variant.name,
         how: variant.how,
-        runs: ms,
-        median: median(ms),
+        unsigned: { runs: t.unsigned, median: median(t.unsigned) },
+        signed: { runs: t.signed, median: median(t.signed) },
       };
     });
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    await bench.close();
+    if (out && !options.bundleDir) rmSync(out, { recursive: true, force: true });
   }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      only: { type: 'string' },
+      bundles: { type: 'string' },
+      'no-source': { type: 'boolean', default: false },
+    },
+  });
   const runs = Number(values.runs);
-  const results = await measureColdStarts({ runs });
+  const functions = values.only
+    ? (values.only.split(',').filter((n) => n) as FunctionName[])
+    : COLD_START_FUNCTIONS;
+  const results = await measureColdStarts({
+    runs,
+    functions,
+    source: !values['no-source'],
+    ...(values.bundles ? { bundleDir: values.bundles } : {}),
+  });
   console.log(`Cold start, process start to first answer (node ${process.version}, ${runs} runs)`);
   console.log('');
-  console.log('| function, how it runs | median | min | max |');
-  console.log('|---|---:|---:|---:|');
+  console.log(
+    '| function, how it runs | unsigned (401): median | min | max | signed: median | min | max |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const result of results) {
-    const ms = result.runs;
-    const cells = [result.median, Math.min(...ms), Math.max(...ms)].map(
-      (t) => `${Math.round(t)} ms`,
+    const cells = [result.unsigned, result.signed].flatMap(({ runs: ms, median: m }) =>
+      [m, Math.min(...ms), Math.max(...ms)].map((t) => `${Math.round(t)} ms`),
     );
     console.log(`| ${result.label} | ${cells.join(' | ')} |`);
   }
