@@ -13,6 +13,7 @@ import { parseConfig } from '../../shared/config/load';
 import { FUNCTION_NAMES, type FunctionName } from '../local/functions';
 import { bundleLockfile, readLockfile, type Lockfile } from './bundle-lockfile';
 import { bundlePackageJson, lockedVersions } from './bundle-package';
+import { dedupePackages, jsonAsParse } from './bundle-plugins';
 import { EXTERNAL_PATTERNS, isExternalPackage, packageNameOf } from './externals';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -109,6 +110,8 @@ async function buildOne(
     outfile,
     sourcemap: true,
     metafile: true,
+    // Less for Node to compile at each cold start (./bundle-plugins.ts).
+    plugins: [dedupePackages(ROOT, lock), jsonAsParse()],
   });
   const externals = externalsOf(result.metafile);
   const pkg = bundlePackageJson(name, externals, versionOf, version);

@@ -106,6 +106,15 @@ describe('npm run build', () => {
     },
   );
 
+  // infra/build/bundle-plugins.ts: npm installs mime-db 1.54.0 four times under express.
+  it.each(FUNCTION_NAMES)('%s: bundles one copy of mime-db, as JSON.parse of a string', (name) => {
+    const code = bundleOf(name);
+    const copies = code.match(/^\/\/ node_modules\/(?:.*\/)?mime-db\/db\.json$/gm) ?? [];
+    expect(copies).toHaveLength(1);
+    const start = code.indexOf(`"${copies[0]!.slice(3)}"(`);
+    expect(code.slice(start, start + 200)).toMatch(/module\d*\.exports = JSON\.parse\(['"]/);
+  });
+
   it('runTest: holds the startup scripts at their paths from the source root', () => {
     const paths = startupScriptPaths(DEFAULT_CONFIG);
     expect(paths).toEqual(['infra/vm/linux/startup.sh', 'infra/vm/windows/startup.ps1']);
