@@ -14,6 +14,7 @@ import { FUNCTION_NAMES, type FunctionName } from '../local/functions';
 import { bundleLockfile, readLockfile, type Lockfile } from './bundle-lockfile';
 import { bundlePackageJson, lockedVersions } from './bundle-package';
 import { dedupePackages, jsonAsParse } from './bundle-plugins';
+import { computeClients } from './compute-clients';
 import { EXTERNAL_PATTERNS, isExternalPackage, packageNameOf } from './externals';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -111,7 +112,7 @@ async function buildOne(
     sourcemap: true,
     metafile: true,
     // Less for Node to compile at each cold start (./bundle-plugins.ts).
-    plugins: [dedupePackages(ROOT, lock), jsonAsParse()],
+    plugins: [computeClients(), dedupePackages(ROOT, lock), jsonAsParse()],
   });
   const externals = externalsOf(result.metafile);
   const pkg = bundlePackageJson(name, externals, versionOf, version);

@@ -2,6 +2,9 @@
 // Bundling the Google client libraries breaks their proto loading
 // (nodejs-firestore#1493, gax-nodejs#948); everything else (Express, zod, yaml,
 // Octokit) is bundled, and works bundled (test/build/build.test.ts starts each bundle).
+// One exception: the two Compute client modules runTest and sweepExpired import
+// are bundled, with protos cut down to their services (./compute-clients.ts);
+// google-gax, which they require, stays external.
 import { isBuiltin } from 'node:module';
 
 /** esbuild `external` patterns: each also covers the package's subpaths. */

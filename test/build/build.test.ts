@@ -79,10 +79,23 @@ describe('npm run build', () => {
     expect(code).not.toMatch(/google\.cloud\.compute\.v1|InstancesClient/);
   });
 
-  it.each(WITH_COMPUTE)('%s: requires the Compute client and lists it', (name) => {
-    expect(packageOf(name).dependencies).toHaveProperty(['@google-cloud/compute']);
-    expect(requiredPackages(bundleOf(name))).toContain('@google-cloud/compute');
-  });
+  // infra/build/compute-clients.ts: the two clients are bundled, with protos cut to their services.
+  it.each(WITH_COMPUTE)(
+    '%s: bundles the Instances and ZoneOperations clients with their own protos, not the package',
+    (name) => {
+      const code = bundleOf(name);
+      expect(packageOf(name).dependencies).not.toHaveProperty(['@google-cloud/compute']);
+      expect(packageOf(name).dependencies).toHaveProperty(['google-gax']);
+      expect(requiredPackages(code)).not.toContain('@google-cloud/compute');
+      expect(code).toMatch(/exports\d*\.InstancesClient = InstancesClient\d*;/);
+      expect(code).toMatch(/exports\d*\.ZoneOperationsClient = ZoneOperationsClient\d*;/);
+      // Their services, and nothing of the other versions or of unrelated services.
+      expect(code).toContain('"Instances":{"options"');
+      expect(code).toContain('"ZoneOperations":{"options"');
+      expect(code).not.toMatch(/"v1beta":|"Firewalls":\{|"BackendServices":\{/);
+      expect(code.length).toBeLessThan(4_000_000);
+    },
+  );
 
   it.each(FUNCTION_NAMES)(
     '%s: package.json lists exactly the externals index.js requires, at the installed versions',
