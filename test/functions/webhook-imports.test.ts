@@ -39,6 +39,15 @@ describe('the import graphs of the webhook, progress and sweepPending functions'
     expect(modules.some((m) => m.includes(door))).toBe(true);
     expect(modules.some((m) => m.includes('/@google-cloud/tasks/'))).toBe(true);
     expect(modules.filter((m) => m.includes('/@google-cloud/compute/'))).toEqual([]);
+    // Only the Tasks v2 client: not the package's index with its 4 MB protos module (cold start).
+    expect(modules.filter((m) => /\/@google-cloud\/tasks\/.*(protos\.cjs|v2beta)/.test(m))).toEqual(
+      [],
+    );
+  });
+
+  it('webhook loads neither Cloud Storage nor Cloud Scheduler', () => {
+    const modules = loadedModules('./functions/webhook');
+    expect(modules.filter((m) => /\/@google-cloud\/(storage|scheduler)\//.test(m))).toEqual([]);
   });
 
   it('the probe does see compute where it is loaded', () => {
