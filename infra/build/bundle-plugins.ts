@@ -11,8 +11,8 @@
 //     becomes `JSON.parse("…")` instead of an object literal. V8 scans a string
 //     literal far faster than it parses the same data as JavaScript, and JSON.parse
 //     is what Node itself does for a required .json file.
-import { readFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import type { Plugin } from 'esbuild';
 import { resolveIn, type Lockfile } from './bundle-lockfile';
 
@@ -66,11 +66,19 @@ export function canonicalCopies(packages: Lockfile['packages']): Map<string, str
   return canonical;
 }
 
-/** The lockfile path of the package that holds `file` (absolute, under root), if any. */
-function packagePathOf(root: string, file: string): { pkg: string; rest: string } | undefined {
-  const rel = relative(root, file).split(sep).join('/');
+/**
+ * The lockfile path of the package that holds `file`, if it is under `modules`
+ * (the root's node_modules, as a real path: esbuild resolves symlinks).
+ */
+function packagePathOf(modules: string, file: string): { pkg: string; rest: string } | undefined {
+  if (!file.startsWith(modules + sep)) return undefined;
+  const rel =
+    'node_modules/' +
+    file
+      .slice(modules.length + 1)
+      .split(sep)
+      .join('/');
   const cut = rel.lastIndexOf('node_modules/');
-  if (cut === -1 || rel.startsWith('..')) return undefined;
   const after = rel.slice(cut + 'node_modules/'.length).split('/');
   const length = after[0]?.startsWith('@') ? 2 : 1;
   const pkg = rel.slice(0, cut) + 'node_modules/' + after.slice(0, length).join('/');
@@ -79,6 +87,7 @@ function packagePathOf(root: string, file: string): { pkg: string; rest: string 
 
 export function dedupePackages(root: string, lock: Lockfile): Plugin {
   const canonical = canonicalCopies(lock.packages);
+  const modules = realpathSync(join(root, 'node_modules'));
   return {
     name: 'vmci-dedupe-packages',
     setup(build) {
@@ -92,10 +101,11 @@ export function dedupePackages(root: string, lock: Lockfile): Plugin {
           pluginData: { dedupe: true },
         });
         if (result.errors.length > 0 || result.external || !result.path) return undefined;
-        const at = packagePathOf(root, result.path);
+        const at = packagePathOf(modules, result.path);
         const target = at && canonical.get(at.pkg);
         if (!at || !target) return undefined;
-        return { path: join(root, target, at.rest), sideEffects: result.sideEffects };
+        const path = join(modules, target.slice('node_modules/'.length), at.rest);
+        return { path, sideEffects: result.sideEffects };
       });
     },
   };

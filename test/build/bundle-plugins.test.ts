@@ -1,5 +1,5 @@
 // The build's plugins that make bundles cheaper to start (infra/build/bundle-plugins.ts).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
@@ -70,44 +70,55 @@ describe('the plugins in a build', () => {
     writeFileSync(join(dir, path), text);
   };
 
-  it('bundles one copy of a package npm installed twice, and the code still runs', async () => {
-    const lock: Lockfile = {
-      lockfileVersion: 3,
-      packages: pkgs({
-        'node_modules/a': { version: '1.0.0', dependencies: { types: '*' } },
-        'node_modules/a/node_modules/types': { version: '3.0.2' },
-        'node_modules/b': { version: '1.0.0', dependencies: { types: '*' } },
-        'node_modules/b/node_modules/types': { version: '3.0.2' },
-      }),
-    };
-    for (const at of ['a', 'b']) {
-      write(`node_modules/${at}/index.js`, `module.exports = require('types').name + '${at}';`);
-      write(
-        `node_modules/${at}/node_modules/types/index.js`,
-        `module.exports = { name: require('./name.json').n };`,
-      );
-      write(`node_modules/${at}/node_modules/types/name.json`, `{"n": "types@3.0.2 via "}`);
-    }
-    write('entry.js', `module.exports = [require('a'), require('b')];`);
-    const result = await build({
-      entryPoints: [join(dir, 'entry.js')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      write: false,
-      metafile: true,
-      absWorkingDir: dir,
-      plugins: [dedupePackages(dir, lock)],
-    });
-    const inputs = Object.keys(result.metafile.inputs).filter((f) => f.includes('types/'));
-    expect(inputs.sort()).toEqual([
-      'node_modules/a/node_modules/types/index.js',
-      'node_modules/a/node_modules/types/name.json',
-    ]);
-    const mod = { exports: {} as unknown };
-    new Function('module', 'exports', 'require', result.outputFiles[0]!.text)(mod, mod.exports);
-    expect(mod.exports).toEqual(['types@3.0.2 via a', 'types@3.0.2 via b']);
-  });
+  it.each([
+    ['in the folder', false],
+    ['linked from elsewhere', true],
+  ])(
+    'bundles one copy of a package npm installed twice (node_modules %s), and the code still runs',
+    async (_, linked) => {
+      if (linked) {
+        mkdirSync(join(dir, 'elsewhere'));
+        symlinkSync(join(dir, 'elsewhere'), join(dir, 'node_modules'), 'dir');
+      }
+      const lock: Lockfile = {
+        lockfileVersion: 3,
+        packages: pkgs({
+          'node_modules/a': { version: '1.0.0', dependencies: { types: '*' } },
+          'node_modules/a/node_modules/types': { version: '3.0.2' },
+          'node_modules/b': { version: '1.0.0', dependencies: { types: '*' } },
+          'node_modules/b/node_modules/types': { version: '3.0.2' },
+        }),
+      };
+      for (const at of ['a', 'b']) {
+        write(`node_modules/${at}/index.js`, `module.exports = require('types').name + '${at}';`);
+        write(
+          `node_modules/${at}/node_modules/types/index.js`,
+          `module.exports = { name: require('./name.json').n };`,
+        );
+        write(`node_modules/${at}/node_modules/types/name.json`, `{"n": "types@3.0.2 via "}`);
+      }
+      write('entry.js', `module.exports = [require('a'), require('b')];`);
+      const result = await build({
+        entryPoints: [join(dir, 'entry.js')],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        write: false,
+        metafile: true,
+        absWorkingDir: dir,
+        plugins: [dedupePackages(dir, lock)],
+      });
+      const inputs = Object.keys(result.metafile.inputs).filter((f) => f.includes('types/'));
+      const modules = linked ? 'elsewhere' : 'node_modules';
+      expect(inputs.sort()).toEqual([
+        `${modules}/a/node_modules/types/index.js`,
+        `${modules}/a/node_modules/types/name.json`,
+      ]);
+      const mod = { exports: {} as unknown };
+      new Function('module', 'exports', 'require', result.outputFiles[0]!.text)(mod, mod.exports);
+      expect(mod.exports).toEqual(['types@3.0.2 via a', 'types@3.0.2 via b']);
+    },
+  );
 
   it('bundles a large JSON file as JSON.parse of a string, with the same value', async () => {
     const big = { list: Array.from({ length: 2000 }, (_, i) => ({ i, s: `x${i}` })), u: '\u2028"' };
