@@ -325,6 +325,36 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       );
     },
 
+    async createTestsForDelivery(input, records) {
+      assertCreateBatch(input);
+      const normalized = records.map(normalizeDelivery);
+      const testRefs = input.map((test) => tests.doc(test.id));
+      const deliveryRefs = normalized.map((record) => deliveries.doc(record.id));
+      return lock.run(
+        input.map((test) => testKey(test.id)),
+        () =>
+          db.runTransaction(
+            async (tx) => {
+              const snaps = await tx.getAll(...deliveryRefs, ...testRefs);
+              const seen = snaps.slice(0, deliveryRefs.length).find((snap) => snap.exists);
+              if (seen) return { seen: deliveryFromDoc(seen) };
+              const created: string[] = [];
+              const existing: string[] = [];
+              input.forEach((test, i) => {
+                if (snaps[deliveryRefs.length + i]!.exists) existing.push(test.id);
+                else {
+                  tx.create(testRefs[i]!, testToDoc(test));
+                  created.push(test.id);
+                }
+              });
+              normalized.forEach((record, i) => tx.create(deliveryRefs[i]!, deliveryToDoc(record)));
+              return { created, existing };
+            },
+            { maxAttempts: TRANSACTION_ATTEMPTS },
+          ),
+      );
+    },
+
     async getTest(id) {
       const snap = await tests.doc(id).get();
       return snap.exists ? testFromDoc(snap) : null;

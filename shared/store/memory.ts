@@ -146,6 +146,32 @@ export function createMemoryStore(): TestStore {
       );
     },
 
+    async createTestsForDelivery(input, records) {
+      assertCreateBatch(input);
+      const copies = input.map(clone);
+      const normalized = records.map(normalizeDelivery);
+      return transact(
+        () => ({
+          seen: normalized.map((r) => deliveries.get(r.id)).find((r) => r !== undefined),
+          present: copies.map((test) => tests.has(test.id)),
+        }),
+        ({ seen, present }) => {
+          if (seen) return { seen: clone(seen) };
+          const created: string[] = [];
+          const existing: string[] = [];
+          copies.forEach((test, i) => {
+            if (present[i]) existing.push(test.id);
+            else {
+              tests.set(test.id, test);
+              created.push(test.id);
+            }
+          });
+          for (const record of normalized) deliveries.set(record.id, record);
+          return { created, existing };
+        },
+      );
+    },
+
     async getTest(id) {
       const test = tests.get(id);
       return test ? clone(test) : null;

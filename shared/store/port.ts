@@ -208,6 +208,16 @@ export interface TestStore {
    * Throws RangeError for duplicate ids or more than MAX_CREATE_BATCH tests.
    */
   createTests(tests: readonly TestRecord[]): Promise<{ created: string[]; existing: string[] }>;
+  /**
+   * createTests and recordDelivery in one transaction, for a webhook delivery
+   * that only creates tests: when one of `deliveries` exists already (a
+   * repeated delivery, a replayed body), nothing is written and the first
+   * found, in input order, is returned as `seen`.
+   */
+  createTestsForDelivery(
+    tests: readonly TestRecord[],
+    deliveries: readonly DeliveryRecord[],
+  ): Promise<{ seen: DeliveryRecord } | { created: string[]; existing: string[] }>;
   getTest(id: string): Promise<TestRecord | null>;
   /** The commit's tests, oldest first (createdAt, then id). */
   listBySha(repo: string, sha: string, opts?: ListOptions): Promise<TestRecord[]>;

@@ -37,6 +37,13 @@ export type ApplyDeps = PublishDeps & {
 export interface ApplyOptions {
   /** The PR's head as GitHub tells it, shared with the order check made before (asked once). */
   currentHead?: CurrentHead;
+  /** The plan's tests (testsToStore) were stored already, with the delivery's answer: those created then. */
+  stored?: { created: readonly string[] };
+}
+
+/** The plan's new tests as they are stored: those that may run already queued (queuedOnCreation). */
+export function testsToStore(plan: HandledPlan): TestRecord[] {
+  return plan.create.map(queuedOnCreation);
 }
 
 export interface ApplyOutcome {
@@ -57,8 +64,8 @@ export async function applyWebhookPlan(
   if (plan.approve) await deps.store.recordApproval(plan.approve);
   // Before the commit's tests are read, so that a test stored meanwhile finds it (settle.ts).
   const build = plan.build && (await deps.store.recordBuild(plan.build));
-  const toCreate = plan.create.map(queuedOnCreation);
-  const { created } = await deps.store.createTests(toCreate);
+  const toCreate = testsToStore(plan);
+  const { created } = options.stored ?? (await deps.store.createTests(toCreate));
   const createdSet = new Set(created);
   // A redelivery finds its tests already there: carry on from where they are.
   let current = await Promise.all(

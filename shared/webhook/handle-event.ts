@@ -8,16 +8,21 @@
 // tests changes nothing. A /retest comment is answered on GitHub: a reaction
 // when it is taken (after its tests are written), one reply when it is
 // refused; each comment is claimed once (retest-runs.ts), so deliveries of the
-// same comment at once make one run and one reply. The webhook function's door
-// checks the signature and parses; this decides.
+// same comment at once make one run and one reply. An event that only creates
+// tests (a push) skips the reads: its tests and its answer are written in one
+// transaction that finds a repeat or a replay by their records (createTestsOnce).
+// The webhook function's door checks the signature and parses; this decides.
 import type { VmciConfig } from '../config/schema';
+import type { DeliveryRecord } from '../store/port';
 import type { PrCommentPort, ReactionContent } from '../github/comments';
-import { applyWebhookPlan, type ApplyDeps } from './apply';
+import { applyWebhookPlan, testsToStore, type ApplyDeps } from './apply';
 import type { WebhookEvent } from './events';
 import { checkHead, currentHeadOf } from './order';
 import {
+  createsOnly,
   planQuestions,
   planWebhook,
+  type HandledPlan,
   type PlanFacts,
   type PlanQuestions,
   type RetestReply,
@@ -63,37 +68,40 @@ export async function handleWebhookEvent(
 ): Promise<WebhookAnswer> {
   const delivery = event.delivery;
   const bodyId = received ? bodyDeliveryId(received.bodyDigest) : undefined;
+  const now = deps.now();
+  const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
+  const times: ClaimTimes = { now, expireAt: new Date(now.getTime() + ttlMs) };
+  /** The records that keep an answer under the delivery id and the body's digest. */
+  const records = (answer: WebhookAnswer): DeliveryRecord[] =>
+    [delivery, ...(bodyId === undefined ? [] : [bodyId])].map((id) => ({
+      id,
+      event: event.name,
+      receivedAt: now,
+      expireAt: times.expireAt,
+      response: { status: answer.status, body: answer.body },
+    }));
+
+  const questions = planQuestions(event, deps.config);
+  if (Object.keys(questions).length === 0) {
+    const plan = planWebhook(event, deps.config, now, {});
+    if (plan.kind === 'handled' && createsOnly(plan)) {
+      return createTestsOnce(deps, event, plan, records);
+    }
+  }
+
   const [byId, byBody] = await Promise.all([
     deps.store.getDelivery(delivery),
     bodyId === undefined ? null : deps.store.getDelivery(bodyId),
   ]);
   const seen = byId ?? byBody;
-  if (seen) {
-    const first = (seen.response.body as { delivery?: unknown } | null)?.delivery;
-    deps.log.info(
-      byId ? 'Repeated delivery answered as before' : 'Replayed body answered as before',
-      { event: seen.event, firstDelivery: first },
-    );
-    return { status: seen.response.status, body: seen.response.body as Record<string, unknown> };
-  }
+  if (seen) return answeredBefore(deps, seen, byId !== null);
 
-  const now = deps.now();
-  const asked = await askFor(deps, planQuestions(event, deps.config));
+  const asked = await askFor(deps, questions);
   if (!asked.ok) return { status: 503, body: { delivery, error: asked.error } };
   const plan = planWebhook(event, deps.config, now, asked.facts);
-  const ttlMs = deps.config.sweeps.deliveryTtlHours * 3_600_000;
-  const times: ClaimTimes = { now, expireAt: new Date(now.getTime() + ttlMs) };
   /** Keeps the answer under the delivery id and the body's digest: a repeat gets it again. */
   const remember = async (answer: WebhookAnswer): Promise<WebhookAnswer> => {
-    const record = (id: string) =>
-      deps.store.recordDelivery({
-        id,
-        event: event.name,
-        receivedAt: now,
-        expireAt: times.expireAt,
-        response: { status: answer.status, body: answer.body },
-      });
-    await Promise.all([record(delivery), ...(bodyId === undefined ? [] : [record(bodyId)])]);
+    await Promise.all(records(answer).map((record) => deps.store.recordDelivery(record)));
     return answer;
   };
   switch (plan.kind) {
@@ -164,6 +172,42 @@ export async function handleWebhookEvent(
       return answer;
     }
   }
+}
+
+/**
+ * A plan that only creates tests (a push): its tests and the delivery's
+ * answer in one transaction, which finds a repeated delivery or a replayed
+ * body by their records and then writes nothing; then their tasks. A
+ * repeat answers as this one does, but for `notQueued` (the queue's trouble
+ * now, which the pending sweep mends): the answer is written before the tasks.
+ */
+async function createTestsOnce(
+  deps: HandleEventDeps,
+  event: WebhookEvent,
+  plan: HandledPlan,
+  records: (answer: WebhookAnswer) => DeliveryRecord[],
+): Promise<WebhookAnswer> {
+  const tests = plan.create.map((test) => test.id);
+  const handled = { tests, canceled: [], released: [], notQueued: [] };
+  const answer = { status: 202, body: { delivery: event.delivery, ...handled } };
+  const stored = await deps.store.createTestsForDelivery(testsToStore(plan), records(answer));
+  if ('seen' in stored) return answeredBefore(deps, stored.seen, stored.seen.id === event.delivery);
+  const outcome = await applyWebhookPlan(deps, plan, { stored });
+  deps.log.info('Event handled', { event: event.name, ...outcome });
+  return { status: 202, body: { delivery: event.delivery, ...outcome } };
+}
+
+/** A delivery seen before (`byId`: the same delivery id; else the same signed bytes), answered as then. */
+function answeredBefore(deps: HandleEventDeps, seen: DeliveryRecord, byId: boolean): WebhookAnswer {
+  const first = (seen.response.body as { delivery?: unknown } | null)?.delivery;
+  deps.log.info(
+    byId ? 'Repeated delivery answered as before' : 'Replayed body answered as before',
+    {
+      event: seen.event,
+      firstDelivery: first,
+    },
+  );
+  return { status: seen.response.status, body: seen.response.body as Record<string, unknown> };
 }
 
 /** A refused /retest: one line on the PR, and a `confused` reaction. Failures are logged only. */

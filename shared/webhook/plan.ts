@@ -155,6 +155,26 @@ const BRANCH_PREFIX = 'refs/heads/';
 
 export type HandledPlan = Extract<WebhookPlan, { kind: 'handled' }>;
 
+/**
+ * A plan that only stores new tests (a push, most often): nothing to read,
+ * cancel, release or record first, so its tests and the delivery's answer
+ * can be written in one transaction (handle-event.ts).
+ */
+export function createsOnly(plan: HandledPlan): boolean {
+  return (
+    plan.create.length > 0 &&
+    plan.cancel.length === 0 &&
+    plan.release.length === 0 &&
+    !plan.rerunClosed &&
+    !plan.head &&
+    !plan.approve &&
+    !plan.releaseIfApproved &&
+    !plan.build &&
+    !plan.retest &&
+    !plan.replaceRuns?.length
+  );
+}
+
 const ignored = (reason: string): WebhookPlan => ({ kind: 'ignored', reason });
 const handled = (
   create: TestRecord[],

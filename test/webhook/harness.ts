@@ -100,15 +100,23 @@ export function holdCreates(h: Harness): { reached: Promise<void>; release(): vo
   const reached = new Promise<void>((resolve) => (reach = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
   let held = false;
+  const hold = async (count: number) => {
+    if (!held && count > 0) {
+      held = true;
+      reach();
+      await released;
+    }
+  };
   h.deps.store = {
     ...store,
     async createTests(tests) {
-      if (!held && tests.length > 0) {
-        held = true;
-        reach();
-        await released;
-      }
+      await hold(tests.length);
       return store.createTests(tests);
+    },
+    // A push's tests are written with its delivery's answer.
+    async createTestsForDelivery(tests, deliveries) {
+      await hold(tests.length);
+      return store.createTestsForDelivery(tests, deliveries);
     },
   };
   return { reached, release };

@@ -1,6 +1,6 @@
 // Contract: webhook delivery dedupe records.
 import type { DeliveryRecord } from '../../../shared/store/port';
-import { at, useStore, type MakeStore } from './fixtures';
+import { at, testRecord, useStore, type MakeStore } from './fixtures';
 
 function delivery(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
   return {
@@ -58,6 +58,65 @@ export function defineDeliveryContractTests(makeStore: MakeStore): void {
       expect(firsts).toHaveLength(1);
       for (const r of results) expect(r.record).toEqual(firsts[0]!.record);
       expect(await store.getDelivery(delivery().id)).toEqual(firsts[0]!.record);
+    });
+
+    describe('createTestsForDelivery: the tests and the answer in one transaction', () => {
+      const tests = [testRecord({ id: 'push-linux' }), testRecord({ id: 'push-windows' })];
+      const byId = delivery({ id: 'd-1' });
+      const byBody = delivery({ id: 'sha256_abc' });
+
+      it('creates the tests and records every delivery record', async () => {
+        const { store } = current();
+
+        const result = await store.createTestsForDelivery(tests, [byId, byBody]);
+
+        expect(result).toEqual({ created: ['push-linux', 'push-windows'], existing: [] });
+        expect(await store.getTest('push-linux')).toEqual(tests[0]);
+        expect(await store.getDelivery('d-1')).toEqual(byId);
+        expect(await store.getDelivery('sha256_abc')).toEqual(byBody);
+      });
+
+      it('a delivery seen before: its first record back, and nothing written', async () => {
+        const { store } = current();
+        await store.recordDelivery(byBody);
+        const later = [testRecord({ id: 'other-linux' })];
+
+        const result = await store.createTestsForDelivery(later, [delivery({ id: 'd-2' }), byBody]);
+
+        expect(result).toEqual({ seen: byBody });
+        expect(await store.getTest('other-linux')).toBeNull();
+        expect(await store.getDelivery('d-2')).toBeNull();
+      });
+
+      it('tests that exist (the same event in other bytes) are left as they are; the new records are written', async () => {
+        const { store } = current();
+        await store.createTests([tests[0]!]);
+        const changed = tests.map((t) => ({ ...t, message: 'changed' }));
+
+        const result = await store.createTestsForDelivery(changed, [byId]);
+
+        expect(result).toEqual({ created: ['push-windows'], existing: ['push-linux'] });
+        expect(await store.getTest('push-linux')).toEqual(tests[0]);
+        expect(await store.getDelivery('d-1')).toEqual(byId);
+      });
+
+      it('10 racing deliveries of one event from two handles: one writes, the others see its record', async () => {
+        const { store, peer } = current();
+        const other = peer();
+
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? other : store).createTestsForDelivery(tests, [
+              delivery({ id: 'd-race', response: { status: 202, body: { racer: i } } }),
+            ]),
+          ),
+        );
+
+        const writers = results.filter((r) => !('seen' in r));
+        expect(writers).toEqual([{ created: ['push-linux', 'push-windows'], existing: [] }]);
+        const record = await store.getDelivery('d-race');
+        for (const r of results) if ('seen' in r) expect(r.seen).toEqual(record);
+      });
     });
   });
 }
