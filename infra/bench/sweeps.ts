@@ -30,6 +30,7 @@ import { sweepPending } from '../../shared/sweeps/sweep-pending';
 import { clearEmulatorProject, ensureFirestoreEmulator } from '../local/firestore-emulator';
 import {
   countFirestoreOps,
+  describeBySite,
   FIRESTORE_OPS_NOTE,
   type FirestoreOpsCounter,
   type OpsCounts,
@@ -391,6 +392,12 @@ function toResult(stored: number, f: RunFigures): ScenarioResult {
       '"documents read" here are the documents returned: a query that returned nothing adds 0 (Firestore bills it one read); the queries are shown apart.',
       `Candidates: an even mix of queued tests whose task was lost, pending tests past the grace with free slots, running tests past their deadline (slot held, VM present), ended tests whose VM deletion is due, ended tests whose final status is due again; ${f.acted} actions taken, ${f.errors} errors logged.`,
       "The sweeps are the domain functions over the Firestore adapter on the emulator; the queue, Compute and GitHub are memory doubles. The emulator has no real indexes, so its time grows with the documents stored where Firestore's would not.",
+      ...describeBySite(f.pending, f.candidates).map(
+        (line) => `per candidate, sweepPending: ${line}`,
+      ),
+      ...describeBySite(f.expired, f.candidates).map(
+        (line) => `per candidate, sweepExpired: ${line}`,
+      ),
     ],
   };
 }
@@ -410,7 +417,7 @@ export function createSweepsScenario(options: SweepsScenarioOptions = {}): Scena
         ignoreUndefinedProperties: true,
         authClient: new PassThroughClient(),
       });
-      const counter = countFirestoreOps();
+      const counter = countFirestoreOps({ sites: true });
       try {
         const config = benchConfig();
         const platforms = Object.keys(config.platforms);
