@@ -19,6 +19,7 @@
 import {
   FieldValue,
   type DocumentReference,
+  type DocumentSnapshot,
   type Firestore,
   type Transaction,
 } from '@google-cloud/firestore';
@@ -139,15 +140,45 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     tx.set(shardRef(platform, shard), capacityToDoc(platform, shard, holders));
 
   /**
-   * One try of a claim on `shard` (null: no shard has a share), in `tx`: a
-   * slot the test is known to hold is kept; otherwise `shard` gives one if it
-   * has room under its cap. Reads the shard the test records and `shard`.
-   * A test that tells nothing (no such test, another platform) may hold a slot
-   * in any shard: every shard is read, and the claim decided on all of them.
+   * The test and the `shards` of `platform` it is expected to need, in one read
+   * of `tx` (one round trip, every lock taken at once); a shard found needed
+   * after all (the test moved since it was read outside) is read on demand, in
+   * the same transaction.
+   */
+  const readTestWith = async (
+    tx: Transaction,
+    ref: DocumentReference,
+    platform: string,
+    shards: readonly number[],
+  ): Promise<{ snap: DocumentSnapshot; shards: TxShards }> => {
+    const unique = [...new Set(shards)];
+    const [snap, ...snaps] = await tx.getAll(ref, ...unique.map((k) => shardRef(platform, k)));
+    const read = new Map(unique.map((k, i) => [k, holdersFromDoc(snaps[i]!)]));
+    return { snap: snap!, shards: { tx, platform, read } };
+  };
+
+  /** `wanted` shards, as the transaction read them (reading those it has not yet). */
+  const shardsIn = async (
+    t: TxShards,
+    wanted: readonly number[],
+  ): Promise<ReadonlyMap<number, Holders>> => {
+    const missing = wanted.filter((shard) => !t.read.has(shard));
+    for (const [shard, holders] of await readShards(t.tx, t.platform, missing)) {
+      t.read.set(shard, holders);
+    }
+    return t.read;
+  };
+
+  /**
+   * One try of a claim on `shard` (null: no shard has a share), in a
+   * transaction: a slot the test is known to hold is kept; otherwise `shard`
+   * gives one if it has room under its cap. Needs the shard the test records
+   * and `shard`. A test that tells nothing (no such test, another platform)
+   * may hold a slot in any shard: every shard is read, and the claim decided
+   * on all of them.
    */
   const claimIn = async (
-    tx: Transaction,
-    platform: string,
+    t: TxShards,
     testId: string,
     recorded: ReturnType<typeof recordedShard>,
     shard: number | null,
@@ -155,35 +186,35 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     at: Date,
   ): Promise<{ shard: number; alreadyHeld: boolean } | Full> => {
     if (!recorded.known) {
-      const all = await readShards(tx, platform, ALL_SHARDS);
+      const all = await shardsIn(t, ALL_SHARDS);
       const shards = ALL_SHARDS.map((k) => all.get(k)!);
       const plan = planShardedAcquire(shards, recorded, testId, maxConcurrent, at);
       if (!plan.acquired) return { full: true, count: null, total: plan.count };
-      if (!plan.alreadyHeld) writeShard(tx, platform, plan.shard, plan.holders);
+      if (!plan.alreadyHeld) writeShard(t.tx, t.platform, plan.shard, plan.holders);
       return { shard: plan.shard, alreadyHeld: plan.alreadyHeld };
     }
-    const read = await readShards(tx, platform, [recorded.shard, shard].filter(isShard));
+    const read = await shardsIn(t, [recorded.shard, shard].filter(isShard));
     if (recorded.shard !== null && testId in read.get(recorded.shard)!) {
       return { shard: recorded.shard, alreadyHeld: true };
     }
     if (shard === null) return { full: true, count: null };
     const plan = planAcquire(read.get(shard)!, testId, shardCap(maxConcurrent, shard), at);
     if (!plan.acquired) return { full: true, count: plan.count };
-    if (!plan.alreadyHeld) writeShard(tx, platform, shard, plan.holders);
+    if (!plan.alreadyHeld) writeShard(t.tx, t.platform, shard, plan.holders);
     return { shard, alreadyHeld: plan.alreadyHeld };
   };
 
-  /** Gives back `testId`'s slot in whichever of `shards` holds it, in `tx`: whether one did. */
+  /** Gives back `testId`'s slot in whichever of `shards` holds it: whether one did. */
   const releaseIn = async (
-    tx: Transaction,
-    platform: string,
+    t: TxShards,
     testId: string,
     shards: readonly number[],
   ): Promise<boolean> => {
+    const read = await shardsIn(t, shards);
     let released = false;
-    for (const [shard, holders] of await readShards(tx, platform, shards)) {
-      const plan = planRelease(holders, testId);
-      if (plan.released) writeShard(tx, platform, shard, plan.holders);
+    for (const shard of new Set(shards)) {
+      const plan = planRelease(read.get(shard)!, testId);
+      if (plan.released) writeShard(t.tx, t.platform, shard, plan.holders);
       released ||= plan.released;
     }
     return released;
@@ -225,10 +256,15 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     return { allFull: true, holders, last };
   };
 
-  type SlotStep = (
-    tx: Transaction,
-    current: TestRecord,
-  ) => Promise<{ slot: SlotOutcome; slotShard: number | null } | Full>;
+  /** A transition's slot work: the shards to read with the test, and what to do in them. */
+  interface SlotStep {
+    platform: string;
+    prefetch: readonly number[];
+    run(
+      shards: TxShards,
+      current: TestRecord,
+    ): Promise<{ slot: SlotOutcome; slotShard: number | null } | Full>;
+  }
 
   /** The transition's transaction, with the slot step (if any) between the checks and the write. */
   const moveTest = (
@@ -240,15 +276,17 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     lock.run(keys, () =>
       db.runTransaction(
         async (tx): Promise<TransitionResult | Full> => {
-          const snap = await tx.get(ref);
+          const { snap, shards } = step
+            ? await readTestWith(tx, ref, step.platform, step.prefetch)
+            : { snap: await tx.get(ref), shards: null };
           if (!snap.exists) return { ok: false, reason: 'not_found' };
           const current = testFromDoc(snap);
           const plan = planTransition(current, move);
           if (!plan.ok) return plan;
           let next = plan.next;
           let slot: SlotOutcome | undefined;
-          if (step) {
-            const taken = await step(tx, current);
+          if (step && shards) {
+            const taken = await step.run(shards, current);
             if (isFull(taken)) return { ...taken, current };
             slot = taken.slot;
             next = withSlotShard(next, taken.slotShard);
@@ -260,7 +298,10 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       ),
     );
 
-  /** A transition that takes the test's slot: one transaction on the test and one shard at a time. */
+  /**
+   * A transition that takes the test's slot: one transaction on the test and
+   * one shard at a time (with the shard it records, asking again), read together.
+   */
   const claimMove = async (
     seen: TestRecord,
     move: TransitionRequest,
@@ -272,19 +313,19 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       platform,
       shardProbeOrder(id, maxConcurrent),
       maxConcurrent,
-      (shard) =>
-        moveTest(
-          ref,
-          move,
-          [testKey(id), ...shardKeys(platform, [shard, seen.slotShard])],
-          async (tx, current) => {
+      (shard) => {
+        const prefetch = [shard, seen.slotShard].filter(isShard);
+        return moveTest(ref, move, [testKey(id), ...shardKeys(platform, prefetch)], {
+          platform,
+          prefetch,
+          async run(shards, current) {
             const recorded = recordedShard(current, platform);
-            const taken = await claimIn(tx, platform, id, recorded, shard, maxConcurrent, move.at);
+            const taken = await claimIn(shards, id, recorded, shard, maxConcurrent, move.at);
             if (isFull(taken)) return taken;
-            const slot = { op: 'acquire' as const, ...taken };
-            return { slot, slotShard: taken.shard };
+            return { slot: { op: 'acquire', ...taken }, slotShard: taken.shard };
           },
-        ),
+        });
+      },
     );
     if (!('allFull' in claimed)) return claimed;
     const current = claimed.last.current!;
@@ -482,14 +523,15 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       const seen = testFromDoc(before);
       if (move.slot.op === 'acquire') return claimMove(seen, move, move.slot.maxConcurrent);
       const { platform } = seen;
-      const keys = [
-        testKey(id),
-        ...shardKeys(platform, shardsToRelease(recordedShard(seen, platform))),
-      ];
-      const released = await moveTest(ref, move, keys, async (tx, current) => {
-        const shards = shardsToRelease(recordedShard(current, platform));
-        const released = await releaseIn(tx, platform, id, shards);
-        return { slot: { op: 'release', released }, slotShard: null };
+      const prefetch = shardsToRelease(recordedShard(seen, platform));
+      const released = await moveTest(ref, move, [testKey(id), ...shardKeys(platform, prefetch)], {
+        platform,
+        prefetch,
+        async run(shards, current) {
+          const where = shardsToRelease(recordedShard(current, platform));
+          const released = await releaseIn(shards, id, where);
+          return { slot: { op: 'release', released }, slotShard: null };
+        },
       });
       return settled(released);
     },
@@ -597,36 +639,25 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
         platform,
         shardProbeOrder(testId, maxConcurrent),
         maxConcurrent,
-        (shard) =>
-          lock.run(
-            [
-              testKey(testId),
-              ...shardKeys(platform, seen.known ? [shard, seen.shard] : ALL_SHARDS),
-            ],
-            () =>
-              db.runTransaction(
-                async (tx): Promise<SlotResult | Full> => {
-                  const snap = await tx.get(ref);
-                  const recorded = recordedShard(snap.exists ? testFromDoc(snap) : null, platform);
-                  const taken = await claimIn(
-                    tx,
-                    platform,
-                    testId,
-                    recorded,
-                    shard,
-                    maxConcurrent,
-                    at,
-                  );
-                  if (isFull(taken)) return taken;
-                  // A test on this platform records its shard, as a transition's claim does.
-                  if (recorded.known && recorded.shard !== taken.shard) {
-                    tx.update(ref, { slotShard: taken.shard });
-                  }
-                  return { acquired: true as const, ...taken };
-                },
-                { maxAttempts: TRANSACTION_ATTEMPTS },
-              ),
-          ),
+        (shard) => {
+          const prefetch = seen.known ? [shard, seen.shard].filter(isShard) : ALL_SHARDS;
+          return lock.run([testKey(testId), ...shardKeys(platform, prefetch)], () =>
+            db.runTransaction(
+              async (tx): Promise<SlotResult | Full> => {
+                const { snap, shards } = await readTestWith(tx, ref, platform, prefetch);
+                const recorded = recordedShard(snap.exists ? testFromDoc(snap) : null, platform);
+                const taken = await claimIn(shards, testId, recorded, shard, maxConcurrent, at);
+                if (isFull(taken)) return taken;
+                // A test on this platform records its shard, as a transition's claim does.
+                if (recorded.known && recorded.shard !== taken.shard) {
+                  tx.update(ref, { slotShard: taken.shard });
+                }
+                return { acquired: true as const, ...taken };
+              },
+              { maxAttempts: TRANSACTION_ATTEMPTS },
+            ),
+          );
+        },
       );
       return 'allFull' in result ? { acquired: false, holders: result.holders } : result;
     },
@@ -646,14 +677,14 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
         );
         if (holding.length === 0) return { released: false };
       }
-      const keys = seen.known ? shardsToRelease(seen) : holding;
-      return lock.run([testKey(testId), ...shardKeys(platform, keys)], () =>
+      const prefetch = seen.known ? shardsToRelease(seen) : holding;
+      return lock.run([testKey(testId), ...shardKeys(platform, prefetch)], () =>
         db.runTransaction(
           async (tx) => {
-            const snap = await tx.get(ref);
+            const { snap, shards } = await readTestWith(tx, ref, platform, prefetch);
             const recorded = recordedShard(snap.exists ? testFromDoc(snap) : null, platform);
             const where = recorded.known ? shardsToRelease(recorded) : holding;
-            const released = await releaseIn(tx, platform, testId, where);
+            const released = await releaseIn(shards, testId, where);
             if (recorded.known && recorded.shard !== null) {
               tx.update(ref, { slotShard: FieldValue.delete() });
             }
@@ -738,6 +769,13 @@ interface Full {
 
 function isFull(value: object): value is Full {
   return 'full' in value;
+}
+
+/** A platform's shards as one transaction read them. */
+interface TxShards {
+  tx: Transaction;
+  platform: string;
+  read: Map<number, Holders>;
 }
 
 function isShard(shard: number | null | undefined): shard is number {

@@ -137,9 +137,11 @@ describe.each(storeKinds('vmci-cancel'))('cancelTest ($name)', ({ make }) => {
 
   it('cancels only from the statuses asked for', async () => {
     const { store } = current();
-    const running = testRecord({ id: 't1', status: 'running', instance: VM });
-    await store.createTests([running]);
-    await store.acquireSlot('linux', 't1', 1, at(1));
+    await store.createTests([testRecord({ id: 't1', status: 'running', instance: VM })]);
+    const slot = await store.acquireSlot('linux', 't1', 1, at(1));
+    // The test as stored with its slot: the slot's shard noted.
+    const running = testRecord({ id: 't1', status: 'running', instance: VM, slotShard: 0 });
+    expect(slot).toEqual({ acquired: true, alreadyHeld: false, shard: 0 });
 
     const result = await cancelTest(depsFor(store).deps, 't1', 'Superseded', { from: ['queued'] });
 
