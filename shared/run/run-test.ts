@@ -18,7 +18,7 @@ import {
   VM_STARTED,
   waitingForSlot,
 } from '../domain/messages';
-import { deploymentLabel, vmName } from '../domain/naming';
+import { deploymentLabel, requestId, vmName } from '../domain/naming';
 import { isTerminal, type TestInstance, type TestRecord } from '../domain/test';
 import { GCP_ERROR_CODES, type GcpErrorClass } from '../gcp/errors';
 import { publishTestStatus } from '../github/publish';
@@ -167,6 +167,9 @@ async function startVm(
 ): Promise<RunTestOutcome> {
   const log = deps.log.child({ testId: test.id });
   let current = claimed;
+  /** The attempt whose VM this delivery makes: this claim's, or the earlier one's it goes on with. */
+  let vmAttempt = current.attempts;
+  let order = placementOrder(platform);
   // An earlier claim recorded the VM it was creating: if that VM exists, it is this test's.
   if (test.instance) {
     const found = await deps.vms.getVm(test.instance.name, test.instance.zone, {
@@ -188,6 +191,20 @@ async function startVm(
       log.info('Adopting the VM of an earlier attempt', { instance: test.instance.name });
       await shown;
       return markRunning(deps, current, test.instance, true, deadline);
+    }
+    if (!found.found && test.instance.name === vmName(test.platform, test.id, test.attempts)) {
+      // Not there yet is not "never made": that insert's outcome was not known
+      // (a time-out, a handler that died), and its request may still land. This
+      // attempt inserts a VM of the same name in the same zone first: Compute
+      // keeps names unique, so whichever insert lands first makes it and the
+      // other finds it taken (and is adopted): one VM either way.
+      vmAttempt = test.attempts;
+      const { zone, provisioning } = test.instance;
+      order = [
+        { zone, provisioning },
+        ...order.filter((p) => p.zone !== zone || p.provisioning !== provisioning),
+      ];
+      log.info('Inserting the VM of an earlier attempt again', { instance: test.instance.name });
     }
     if (found.found) {
       // Shut down, it will run nothing: this attempt makes a new VM, and that
@@ -216,11 +233,10 @@ async function startVm(
   const token = deriveVmToken(
     deps.tokenSecret,
     current.id,
-    vmName(current.platform, current.id, current.attempts),
+    vmName(current.platform, current.id, vmAttempt),
   );
   const metadata = { ...vmMetadata(deps, current, platform, token), ...accessMetadata };
   const deployment = deploymentLabel(deps.config.publicUrl);
-  let order = placementOrder(platform);
   const tried: Placement[] = [];
   let lastError: GcpErrorClass | undefined;
   let outOfTime = false;
@@ -240,8 +256,8 @@ async function startVm(
       });
       break;
     }
-    const spec = buildVmSpec({
-      test: current,
+    const named = buildVmSpec({
+      test: { ...current, attempts: vmAttempt },
       platform,
       platformName: current.platform,
       zone: placement.zone,
@@ -250,6 +266,12 @@ async function startVm(
       startupScript,
       deployment,
     });
+    // A requestId of this attempt's own: one reused from an earlier insert that
+    // did land would be answered with that insert's operation, whatever became of its VM.
+    const spec = {
+      ...named,
+      requestId: requestId(current.id, current.attempts, placement.zone, placement.provisioning),
+    };
     const instance: TestInstance = {
       name: spec.name,
       zone: spec.zone,

@@ -12,7 +12,7 @@ import {
   VM_STARTED,
   waitingForSlot,
 } from '../../shared/domain/messages';
-import { deploymentLabel, taskId, testLabel, vmName } from '../../shared/domain/naming';
+import { deploymentLabel, requestId, taskId, testLabel, vmName } from '../../shared/domain/naming';
 import type { TestRecord } from '../../shared/domain/test';
 import { classifyGcpError } from '../../shared/gcp/errors';
 import { taskGeneration } from '../../shared/domain/naming';
@@ -347,6 +347,51 @@ describe('runTest: errors retried later (DESIGN §4)', () => {
     expect(await h.store.slotHolders('linux')).toEqual([test.id]);
   });
 
+  it('a timed-out insert that lands after the next delivery looked: that delivery inserts the same VM, so there is one', async () => {
+    const h = harness();
+    const test = await h.addTest();
+    // The insert's answer did not come in time, and Compute shows no VM yet.
+    h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
+    expect(await h.run(test.id)).toMatchObject({ http: 503 });
+    const held = await h.get(test.id);
+    expect(held).toMatchObject({ status: 'starting', attempts: 1, message: GCP_MESSAGES.timedOut });
+    h.vms.remove(held.instance!.name, held.instance!.zone);
+
+    const second = await h.run(test.id, 1);
+
+    // Not found is not "never made": the same name in the same zone again.
+    expect(second).toMatchObject({ http: 200, outcome: 'running' });
+    const running = await h.get(test.id);
+    expect(running).toMatchObject({ status: 'running', attempts: 2, instance: held.instance });
+    expect(h.vms.vms().map((vm) => [vm.name, vm.zone])).toEqual([
+      [held.instance!.name, held.instance!.zone],
+    ]);
+    expect(
+      vmTokenMatches(deriveVmToken(TOKEN_SECRET, test.id, held.instance!.name), running.tokenHash),
+    ).toBe(true);
+
+    // A request of the first attempt lands now: it finds the name taken, and makes no second VM.
+    const { zone, provisioning } = held.instance!;
+    const spec = buildVmSpec({
+      test: { ...running, attempts: 1 },
+      platform: h.deps.config.platforms.linux!,
+      platformName: 'linux',
+      zone,
+      provisioning,
+      metadata: {},
+      startupScript: '',
+      deployment: deploymentLabel(h.deps.config.publicUrl),
+    });
+    expect(spec.name).toBe(held.instance!.name);
+    // (A requestId Compute has not seen: the late request had not reached it.)
+    const late = await h.vms.createVm(
+      { ...spec, requestId: requestId(`${test.id}/late`, 1, zone, provisioning) },
+      { budgetMs: 10_000 },
+    );
+    expect(late).toMatchObject({ ok: true, adopted: true });
+    expect(h.vms.vms()).toHaveLength(1);
+  });
+
   it('a timed-out creation on the last attempt ends the test and records its VM for deletion', async () => {
     const h = harness();
     const test = await h.addTest();
@@ -575,7 +620,7 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     expect(h.vms.insertCalls()).toBe(1);
   });
 
-  it('an earlier attempt’s VM that powered off is not adopted: a new attempt makes a new VM', async () => {
+  it('an earlier attempt’s VM that powered off and is gone is not adopted: a VM of its name is made again', async () => {
     const h = harness();
     const test = await h.addTest();
     h.vms.injectFault({ code: 'SLOW_OPERATION', delayMs: LONGER_THAN_A_DELIVERY });
@@ -587,8 +632,10 @@ describe('runTest: one VM per test (DESIGN §3.2)', () => {
     expect(await h.run(test.id, 1)).toMatchObject({ http: 200, outcome: 'running' });
     const running = await h.get(test.id);
     expect(running.attempts).toBe(2);
-    expect(running.instance!.name).toBe(vmName('linux', test.id, 2));
+    // Gone may be "not made yet": the name is kept, so a late insert could not make a second VM.
+    expect(running.instance!.name).toBe(held.instance!.name);
     expect(h.vms.vms().map((vm) => vm.name)).toEqual([running.instance!.name]);
+    expect(h.vms.insertCalls()).toBe(2);
   });
 
   it('an earlier attempt’s VM that is still there but suspended is deleted, and a new VM made', async () => {
