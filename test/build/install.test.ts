@@ -18,7 +18,7 @@ jest.setTimeout(180_000);
 let out: string;
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'vmci-install-'));
-  await buildFunctions({ outDir: out, functions: ['webhook', 'status'] });
+  await buildFunctions({ outDir: out, functions: ['webhook', 'status', 'runTest'] });
 });
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -43,6 +43,7 @@ async function installAndAsk(
       VMCI_CONFIG: 'vmci.yaml',
       GITHUB_WEBHOOK_SECRET: 'install-test-secret',
       GITHUB_TOKEN: 'install-test-token',
+      VMCI_TOKEN_KEY: 'install-test-token-key-0123456789abcdef',
       FIRESTORE_EMULATOR_HOST: emulatorHost(),
       VMCI_FIRESTORE_PROJECT: 'vmci-install-test',
     },
@@ -96,4 +97,17 @@ it('status: installed from its own lockfile, it answers a read', async () => {
   const answer = await installAndAsk('status', { method: 'GET', path: '/' });
   expect(answer.status).toBe(200);
   expect(answer.body).toEqual({ tests: '/tests?repo=&sha=' });
+});
+
+// runTest bundles its two Compute clients (infra/build/compute-clients.ts): it
+// installs google-gax, which they require, and not @google-cloud/compute.
+it('runTest: installed from its own lockfile, without the Compute package, it refuses an unauthenticated task', async () => {
+  const answer = await installAndAsk('runTest', { method: 'POST', path: '/' });
+  expect(answer.status).toBe(401);
+  expect(answer.installed).toContain('google-gax');
+  expect(readdirSync(join(out, 'runTest', 'node_modules', '@google-cloud')).sort()).toEqual([
+    'firestore',
+    'firestore-api',
+    'tasks',
+  ]);
 });
