@@ -64,8 +64,11 @@ export function makeProgressHandler(deps: ProgressDeps) {
       }
       const report = parsed.data;
       // A freed slot goes to no test of a platform an operator put in maintenance.
+      // Only an end frees one: other reports need not read the switches.
+      const ends = report.stage === 'completed' || report.stage === 'failed';
       const config =
-        deps.config && (await currentConfig({ ...deps, config: deps.config, log: testLog }));
+        deps.config &&
+        (ends ? await currentConfig({ ...deps, config: deps.config, log: testLog }) : deps.config);
       const result = await handleReport({ ...deps, config, log: testLog }, token, report, reporter);
       switch (result.http) {
         case 401:
