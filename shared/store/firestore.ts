@@ -222,11 +222,12 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
 
   /**
    * A claim over the shards in `order`: the first in a transaction (a free
-   * preferred shard costs the claim no other read); when it is full, every
-   * other shard is read outside a transaction, and those with room are tried
-   * in order, each in its own transaction that checks again. The first answer
-   * that is not "full" is returned; all full: the platform's holders as last
-   * seen, with the last full try.
+   * preferred shard costs the claim no other read); when it is full, the
+   * other shards of the order are read outside a transaction, and those with
+   * room are tried in order, each in its own transaction that checks again.
+   * The first answer that is not "full" is returned. All full: the shards
+   * without a share are read too (they hold slots taken under a larger
+   * maxConcurrent, or restored), for the platform's holders as last seen.
    */
   const probe = async <R extends object>(
     platform: string,
@@ -240,10 +241,13 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
     if (last.total !== undefined) return { allFull: true, holders: last.total, last };
     const counts = new Map<number, number>();
     if (first !== null && last.count !== null) counts.set(first, last.count);
-    const rest = ALL_SHARDS.filter((shard) => !counts.has(shard));
-    for (const [shard, holders] of await readShards(null, platform, rest)) {
-      counts.set(shard, Object.keys(holders).length);
-    }
+    const count = async (shards: readonly number[]) => {
+      const unread = shards.filter((shard) => !counts.has(shard));
+      for (const [shard, holders] of await readShards(null, platform, unread)) {
+        counts.set(shard, Object.keys(holders).length);
+      }
+    };
+    await count(order);
     for (const shard of order.slice(1)) {
       if (counts.get(shard)! >= shardCap(maxConcurrent, shard)) continue;
       const result = await attempt(shard);
@@ -252,7 +256,8 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
       if (result.total !== undefined) return { allFull: true, holders: result.total, last };
       if (result.count !== null) counts.set(shard, result.count);
     }
-    const holders = [...counts.values()].reduce((sum, count) => sum + count, 0);
+    await count(ALL_SHARDS);
+    const holders = [...counts.values()].reduce((sum, n) => sum + n, 0);
     return { allFull: true, holders, last };
   };
 
