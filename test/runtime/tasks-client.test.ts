@@ -1,8 +1,11 @@
 // shared/runtime/queue.ts loads the Cloud Tasks v2 client by its file, not the
 // package's index (cold start): without the index, and the very class the
-// index exports. Checked in a process of its own (Jest's registry is not Node's).
+// index exports (checked in a process of its own: Jest's registry is not
+// Node's); and it makes the client with the REST transport.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { localClientOptions } from '../../shared/gcp/client-options';
+import { tasksClientOptions } from '../../shared/runtime/queue';
 
 const ROOT = join(__dirname, '../..');
 
@@ -23,4 +26,15 @@ it('the Tasks client class is loaded without the package index, and is the class
   // Not the index, the other versions' clients, or the static protos module.
   expect(loaded.filter((p) => /index\.cjs$|v2beta|protos\.cjs$/.test(p))).toEqual([]);
   expect(same).toBe(true);
+});
+
+describe('tasksClientOptions', () => {
+  it('asks for the REST transport in production, where the runtime gives no options', () => {
+    expect(tasksClientOptions({ googleClientOptions: () => ({}) })).toEqual({ fallback: true });
+  });
+
+  it("keeps the local cloud's options, which are REST too", () => {
+    const local = localClientOptions({ host: '127.0.0.1', port: 8080 });
+    expect(tasksClientOptions({ googleClientOptions: () => local })).toEqual(local);
+  });
 });
