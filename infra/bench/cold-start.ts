@@ -45,7 +45,7 @@ export const coldStartScenario: Scenario = {
         figures,
         notes: [
           `process start → first answer, ${runs} run(s) each, one process at a time, against the local cloud`,
-          'unsigned: the 401 the door answers before any Google call; signed: a real push signed with the webhook secret (webhook), a queued task with its OIDC token (runTest), answered 2xx',
+          'unsigned: the 401 the door answers before any Google call, the clients made for Google as deployed; signed, against the local cloud: a real push signed with the webhook secret (webhook), a queued task with its OIDC token (runTest), answered 2xx',
           "CPU: the process's user + system time by the signed answer, all threads (less sensitive than wall time to other work on the machine)",
         ],
       },
