@@ -105,6 +105,7 @@ export interface FirestoreStoreOptions {
 }
 
 const ALREADY_EXISTS = 6;
+const NOT_FOUND = 5;
 
 export function createFirestoreStore({ db, collections }: FirestoreStoreOptions): TestStore {
   const names = { ...DEFAULT_COLLECTIONS, ...collections };
@@ -579,6 +580,24 @@ export function createFirestoreStore({ db, collections }: FirestoreStoreOptions)
         if (snap.exists) return { first: false, record: deliveryFromDoc(snap) };
         if (attempt === 3)
           throw new Error(`delivery ${normalized.id} keeps vanishing after create()`);
+      }
+    },
+
+    async setDeliveryAnswer(id, response) {
+      const { response: stored } = deliveryToDoc(
+        normalizeDelivery({
+          id,
+          event: '',
+          receivedAt: new Date(0),
+          expireAt: new Date(0),
+          response,
+        }),
+      );
+      try {
+        await deliveries.doc(id).update({ response: stored });
+      } catch (error) {
+        // Gone (its TTL, or never written): nothing to answer from.
+        if ((error as { code?: unknown }).code !== NOT_FOUND) throw error;
       }
     },
 

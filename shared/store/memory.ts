@@ -387,6 +387,11 @@ export function createMemoryStore(): TestStore {
       );
     },
 
+    async setDeliveryAnswer(id, response) {
+      const record = deliveries.get(id);
+      if (record) deliveries.set(id, normalizeDelivery({ ...record, response }));
+    },
+
     async getDelivery(id) {
       const record = deliveries.get(id);
       return record ? clone(record) : null;

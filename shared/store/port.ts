@@ -311,6 +311,12 @@ export interface TestStore {
   ): Promise<{ recorded: boolean }>;
   /** Create-if-absent. A record that exists (even past expireAt, until TTL deletes it) wins. */
   recordDelivery(record: DeliveryRecord): Promise<{ first: boolean; record: DeliveryRecord }>;
+  /**
+   * Replaces the answer kept in a delivery record (createTestsForDelivery's,
+   * when the tasks made after it failed): a repeat then answers as the first
+   * delivery finally did. A record that is gone stays gone.
+   */
+  setDeliveryAnswer(id: string, response: DeliveryRecord['response']): Promise<void>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;
   /** Create-if-absent: the first approval of a commit is kept (`first` false for a later one). */
   recordApproval(record: ApprovalRecord): Promise<{ first: boolean; record: ApprovalRecord }>;

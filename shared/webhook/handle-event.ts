@@ -177,9 +177,8 @@ export async function handleWebhookEvent(
 /**
  * A plan that only creates tests (a push): its tests and the delivery's
  * answer in one transaction, which finds a repeated delivery or a replayed
- * body by their records and then writes nothing; then their tasks. A
- * repeat answers as this one does, but for `notQueued` (the queue's trouble
- * now, which the pending sweep mends): the answer is written before the tasks.
+ * body by their records and then writes nothing; then their tasks. When a
+ * task could not be made (`notQueued`), the kept answer is corrected after.
  */
 async function createTestsOnce(
   deps: HandleEventDeps,
@@ -194,7 +193,14 @@ async function createTestsOnce(
   if ('seen' in stored) return answeredBefore(deps, stored.seen, stored.seen.id === event.delivery);
   const outcome = await applyWebhookPlan(deps, plan, { stored });
   deps.log.info('Event handled', { event: event.name, ...outcome });
-  return { status: 202, body: { delivery: event.delivery, ...outcome } };
+  const final = { status: 202, body: { delivery: event.delivery, ...outcome } };
+  if (outcome.notQueued.length > 0) {
+    // The records were written before the tasks: a repeat answers as this one does.
+    await Promise.all(
+      records(final).map((record) => deps.store.setDeliveryAnswer(record.id, record.response)),
+    );
+  }
+  return final;
 }
 
 /** A delivery seen before (`byId`: the same delivery id; else the same signed bytes), answered as then. */

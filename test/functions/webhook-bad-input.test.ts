@@ -302,7 +302,8 @@ const cases: Case[] = [
 ];
 
 describe('webhook: bad input changes nothing', () => {
-  // Something to leave untouched: the tests, the delivery and the statuses of one push.
+  // Something to leave untouched: the tests, the delivery records and the tasks of one push
+  // (its statuses come from runTest's claim; the queue is paused, so GitHub has heard nothing).
   const seedSha = shaOf('bad-input/seed');
   beforeAll(async () => {
     const seeded = await send(env.cloud, 'push', pushPayload(seedSha));
@@ -315,7 +316,7 @@ describe('webhook: bad input changes nothing', () => {
     // One delivery record under the delivery id, one under the signed body's digest.
     expect(state.counts).toEqual({ tests: 2, deliveries: 2 });
     expect(state.tasks).toHaveLength(2);
-    expect(state.githubCalls).toBe(2);
+    expect(state.githubCalls).toBe(0);
   });
 
   it.each(cases)('$name → $status', async ({ request, status, body }) => {

@@ -60,6 +60,19 @@ export function defineDeliveryContractTests(makeStore: MakeStore): void {
       expect(await store.getDelivery(delivery().id)).toEqual(firsts[0]!.record);
     });
 
+    it('setDeliveryAnswer replaces a kept answer; a record that is not there stays away', async () => {
+      const { store } = current();
+      const first = delivery();
+      await store.recordDelivery(first);
+      const corrected = { status: 202, body: { tests: ['t1'], notQueued: ['t1'] } };
+
+      await store.setDeliveryAnswer(first.id, corrected);
+      await store.setDeliveryAnswer('never-recorded', corrected);
+
+      expect(await store.getDelivery(first.id)).toEqual({ ...first, response: corrected });
+      expect(await store.getDelivery('never-recorded')).toBeNull();
+    });
+
     describe('createTestsForDelivery: the tests and the answer in one transaction', () => {
       const tests = [testRecord({ id: 'push-linux' }), testRecord({ id: 'push-windows' })];
       const byId = delivery({ id: 'd-1' });
