@@ -9,10 +9,11 @@
 // in through setModuleIsolation.
 import { randomBytes } from 'node:crypto';
 import { join, sep } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
-import { PassThroughClient } from 'google-auth-library';
+import type { Firestore } from '@google-cloud/firestore';
 import type * as CloudModule from '../local/cloud';
 import type { LocalCloud, LocalCloudOptions } from '../local/cloud';
+import { emulatorFirestore } from '../local/emulator-client';
+import { interceptLogLines } from '../local/log-lines';
 import { clearEmulatorProject } from '../local/firestore-emulator';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import type { TestStore } from '../../shared/store/port';
@@ -52,7 +53,7 @@ export interface BenchCloud {
 export async function startBenchCloud(
   options: Partial<LocalCloudOptions> = {},
 ): Promise<BenchCloud> {
-  const silence = silenceLogLines();
+  const silence = interceptLogLines(() => {});
   let cloud: LocalCloud;
   try {
     cloud = await isolation(async () => {
@@ -71,13 +72,7 @@ export async function startBenchCloud(
     silence();
     throw err;
   }
-  const db = new Firestore({
-    projectId: cloud.firestore.projectId,
-    host: cloud.firestore.host,
-    ssl: false,
-    ignoreUndefinedProperties: true,
-    authClient: new PassThroughClient(),
-  });
+  const db = emulatorFirestore(cloud.firestore);
   const store = createFirestoreStore({ db });
   return {
     cloud,
@@ -96,23 +91,5 @@ export async function startBenchCloud(
         silence();
       }
     },
-  };
-}
-
-/** Drops the functions' JSON log lines written to stdout; returns the undo. */
-function silenceLogLines(): () => void {
-  const stdout = process.stdout;
-  const original = stdout.write;
-  stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
-    if (text.startsWith('{"')) {
-      const done = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-      done?.();
-      return true;
-    }
-    return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof stdout.write;
-  return () => {
-    stdout.write = original;
   };
 }

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Firestore } from '@google-cloud/firestore';
-import { PassThroughClient } from 'google-auth-library';
+import type { Firestore } from '@google-cloud/firestore';
 import { createMemoryProvisioner } from '../../shared/compute/memory';
 import { parseConfig, type VmciConfig } from '../../shared/config';
 import { requestId, VM_TEST_ID_METADATA_KEY, vmLabels, vmName } from '../../shared/domain/naming';
@@ -27,6 +26,7 @@ import type { TestStore } from '../../shared/store/port';
 import type { SweepExpiredDeps } from '../../shared/sweeps/deps';
 import { sweepExpired } from '../../shared/sweeps/sweep-expired';
 import { sweepPending } from '../../shared/sweeps/sweep-pending';
+import { emulatorFirestore } from '../local/emulator-client';
 import { clearEmulatorProject, ensureFirestoreEmulator } from '../local/firestore-emulator';
 import {
   countFirestoreOps,
@@ -410,13 +410,7 @@ export function createSweepsScenario(options: SweepsScenarioOptions = {}): Scena
       const counts = options.candidates ?? [10, 100];
       const emulator = await ensureFirestoreEmulator({ log: ctx.log });
       const projectId = `vmci-bench-sweeps-${randomBytes(4).toString('hex')}`;
-      const db = new Firestore({
-        projectId,
-        host: emulator.host,
-        ssl: false,
-        ignoreUndefinedProperties: true,
-        authClient: new PassThroughClient(),
-      });
+      const db = emulatorFirestore({ host: emulator.host, projectId });
       const counter = countFirestoreOps({ sites: true });
       try {
         const config = benchConfig();

@@ -21,6 +21,7 @@ import type { TestStore } from '../../shared/store/port';
 import { changed, type Change } from '../config/fixtures';
 import { example, type Payload } from '../webhook/fixtures';
 import { LOCAL_CONFIG_PATH } from '../support/local-cloud';
+import { interceptLogLines } from '../../infra/local/log-lines';
 
 /** The repository of the example payloads, listed in config/vmci.local.yaml. */
 export const REPO = 'Codertocat/Hello-World';
@@ -88,7 +89,7 @@ export function useWebhookCloud(options: WebhookCloudOptions = {}): WebhookCloud
   };
 
   beforeAll(async () => {
-    restoreStdout = captureLogLines(lines);
+    restoreStdout = interceptLogLines((line) => lines.push(line));
     const cloudOptions: LocalCloudOptions = {
       configPath: options.configPath ?? LOCAL_CONFIG_PATH,
       port: 0,
@@ -148,25 +149,6 @@ export function useWebhookCloud(options: WebhookCloudOptions = {}): WebhookCloud
       return started(store);
     },
     logs: () => [...lines],
-  };
-}
-
-/** Keeps the functions' JSON log lines (stdout) out of the test output, and for assertions. */
-function captureLogLines(lines: string[]): () => void {
-  const stdout = process.stdout;
-  const original = stdout.write;
-  stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
-    if (text.startsWith('{"')) {
-      lines.push(text);
-      const done = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-      done?.();
-      return true;
-    }
-    return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof stdout.write;
-  return () => {
-    stdout.write = original;
   };
 }
 

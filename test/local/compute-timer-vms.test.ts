@@ -4,9 +4,9 @@
 import childProcess from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Firestore } from '@google-cloud/firestore';
-import { PassThroughClient } from 'google-auth-library';
+import type { Firestore } from '@google-cloud/firestore';
 import { examplePayload, sendWebhook } from '../../infra/local/send-webhook';
+import { emulatorFirestore } from '../../infra/local/emulator-client';
 import { createFirestoreStore } from '../../shared/store/firestore';
 import type { TestRecord } from '../../shared/domain/test';
 import { useLocalCloud } from '../support/local-cloud';
@@ -151,13 +151,7 @@ describe('a push through the local cloud with timer VMs', () => {
 
   it('reaches passed on every platform, with the reports in order and no process spawned', async () => {
     const { cloud } = handle;
-    db = new Firestore({
-      projectId: cloud.firestore.projectId,
-      host: cloud.firestore.host,
-      ssl: false,
-      ignoreUndefinedProperties: true,
-      authClient: new PassThroughClient(),
-    });
+    db = emulatorFirestore(cloud.firestore);
     const store = createFirestoreStore({ db });
     const spawn = jest.spyOn(childProcess, 'spawn');
     try {

@@ -1,8 +1,8 @@
 // Each test file gets its own emulator project, so files running in parallel
 // never see each other's documents.
 import { randomBytes } from 'node:crypto';
-import { Firestore } from '@google-cloud/firestore';
-import { PassThroughClient } from 'google-auth-library';
+import type { Firestore } from '@google-cloud/firestore';
+import { emulatorFirestore } from '../../infra/local/emulator-client';
 import { clearEmulatorProject } from '../../infra/local/firestore-emulator';
 import { DEFAULT_COLLECTIONS, type StoreCollections } from '../../shared/store/firestore';
 
@@ -22,14 +22,7 @@ export function emulatorHost(): string {
 export function createTestFirestore(prefix = 'vmci-test'): TestFirestore {
   const host = emulatorHost();
   const projectId = `${prefix}-${randomBytes(4).toString('hex')}`;
-  // PassThroughClient: no credentials, and no probe of the metadata server (which stalls).
-  const db = new Firestore({
-    projectId,
-    host,
-    ssl: false,
-    ignoreUndefinedProperties: true,
-    authClient: new PassThroughClient(),
-  });
+  const db = emulatorFirestore({ host, projectId });
   return {
     db,
     projectId,
