@@ -14,7 +14,7 @@ import {
   handleReport,
   type ReportDeps,
 } from '../../shared/progress/handle-report';
-import { progressReportSchema } from '../../shared/progress/report';
+import { isEndReport, progressReportSchema } from '../../shared/progress/report';
 import type { TestFileStore } from '../../shared/files/port';
 import { CONFLICTS, UNAUTHORIZED } from './answers';
 import { isUploadPath, makeUploadDoor } from './files';
@@ -65,10 +65,11 @@ export function makeProgressHandler(deps: ProgressDeps) {
       const report = parsed.data;
       // A freed slot goes to no test of a platform an operator put in maintenance.
       // Only an end frees one: other reports need not read the switches.
-      const ends = report.stage === 'completed' || report.stage === 'failed';
       const config =
         deps.config &&
-        (ends ? await currentConfig({ ...deps, config: deps.config, log: testLog }) : deps.config);
+        (isEndReport(report)
+          ? await currentConfig({ ...deps, config: deps.config, log: testLog })
+          : deps.config);
       const result = await handleReport({ ...deps, config, log: testLog }, token, report, reporter);
       switch (result.http) {
         case 401:

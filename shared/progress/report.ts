@@ -79,17 +79,23 @@ export function endOf(report: Extract<ProgressReport, { stage: 'completed' | 'fa
   };
 }
 
+/** A report of the test's end (its result, or a failure to run): the only kind that ends it and frees its slot. */
+export function isEndReport(
+  report: ProgressReport,
+): report is Extract<ProgressReport, { stage: 'completed' | 'failed' }> {
+  return report.stage === 'completed' || report.stage === 'failed';
+}
+
 export function decideReport(test: TestRecord, report: ProgressReport): ReportDecision {
   if (test.status === 'canceled') return { kind: 'conflict', reason: 'canceled' };
-  const terminalReport = report.stage === 'completed' || report.stage === 'failed';
   if (isTerminal(test.status)) {
-    return terminalReport && endedBy(test, endOf(report))
+    return isEndReport(report) && endedBy(test, endOf(report))
       ? { kind: 'unchanged' }
       : { kind: 'conflict', reason: 'ended' };
   }
   if (test.status === 'starting') return { kind: 'not_ready' };
   if (test.status !== 'running') return { kind: 'conflict', reason: 'not_running' };
-  if (terminalReport) return { kind: 'end', end: endOf(report) };
+  if (isEndReport(report)) return { kind: 'end', end: endOf(report) };
   const current = test.stage ? STAGE_RANK[test.stage] : 0;
   const next = STAGE_RANK[report.stage];
   if (next < current) return { kind: 'conflict', reason: 'stage_regression' };
